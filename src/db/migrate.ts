@@ -45,17 +45,42 @@ export async function applyMigrations(db: Db): Promise<string[]> {
   return applied;
 }
 
-/** Applies every sql/ module in name order. Each module is idempotent (create or replace). */
-export async function applyLibrary(db: Db): Promise<string[]> {
-  const files = await sqlFiles("sql/");
-  for (const f of files) {
+async function sha256(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/**
+ * Applies the sql/ library modules in name order. Each module is idempotent; a module whose text is
+ * unchanged since it was last applied here is skipped, unless an earlier module changed (a later module
+ * may depend on what an earlier one recreated). `force` reapplies everything. Returns the modules applied.
+ */
+export async function applyLibrary(db: Db, opts: { force?: boolean } = {}): Promise<string[]> {
+  const known = new Map(
+    (await db.query<{ module: string; sha256: string }>("select module, sha256 from aoma_private.library_modules"))
+      .map((r) => [r.module, r.sha256]),
+  );
+  const applied: string[] = [];
+  let dirty = opts.force ?? false;
+  for (const f of await sqlFiles("sql/")) {
+    const hash = await sha256(f.text);
+    if (!dirty && known.get(f.name) === hash) continue;
+    dirty = true;
     try {
-      await db.exec(f.text);
+      await db.transaction(async (tx) => {
+        await tx.exec(f.text);
+        await tx.query(
+          `insert into aoma_private.library_modules (module, sha256) values ($1, $2)
+           on conflict (module) do update set sha256 = excluded.sha256, applied_at = now()`,
+          [f.name, hash],
+        );
+      });
     } catch (e) {
       throw new Error(`Cannot apply sql/${f.name}: ${(e as Error).message}`);
     }
+    applied.push(f.name);
   }
-  return files.map((f) => f.name);
+  return applied;
 }
 
 /** Brings an embedded database fully up to date: roles, migrations, analytics library. */
