@@ -334,6 +334,8 @@ on conflict (name, grain) do update
  * analytics.refresh_features() — recomputes every feature view from the raw tables, in dependency
  * order, and returns each view with its row count. Run after an ingest (service_role) or by pg_cron.
  * One scan of each raw table (the hourly sums); the other views are built from those sums.
+ * JIT is off: the planner's row estimates for the outer joins are huge, which triggers LLVM
+ * optimisation that costs more (about a second) than the whole scan it would speed up.
  */
 create or replace function analytics.refresh_features()
 returns table (view_name text, row_count bigint)
@@ -341,6 +343,7 @@ language plpgsql
 volatile
 security definer
 set search_path = ''
+set jit = off
 as $$
 begin
   refresh materialized view aoma_private.features_hourly_raw;
