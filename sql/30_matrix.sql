@@ -26,9 +26,9 @@ declare
   v_unknown text;
   v_valid text;
   v_select text := '';
-  i integer;
-  j integer;
 begin
+  -- @plpgsql_check_options: extra_warnings = off
+  -- (the OUT columns are filled by RETURN QUERY EXECUTE, which plpgsql_check cannot see into)
   if grain is null or grain not in ('hour', 'day', 'week') then
     raise exception 'grain must be one of hour, day, week (got "%")', coalesce(grain, 'null')
       using errcode = '22023';

@@ -18,5 +18,5 @@ grant usage on schema analytics to authenticated, service_role;
 -- analysis functions (security invoker) call the private helpers, so callers need usage, not table rights
 grant usage on schema aoma_private to authenticated, service_role;
 
--- functions are executable by PUBLIC by default; in our schemas only explicit grants count
-alter default privileges in schema aoma, analytics, aoma_private revoke execute on functions from public;
+-- Functions are executable by PUBLIC by default, and per-schema default privileges cannot take that
+-- away; every function therefore revokes PUBLIC itself, and sql/99_privileges.sql re-checks all of them.
