@@ -1,0 +1,346 @@
+/**
+ * MCP tool `analyze_correlations`: which features move with a target (system failures by default),
+ * at which lag, how strongly and how surely. Everything numeric comes from SQL:
+ * analytics.correlate (the tests), analytics.data_coverage ("based on …"), analytics.feature_catalog
+ * (descriptions, units) and analytics.correlation_matrix (the chart), all in one read-only
+ * transaction as the caller. TypeScript validates, words and draws.
+ */
+import { z } from "zod";
+import type { ForestRow } from "../charts/correlation_forest.ts";
+import type { MatrixCell } from "../charts/correlation_matrix.ts";
+import { correlationReportSpec } from "../charts/correlation_report.ts";
+import { chartContent } from "../charts/content.ts";
+import { withCaller } from "../db/caller.ts";
+import type { Executor } from "../db/types.ts";
+import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights } from "../insights/correlations.ts";
+import { grainAdjective, type Grain } from "../insights/wording.ts";
+import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
+
+// ───────────────────────────── definition (data only) ─────────────────────────────
+
+const NAME_MAX = 63;
+const INPUT_KEYS = ["targetVariable", "features", "maxLag", "timeRange", "aggregationLevel", "includeChart"];
+
+const featureName = (what: string) =>
+  z.string({ error: `${what} must be a feature name (text)` })
+    .min(1, { error: `${what} must not be empty` })
+    .max(NAME_MAX, { error: `${what} must be at most ${NAME_MAX} characters` });
+
+const isoDate = (what: string) =>
+  z.string({ error: `${what} must be an ISO date such as 2026-09-01` })
+    .max(35, { error: `${what} must be an ISO date such as 2026-09-01` })
+    .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, {
+      error: `${what} must be an ISO date such as 2026-09-01`,
+    })
+    .refine((s) => !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)) && toDay(s) !== null, {
+      error: `${what} is not a real calendar date`,
+    });
+
+const inputSchema = z.strictObject({
+  targetVariable: featureName("targetVariable").optional()
+    .describe("Catalog feature to explain (default failure_count: system failures per period)."),
+  features: z.array(featureName("each feature"), { error: "features must be a list of feature names" })
+    .min(1, { error: "features must list at least one name (leave it out to test every driver)" })
+    .max(100, { error: "features must list at most 100 names" })
+    .optional()
+    .describe("Catalog features to test; default every driver and calendar feature of the grain."),
+  maxLag: z.int({ error: "maxLag must be a whole number from 0 to 30" })
+    .min(0, { error: "maxLag must be a whole number from 0 to 30" })
+    .max(30, { error: "maxLag must be a whole number from 0 to 30" })
+    .optional()
+    .describe("Test each feature at lags 0..maxLag periods before the target (default 1)."),
+  timeRange: z.strictObject({
+    start: isoDate("timeRange.start").optional().describe("First target day (inclusive), ISO date."),
+    end: isoDate("timeRange.end").optional().describe("Last target day (inclusive), ISO date."),
+  }, {
+    error: (iss) =>
+      iss.code === "unrecognized_keys"
+        ? `timeRange accepts only start and end (got ${iss.keys.map((k) => `"${k}"`).join(", ")})`
+        : "timeRange must be an object {start, end} of ISO dates",
+  })
+    .refine((t) => !t.start || !t.end || toDay(t.start)! <= toDay(t.end)!, {
+      error: "timeRange.start must be on or before timeRange.end",
+    })
+    .optional()
+    .describe("Period of the target to analyse; default all data."),
+  aggregationLevel: z.enum(["hourly", "daily", "weekly"], { error: "aggregationLevel must be one of hourly, daily, weekly" })
+    .optional()
+    .describe("Period of the feature views (default daily)."),
+  includeChart: z.boolean({ error: "includeChart must be true or false" }).optional()
+    .describe("Attach the correlation-matrix heatmap (SVG and PNG); default true."),
+}, {
+  error: (iss) =>
+    iss.code === "unrecognized_keys"
+      ? `unknown argument ${iss.keys.slice(0, 3).map((k) => `"${k.slice(0, 40)}"`).join(", ")}; allowed: ${INPUT_KEYS.join(", ")}`
+      : "the arguments must be an object",
+});
+
+const nullableNumber = z.number().nullable();
+
+const outputSchema = z.object({
+  target: z.string(),
+  grain: z.enum(["hour", "day", "week"]),
+  period: z.object({ start: z.string().nullable(), end: z.string().nullable() }),
+  dataSources: z.object({
+    tickets: z.number().int(),
+    commits: z.number().int(),
+    days: z.number().int(),
+    processingAttempts: z.number().int(),
+    incidents: z.number().int(),
+    logEvents: z.number().int(),
+    deployments: z.number().int(),
+    metricSamples: z.number().int(),
+  }),
+  testsRun: z.number().int(),
+  results: z.array(z.object({
+    feature: z.string(),
+    description: z.string(),
+    unit: z.string(),
+    kind: z.string(),
+    lag: z.number().int(),
+    n: z.number().int(),
+    pearson: z.object({ r: nullableNumber, p: nullableNumber, ci: z.tuple([nullableNumber, nullableNumber]) }),
+    spearman: z.object({ rho: nullableNumber, p: nullableNumber, q: nullableNumber }),
+    q: nullableNumber.describe("Benjamini–Hochberg q-value of the Pearson test"),
+    rank: z.number().int(),
+    significant: z.boolean().describe(`q < ${Q_THRESHOLD}`),
+    note: z.string().nullable(),
+  })),
+  summary: z.string(),
+  keyFindings: z.array(z.string()),
+  recommendations: z.array(z.string()),
+  chart: z.object({ vegaLite: z.record(z.string(), z.unknown()) }).optional(),
+  notes: z.array(z.string()),
+});
+
+/** The data-only definition of analyze_correlations. */
+export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema> = {
+  name: "analyze_correlations",
+  title: "Analyze correlations",
+  description: "Finds what moves with AOMA system failures (or another target): Pearson and Spearman " +
+    "correlations of every driver at lags 0..maxLag, with n, p-values, 95% confidence intervals and " +
+    "Benjamini–Hochberg q-values, computed in Postgres on the real data. Returns an executive summary, " +
+    "key findings (q < 0.05 only), recommendations, the full results table and a correlation-matrix " +
+    "heatmap. Call with no arguments for failures vs every daily driver.",
+  inputSchema,
+  outputSchema,
+  annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
+  maxArgumentBytes: 64 * 1024,
+};
+
+export type AnalyzeCorrelationsInput = z.output<typeof inputSchema>;
+export type AnalyzeCorrelationsOutput = z.output<typeof outputSchema>;
+
+// ───────────────────────────── SQL ─────────────────────────────
+
+// Lists travel as JSON text ($n::text::jsonb): postgres.js would encode a string bound to a jsonb
+// parameter as a JSON string scalar, PGlite would not; text is read the same by both.
+const CORRELATE_SQL = `
+  select feature, lag, n, pearson_r, pearson_p, pearson_ci_low, pearson_ci_high,
+         spearman_rho, spearman_p, pearson_q, spearman_q, rank, note
+  from analytics.correlate($1::text,
+         case when $2::text is null then null else array(select jsonb_array_elements_text($2::text::jsonb)) end,
+         $3::int, $4::date, $5::date, $6::text)
+  order by rank`;
+
+const COVERAGE_SQL = `
+  select source, rows::float8 as rows,
+         to_char(first_at at time zone 'UTC', 'YYYY-MM-DD') as first_day,
+         to_char(last_at at time zone 'UTC', 'YYYY-MM-DD') as last_day
+  from analytics.data_coverage($1::date, $2::date)`;
+
+const CATALOG_SQL = `select name, kind, unit, description from analytics.feature_catalog where grain = $1`;
+
+const MATRIX_SQL = `
+  select x, y, n, r from analytics.correlation_matrix(array(select jsonb_array_elements_text($1::text::jsonb)),
+                                                      $2::date, $3::date, $4::text)`;
+
+interface CorrelateRow {
+  feature: string;
+  lag: number;
+  n: number;
+  pearson_r: number | null;
+  pearson_p: number | null;
+  pearson_ci_low: number | null;
+  pearson_ci_high: number | null;
+  spearman_rho: number | null;
+  spearman_p: number | null;
+  pearson_q: number | null;
+  spearman_q: number | null;
+  rank: number;
+  note: string | null;
+}
+
+// ───────────────────────────── handler ─────────────────────────────
+
+const GRAINS: Record<string, Grain> = { hourly: "hour", daily: "day", weekly: "week" };
+/** The chart shows the target and at most this many top features (correlation_matrix takes ≤ 12). */
+const CHART_FEATURES = 8;
+/** The forest plot shows at most this many top-ranked tests. */
+const CHART_TESTS = 12;
+const CHART_URI = "chart://analyze_correlations/matrix.svg";
+
+/** The UTC day (YYYY-MM-DD) of an ISO date or date-time, or null when it is not a real date. */
+function toDay(s: string): string | null {
+  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
+    const d = new Date(`${s}T00:00:00Z`);
+    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s ? s : null;
+  }
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/**
+ * Runs the analysis for `input` as `ctx.caller`.
+ *
+ * @example
+ * const result = await handler({}, { db, caller: { role: "authenticated", claims: {} } });
+ * result.structuredContent.results[0]; // the top-ranked (feature, lag)
+ */
+export async function handler(
+  input: AnalyzeCorrelationsInput,
+  ctx: ToolContext,
+): Promise<ToolResult<typeof outputSchema>> {
+  const target = input.targetVariable ?? "failure_count";
+  const grain = GRAINS[input.aggregationLevel ?? "daily"];
+  const maxLag = input.maxLag ?? 1;
+  const from = input.timeRange?.start ? toDay(input.timeRange.start) : null;
+  const to = input.timeRange?.end ? toDay(input.timeRange.end) : null;
+  const includeChart = input.includeChart ?? true;
+  const notes: string[] = [];
+
+  const data = await withCaller(ctx.db, ctx.caller, async (tx: Executor) => {
+    const rows = await tx.query<CorrelateRow>(CORRELATE_SQL, [
+      target,
+      input.features ? JSON.stringify(input.features) : null,
+      maxLag,
+      from,
+      to,
+      grain,
+    ]);
+    const coverage = await tx.query<{ source: string; rows: number; first_day: string | null; last_day: string | null }>(
+      COVERAGE_SQL,
+      [from, to],
+    );
+    const catalog = await tx.query<{ name: string; kind: string; unit: string; description: string }>(CATALOG_SQL, [grain]);
+    let matrix: { variables: string[]; cells: MatrixCell[] } | null = null;
+    if (includeChart) {
+      const top: string[] = [];
+      for (const r of rows) {
+        if (r.pearson_r !== null && r.feature !== target && !top.includes(r.feature)) top.push(r.feature);
+        if (top.length === CHART_FEATURES) break;
+      }
+      if (top.length > 0) {
+        const variables = [target, ...top];
+        // a failing chart must not abort the transaction the answer was read in
+        await tx.query("savepoint chart");
+        try {
+          const cells = await tx.query<MatrixCell>(MATRIX_SQL, [JSON.stringify(variables), from, to, grain]);
+          matrix = { variables, cells: cells.map((c) => ({ x: c.x, y: c.y, n: Number(c.n), r: num(c.r) })) };
+          await tx.query("release savepoint chart");
+        } catch (e) {
+          await tx.query("rollback to savepoint chart");
+          notes.push(`The correlation matrix could not be computed: ${(e as Error).message}`);
+        }
+      }
+    }
+    return { rows, coverage, catalog, matrix };
+  });
+
+  const catalog = new Map(data.catalog.map((c) => [c.name, c]));
+  const cov = new Map(data.coverage.map((c) => [c.source, c]));
+  const count = (source: string) => Math.round(Number(cov.get(source)?.rows ?? 0));
+  const results: CorrelationRow[] = data.rows.map((r) => {
+    const q = num(r.pearson_q);
+    const c = catalog.get(r.feature);
+    return {
+      feature: r.feature,
+      description: c?.description ?? "",
+      unit: c?.unit ?? "",
+      kind: c?.kind ?? "",
+      lag: Number(r.lag),
+      n: Number(r.n),
+      pearson: { r: num(r.pearson_r), p: num(r.pearson_p), ci: [num(r.pearson_ci_low), num(r.pearson_ci_high)] },
+      spearman: { rho: num(r.spearman_rho), p: num(r.spearman_p), q: num(r.spearman_q) },
+      q,
+      rank: Number(r.rank),
+      significant: q !== null && q < Q_THRESHOLD,
+      note: r.note,
+    };
+  });
+  const days = cov.get("days");
+  const report = {
+    target,
+    grain,
+    period: { start: days?.first_day ?? null, end: days?.last_day ?? null },
+    dataSources: {
+      tickets: count("jira_issues"),
+      commits: count("git_commits"),
+      days: count("days"),
+      processingAttempts: count("processing_attempts"),
+      incidents: count("incidents"),
+      logEvents: count("log_events"),
+      deployments: count("deployments"),
+      metricSamples: count("aoma_system_metrics"),
+    },
+    testsRun: results.length,
+    results,
+  };
+  const insights = writeCorrelationInsights(report);
+
+  const content: ToolResult["content"] = [];
+  let chart: { vegaLite: Record<string, unknown> } | undefined;
+  if (data.matrix) {
+    const forest: ForestRow[] = results
+      .filter((r) => r.pearson.r !== null && r.pearson.ci[0] !== null && r.pearson.ci[1] !== null)
+      .slice(0, CHART_TESTS)
+      .map((r) => ({
+        label: r.kind === "calendar" ? r.feature : `${r.feature} (lag ${r.lag})`,
+        r: r.pearson.r!,
+        lo: r.pearson.ci[0]!,
+        hi: r.pearson.ci[1]!,
+        n: r.n,
+        q: r.q,
+        significant: r.significant,
+      }));
+    chart = {
+      vegaLite: correlationReportSpec({
+        title: `What moves with ${targetNoun(target)} (${target}), ${grainAdjective(grain)}`,
+        forest,
+        forestTitle: `Top ${forest.length} tests by rank: Pearson r with 95% CI (lag in ${grain}s)`,
+        cells: data.matrix.cells,
+        variables: data.matrix.variables,
+        matrixTitle: `Correlation matrix, same ${grain} (lag 0): ${target} and its top ${data.matrix.variables.length - 1} features`,
+      }),
+    };
+    const rendered = await chartContent(chart.vegaLite, CHART_URI);
+    content.push(...rendered.content);
+    notes.push(...rendered.notes);
+  }
+  const tail: string[] = [];
+  if (content.length) {
+    tail.push(
+      `📊 CHART attached: the top tests with their 95% intervals, and the correlation matrix of ${target} ` +
+        `and its top ${data.matrix!.variables.length - 1} features (same-${grain} Pearson r).`,
+    );
+  }
+  for (const n of notes) tail.push(`Note: ${n}`);
+  const text = [insights.text, ...(tail.length ? ["", ...tail] : [])].join("\n");
+
+  return {
+    content: [{ type: "text", text }, ...content],
+    structuredContent: {
+      ...report,
+      summary: insights.summary,
+      keyFindings: insights.keyFindings,
+      recommendations: insights.recommendations,
+      ...(chart ? { chart } : {}),
+      notes,
+    },
+  };
+}
+
+/** analyze_correlations: definition + handler, as src/tools/index.ts lists it. */
+export const analyzeCorrelations: Tool<typeof inputSchema, typeof outputSchema> = { definition, handler };

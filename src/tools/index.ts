@@ -1,0 +1,8 @@
+/**
+ * Every MCP tool of the server, in the order tools/list shows them. Add a tool by writing
+ * src/tools/<tool>.ts (definition + handler) and listing it here.
+ */
+import { analyzeCorrelations } from "./analyze_correlations.ts";
+import type { Tool } from "./types.ts";
+
+export const TOOLS: readonly Tool[] = [analyzeCorrelations as unknown as Tool];

@@ -1,0 +1,46 @@
+/**
+ * The shape of an MCP tool in this project: a data-only definition (name, schemas, annotations,
+ * limits) kept apart from the handler that executes it. src/tools/index.ts lists them; src/mcp/
+ * registers them and is the only place that turns a thrown error into `isError: true`.
+ */
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { Caller } from "../db/caller.ts";
+import type { Db } from "../db/types.ts";
+
+/** Hints every tool here carries: it only reads, and only our own database. */
+export interface ReadOnlyAnnotations {
+  readOnlyHint: true;
+  openWorldHint: false;
+  destructiveHint?: false;
+  idempotentHint?: boolean;
+}
+
+/** What a tool is, as data. */
+export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  name: string;
+  title: string;
+  description: string;
+  /** Strict input schema (unknown keys rejected); its messages are the user-facing sentences. */
+  inputSchema: I;
+  /** Output schema; structuredContent is validated against it before it leaves the server. */
+  outputSchema: O;
+  annotations: ReadOnlyAnnotations;
+  /** Largest accepted arguments object, in bytes of JSON, checked before schema validation. */
+  maxArgumentBytes: number;
+}
+
+/** What a handler gets besides its input: the database and who is calling. */
+export interface ToolContext {
+  db: Db;
+  caller: Caller;
+}
+
+/** A tool's result: content for people and models, structuredContent matching the output schema. */
+export type ToolResult<O extends z.ZodObject = z.ZodObject> = CallToolResult & { structuredContent: z.input<O> };
+
+/** A tool: its definition and the handler that runs it. */
+export interface Tool<I extends z.ZodObject = z.ZodObject, O extends z.ZodObject = z.ZodObject> {
+  definition: ToolDefinition<I, O>;
+  handler: (input: z.output<I>, ctx: ToolContext) => Promise<ToolResult<O>>;
+}
