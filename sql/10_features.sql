@@ -21,18 +21,20 @@ drop materialized view if exists aoma_private.features_hourly_raw cascade;
 create materialized view aoma_private.features_hourly_raw as
 with
 tickets as (
+  -- failure reports (type Incident) are the outcome, so they are kept out of the driver counts
   select date_trunc('hour', created_at at time zone 'UTC') as h,
-         count(*) as tickets_created,
+         count(*) filter (where issue_type <> 'Incident') as tickets_created,
          count(*) filter (where issue_type = 'Bug') as tickets_bug,
          count(*) filter (where issue_type = 'Story') as tickets_story,
          count(*) filter (where issue_type in ('Task', 'Sub-task')) as tickets_task,
          count(*) filter (where issue_type = 'Incident') as tickets_incident,
-         count(*) filter (where priority in ('Highest', 'High', 'Blocker', 'Critical')) as tickets_priority_high
+         count(*) filter (where issue_type <> 'Incident'
+                            and priority in ('Highest', 'High', 'Blocker', 'Critical')) as tickets_priority_high
   from aoma.jira_issues group by 1
 ),
 resolved as (
   select date_trunc('hour', resolved_at at time zone 'UTC') as h, count(*) as tickets_resolved
-  from aoma.jira_issues where resolved_at is not null group by 1
+  from aoma.jira_issues where resolved_at is not null and issue_type <> 'Incident' group by 1
 ),
 commits as (
   select date_trunc('hour', c.committed_at at time zone 'UTC') as h,
@@ -64,8 +66,10 @@ attempts as (
   select date_trunc('hour', started_at at time zone 'UTC') as h,
          count(*) as processing_attempts,
          count(*) filter (where status = 'failed') as processing_failures,
-         sum(extract(epoch from finished_at - started_at)) as processing_duration_sum,
-         count(finished_at) as processing_duration_n
+         -- durations of successful attempts only: a failed attempt stops early, so averaging it in
+         -- would make this a mechanical echo of the failure rate rather than a candidate cause
+         sum(extract(epoch from finished_at - started_at)) filter (where status = 'succeeded') as processing_duration_sum,
+         count(finished_at) filter (where status = 'succeeded') as processing_duration_n
   from aoma.processing_attempts group by 1
 ),
 logs as (
@@ -284,12 +288,12 @@ with defs(name, kind, unit, description, source, grains) as (values
   ('is_saturday', 'calendar', 'indicator', 'Saturday (UTC) = 1, other days 0', 'calendar', '{day}'),
   ('is_sunday', 'calendar', 'indicator', 'Sunday (UTC) = 1, other days 0', 'calendar', '{day}'),
   ('is_weekend', 'calendar', 'indicator', 'Saturday or Sunday (UTC) = 1', 'calendar', '{hour,day}'),
-  ('tickets_created', 'driver', 'tickets', 'Jira tickets created', 'aoma.jira_issues', '{hour,day,week}'),
+  ('tickets_created', 'driver', 'tickets', 'Jira tickets created, failure reports (type Incident) excluded', 'aoma.jira_issues', '{hour,day,week}'),
   ('tickets_bug', 'driver', 'tickets', 'Jira tickets of type Bug created', 'aoma.jira_issues', '{hour,day,week}'),
   ('tickets_story', 'driver', 'tickets', 'Jira tickets of type Story created', 'aoma.jira_issues', '{hour,day,week}'),
   ('tickets_task', 'driver', 'tickets', 'Jira tickets of type Task or Sub-task created', 'aoma.jira_issues', '{hour,day,week}'),
-  ('tickets_priority_high', 'driver', 'tickets', 'Jira tickets created with priority Highest, High, Blocker or Critical', 'aoma.jira_issues', '{hour,day,week}'),
-  ('tickets_resolved', 'driver', 'tickets', 'Jira tickets resolved', 'aoma.jira_issues', '{hour,day,week}'),
+  ('tickets_priority_high', 'driver', 'tickets', 'Jira tickets created with priority Highest, High, Blocker or Critical, failure reports excluded', 'aoma.jira_issues', '{hour,day,week}'),
+  ('tickets_resolved', 'driver', 'tickets', 'Jira tickets resolved, failure reports excluded', 'aoma.jira_issues', '{hour,day,week}'),
   ('tickets_incident', 'outcome', 'tickets', 'Jira tickets of type Incident created (failure reports)', 'aoma.jira_issues', '{hour,day,week}'),
   ('commits', 'driver', 'commits', 'Git commits in all ingested repositories (by commit time)', 'aoma.git_commits', '{hour,day,week}'),
   ('service_commits', 'driver', 'commits', 'Git commits to the repositories deployed as the AOMA service', 'aoma.git_commits, aoma.repositories', '{hour,day,week}'),
@@ -299,11 +303,11 @@ with defs(name, kind, unit, description, source, grains) as (values
   ('deployments', 'driver', 'deployments', 'Deployments', 'aoma.deployments', '{hour,day,week}'),
   ('deployment_failures', 'outcome', 'deployments', 'Deployments that failed or were rolled back', 'aoma.deployments', '{hour,day,week}'),
   ('asset_volume', 'driver', 'files', 'Asset files uploaded', 'aoma.aoma_system_metrics', '{hour,day,week}'),
-  ('processing_time_avg', 'driver', 'seconds', 'Mean processing time reported by the system metrics', 'aoma.aoma_system_metrics', '{hour,day,week}'),
+  ('processing_time_avg', 'outcome', 'seconds', 'Mean processing time reported by the system metrics (failed attempts included, so it moves with failures)', 'aoma.aoma_system_metrics', '{hour,day,week}'),
   ('error_count', 'outcome', 'errors', 'Errors reported by the system metrics', 'aoma.aoma_system_metrics', '{hour,day,week}'),
   ('performance_score_avg', 'outcome', 'score', 'Mean performance score reported by the system metrics', 'aoma.aoma_system_metrics', '{hour,day,week}'),
   ('processing_attempts', 'driver', 'attempts', 'Asset-processing attempts started', 'aoma.processing_attempts', '{hour,day,week}'),
-  ('processing_duration_avg', 'driver', 'seconds', 'Mean duration of finished processing attempts', 'aoma.processing_attempts', '{hour,day,week}'),
+  ('processing_duration_avg', 'driver', 'seconds', 'Mean duration of successful processing attempts', 'aoma.processing_attempts', '{hour,day,week}'),
   ('processing_failures', 'outcome', 'attempts', 'Asset-processing attempts that failed', 'aoma.processing_attempts', '{hour,day,week}'),
   ('processing_failure_rate', 'outcome', 'ratio', 'Share of processing attempts that failed', 'aoma.processing_attempts', '{hour,day,week}'),
   ('log_events', 'outcome', 'events', 'System log events (all levels, including the errors failures write)', 'aoma.log_events', '{hour,day,week}'),

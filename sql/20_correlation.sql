@@ -7,7 +7,9 @@
  * with the target, and how many periods ahead.
  *
  * Arguments (a null argument takes its default):
- *   target    text    default 'failure_count'  catalog feature to explain
+ *   target    text    default 'processing_failure_rate'  catalog feature to explain (the share of
+ *                                              processing attempts that failed: the failure measure with
+ *                                              the most data behind it; 'failure_count' counts incidents)
  *   features  text[]  default null             catalog features to test (1..100 names, duplicates
  *                                              ignored); null = every feature of the grain whose kind
  *                                              is 'driver' or 'calendar', minus the target
@@ -18,6 +20,12 @@
  *   date_to   date    default null             last target period, inclusive (null = last period)
  *   grain     text    default 'day'            'hour' | 'day' | 'week' (hours are cut in UTC; a week
  *                                              is in range when its Monday is)
+ *   adjust    text    default 'seasonal'       'seasonal': every non-calendar feature is tested by its
+ *                                              partial correlation given the season of the period
+ *                                              (weekday for days, weekday × hour of day for hours;
+ *                                              sql/05_seasonal.sql), so a weekly rhythm shared with the
+ *                                              target is not reported as a driver; calendar features
+ *                                              and weeks are tested as they are. 'none': all plain.
  *
  * Lag k pairs the feature at period t − k with the target at period t: the lag is taken over the
  * full contiguous series of the feature view (so the feature may come from before date_from) and
@@ -30,10 +38,13 @@
  *     p-values of every row of this call (m = 2 × rows with a p-value);
  *   rank — 1..N by pearson_q, then |pearson_r| descending, then feature, lag; rows without a p-value last;
  *   note — why a row has no statistics ('not enough data (n=2; need at least 4)',
- *     'constant: no variation in is_monday'), else null.
+ *     'constant: no variation in is_monday'), else null;
+ *   adjusted_for — 'weekday' / 'weekday and hour-of-day' for partial correlations (df = n − 2 − k with
+ *     k = seasons − 1; CI with standard error 1/√(n − 3 − k)), null for plain ones.
  *
  * Errors (SQLSTATE 22023), exactly:
  *   grain must be one of hour, day, week (got "month")
+ *   adjust must be one of seasonal, none (got "x")
  *   max_lag must be between 0 and 30 for grain day (got 31)
  *   date range 2026-03-01 to 2026-02-01 is empty
  *   too many features: 101 given, at most 100 allowed
@@ -56,19 +67,21 @@
  *   select feature, lag, n, round(pearson_r::numeric, 3) as r, pearson_q, rank
  *   from analytics.correlate('failure_count', array['asset_volume', 'commits'], 2);
  */
+drop function if exists analytics.correlate(text, text[], integer, date, date, text);
 create or replace function analytics.correlate(
-  target text default 'failure_count',
+  target text default 'processing_failure_rate',
   features text[] default null,
   max_lag integer default 1,
   date_from date default null,
   date_to date default null,
-  grain text default 'day'
+  grain text default 'day',
+  adjust text default 'seasonal'
 )
 returns table (
   feature text, lag integer, n integer,
   pearson_r float8, pearson_p float8, pearson_ci_low float8, pearson_ci_high float8,
   spearman_rho float8, spearman_p float8,
-  pearson_q float8, spearman_q float8, rank integer, note text
+  pearson_q float8, spearman_q float8, rank integer, note text, adjusted_for text
 )
 language plpgsql
 stable
@@ -76,9 +89,13 @@ security invoker
 set search_path = ''
 as $$
 declare
-  v_target text := coalesce(correlate.target, 'failure_count');
+  v_target text := coalesce(correlate.target, 'processing_failure_rate');
   v_max_lag integer := coalesce(correlate.max_lag, 1);
   v_grain text := coalesce(correlate.grain, 'day');
+  v_adjust text := coalesce(correlate.adjust, 'seasonal');
+  v_adj boolean[];
+  v_season text;
+  v_season_label text;
   v_lag_limit integer;
   v_view text;
   v_time text;
@@ -94,6 +111,9 @@ begin
   -- ── arguments ──
   if v_grain not in ('hour', 'day', 'week') then
     raise exception 'grain must be one of hour, day, week (got "%")', v_grain using errcode = '22023';
+  end if;
+  if v_adjust not in ('seasonal', 'none') then
+    raise exception 'adjust must be one of seasonal, none (got "%")', v_adjust using errcode = '22023';
   end if;
   v_lag_limit := case v_grain when 'hour' then 168 when 'day' then 30 else 12 end;
   if v_max_lag < 0 or v_max_lag > v_lag_limit then
@@ -134,8 +154,9 @@ begin
   -- the tests: each feature with its lag range (calendar: lag 0 only; the target itself: 1..max_lag)
   select array_agg(c.name order by c.name collate "C"),
          array_agg(case when c.name = v_target then 1 else 0 end order by c.name collate "C"),
-         array_agg(case when c.kind = 'calendar' then 0 else v_max_lag end order by c.name collate "C")
-    into v_names, v_lo, v_hi
+         array_agg(case when c.kind = 'calendar' then 0 else v_max_lag end order by c.name collate "C"),
+         array_agg(v_adjust = 'seasonal' and v_grain <> 'week' and c.kind <> 'calendar' order by c.name collate "C")
+    into v_names, v_lo, v_hi, v_adj
   from analytics.feature_catalog c
   where c.grain = v_grain
     and case when correlate.features is null
@@ -148,6 +169,12 @@ begin
   -- ── data in range ──
   v_view := case v_grain when 'hour' then 'features_hourly' when 'day' then 'features_daily' else 'features_weekly' end;
   v_time := v_grain;
+  -- the season of a period: weekday for days, weekday × hour of day for hours, none for weeks
+  v_season := case v_grain
+    when 'hour' then format('(extract(isodow from v.%1$I at time zone ''UTC'') * 24 + extract(hour from v.%1$I at time zone ''UTC''))::integer', v_time)
+    when 'day' then format('extract(isodow from v.%I)::integer', v_time)
+    else 'null::integer' end;
+  v_season_label := case v_grain when 'hour' then 'weekday and hour-of-day' else 'weekday' end;
   v_period := case v_grain when 'hour' then format('(v.%I at time zone ''UTC'')::date', v_time)
                            else format('v.%I::date', v_time) end;
   execute format('select count(*) from analytics.%I v where ($1::date is null or %s >= $1) and ($2::date is null or %s <= $2)',
@@ -165,14 +192,15 @@ begin
   -- ── one query: every (feature, lag) pair series, its statistics, the BH family, the ranking ──
   -- (a FOR loop over scalar targets rather than RETURN QUERY, so plpgsql_check sees the OUT columns set)
   for feature, lag, n, pearson_r, pearson_p, pearson_ci_low, pearson_ci_high, spearman_rho, spearman_p,
-      pearson_q, spearman_q, rank, note in execute format($sql$
+      pearson_q, spearman_q, rank, note, adjusted_for in execute format($sql$
     with base as materialized (
-      select row_number() over (order by v.%1$I) as idx, %2$s as pd, v.%3$I::float8 as y, array[%4$s] as xs
+      select row_number() over (order by v.%1$I) as idx, %2$s as pd, v.%3$I::float8 as y, array[%4$s] as xs,
+             %6$s as g
       from analytics.%5$I v
     ),
     -- the target series and the index range [lo, hi] of the target periods in range (contiguous)
     span as (
-      select array_agg(b.y order by b.idx) as ys,
+      select array_agg(b.y order by b.idx) as ys, array_agg(b.g order by b.idx) as gs,
              min(b.idx) filter (where ($1::date is null or b.pd >= $1) and ($2::date is null or b.pd <= $2)) as lo,
              max(b.idx) filter (where ($1::date is null or b.pd >= $1) and ($2::date is null or b.pd <= $2)) as hi
       from base b
@@ -184,14 +212,16 @@ begin
       group by u.fi
     ),
     tests as (
-      select t.fi::integer as fi, t.name, l.lag::integer as lag
-      from unnest($3::text[], $4::integer[], $5::integer[]) with ordinality as t(name, lo, hi, fi)
+      select t.fi::integer as fi, t.name, l.lag::integer as lag, t.adj
+      from unnest($3::text[], $4::integer[], $5::integer[], $7::boolean[]) with ordinality as t(name, lo, hi, adj, fi)
       cross join lateral generate_series(t.lo, t.hi) as l(lag)
     ),
     -- lag k: feature at t − k beside the target at t, for the target periods t in range that have a
     -- period t − k (array slices of the two series; no join, no sort)
-    results as (
-      select row_number() over (order by s.name collate "C", s.lag)::integer as k, s.name, s.lag, cs.n, f.*
+    -- plain correlations (calendar features, adjust = 'none', weeks) …
+    raw as (
+      select s.name, s.lag, cs.n, f.pearson_r, f.pearson_p, f.pearson_ci_low, f.pearson_ci_high,
+             f.spearman_rho, f.spearman_p, f.note, null::text as adjusted_for
       from tests s
       join series se on se.fi = s.fi
       cross join span sp
@@ -200,6 +230,27 @@ begin
         sp.ys[greatest(sp.lo, s.lag + 1) : sp.hi]) cs
       cross join lateral aoma_private.correlation_from_sums(cs.n, cs.x_min, cs.x_max, cs.y_min, cs.y_max,
         cs.sxy, cs.sxx, cs.syy, cs.r12, cs.r11, cs.r22, s.name, $6) f
+      where not s.adj
+    ),
+    -- … and partial correlations given the season of the target period (for a fixed lag the
+    -- feature period's season is a function of it, so one grouping serves both series)
+    adjusted as (
+      select s.name, s.lag, cs.n, f.pearson_r, f.pearson_p, f.pearson_ci_low, f.pearson_ci_high,
+             f.spearman_rho, f.spearman_p, f.note, $8::text as adjusted_for
+      from tests s
+      join series se on se.fi = s.fi
+      cross join span sp
+      cross join lateral aoma_private.seasonal_correlation_sums(
+        se.xs[greatest(sp.lo, s.lag + 1) - s.lag : sp.hi - s.lag],
+        sp.ys[greatest(sp.lo, s.lag + 1) : sp.hi],
+        sp.gs[greatest(sp.lo, s.lag + 1) : sp.hi]) cs
+      cross join lateral aoma_private.partial_correlation_from_sums(cs.n, cs.k, cs.sxy, cs.sxx, cs.syy,
+        cs.sxx_total, cs.syy_total, cs.rxy, cs.rxx, cs.ryy, s.name, $6, $8) f
+      where s.adj
+    ),
+    results as (
+      select row_number() over (order by u.name collate "C", u.lag)::integer as k, u.*
+      from (select * from raw union all select * from adjusted) u
     ),
     -- one Benjamini–Hochberg family: Pearson p of rows 1..m, then Spearman p of rows 1..m
     family as (
@@ -213,17 +264,17 @@ begin
     select r.name, r.lag, r.n, r.pearson_r, r.pearson_p, r.pearson_ci_low, r.pearson_ci_high,
            r.spearman_rho, r.spearman_p, pq.q, sq.q,
            (row_number() over (order by pq.q nulls last, abs(r.pearson_r) desc nulls last, r.name collate "C", r.lag))::integer,
-           r.note
+           r.note, r.adjusted_for
     from results r
     join qs pq on pq.j = r.k
     join qs sq on sq.j = r.k + (select f.m from family f)
     order by 12
-  $sql$, v_time, v_period, v_target, v_columns, v_view)
-  using correlate.date_from, correlate.date_to, v_names, v_lo, v_hi, v_target
+  $sql$, v_time, v_period, v_target, v_columns, v_view, v_season)
+  using correlate.date_from, correlate.date_to, v_names, v_lo, v_hi, v_target, v_adj, v_season_label
   loop
     return next;
   end loop;
 end
 $$;
-revoke execute on function analytics.correlate(text, text[], integer, date, date, text) from public;
-grant execute on function analytics.correlate(text, text[], integer, date, date, text) to authenticated, service_role;
+revoke execute on function analytics.correlate(text, text[], integer, date, date, text, text) from public;
+grant execute on function analytics.correlate(text, text[], integer, date, date, text, text) to authenticated, service_role;

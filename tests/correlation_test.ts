@@ -34,6 +34,7 @@ interface ExpectedRow extends Expected {
   pearson_q: Num;
   spearman_q: Num;
   rank: number;
+  adjusted_for?: string | null;
 }
 interface Reference {
   meta: Record<string, unknown>;
@@ -50,6 +51,7 @@ interface Reference {
     };
     call: { target: string; features: string[]; max_lag: number; date_from: string; date_to: string; grain: string };
     expected: ExpectedRow[];
+    expected_seasonal: ExpectedRow[];
   };
 }
 
@@ -262,25 +264,33 @@ async function checkCorrelateScenario(db: Db): Promise<void> {
     await loadScenario(tx);
     // analysts call it as authenticated (security invoker: grants decide)
     await tx.query("set local role authenticated");
-    const rows = await tx.query<Record<string, unknown>>(
-      `select * from analytics.correlate($1, array(select jsonb_array_elements_text($2::text::jsonb)), $3, $4::date, $5::date, $6)`,
-      [call.target, JSON.stringify(call.features), call.max_lag, call.date_from, call.date_to, call.grain],
-    );
-    const expected = REF.correlate.expected;
-    // duplicates in `features` are ignored; the calendar feature is tested at lag 0 only
-    assert.deepEqual(
-      rows.map((r) => `${r.feature}@${r.lag}`),
-      expected.map((e) => `${e.feature}@${e.lag}`),
-      "rows in rank order",
-    );
-    rows.forEach((r, i) => {
-      const e = expected[i];
-      const what = `correlate ${e.feature} lag ${e.lag}`;
-      assertCorrelation(r, e, what);
-      closeRel(r.pearson_q, e.pearson_q, 1e-6, `${what}: pearson_q`);
-      closeRel(r.spearman_q, e.spearman_q, 1e-6, `${what}: spearman_q`);
-      assert.equal(r.rank, e.rank, `${what}: rank`);
-    });
+    const callWith = (adjust: string) =>
+      tx.query<Record<string, unknown>>(
+        `select * from analytics.correlate($1, array(select jsonb_array_elements_text($2::text::jsonb)), $3, $4::date, $5::date, $6, $7)`,
+        [call.target, JSON.stringify(call.features), call.max_lag, call.date_from, call.date_to, call.grain, adjust],
+      );
+    // adjust 'none': plain Pearson/Spearman (scipy); 'seasonal' (the default): partial correlations given
+    // the weekday for non-calendar features (numpy residuals + scipy t, p cross-checked with statsmodels OLS)
+    const cases: [string, ExpectedRow[]][] = [["none", REF.correlate.expected], ["seasonal", REF.correlate.expected_seasonal]];
+    for (const [adjust, expected] of cases) {
+      const got = await callWith(adjust);
+      // duplicates in `features` are ignored; the calendar feature is tested at lag 0 only
+      assert.deepEqual(
+        got.map((r) => `${r.feature}@${r.lag}`),
+        expected.map((e) => `${e.feature}@${e.lag}`),
+        `rows in rank order (adjust ${adjust})`,
+      );
+      got.forEach((r, i) => {
+        const e = expected[i];
+        const what = `correlate (adjust ${adjust}) ${e.feature} lag ${e.lag}`;
+        assertCorrelation(r, e, what);
+        closeRel(r.pearson_q, e.pearson_q, 1e-6, `${what}: pearson_q`);
+        closeRel(r.spearman_q, e.spearman_q, 1e-6, `${what}: spearman_q`);
+        assert.equal(r.rank, e.rank, `${what}: rank`);
+        assert.equal(r.adjusted_for, e.adjusted_for, `${what}: adjusted_for`);
+      });
+    }
+    const rows = await callWith("none");
     // the planted effect: asset volume of the previous day is the top finding
     assert.equal(rows[0].feature, "asset_volume");
     assert.equal(rows[0].lag, 1);
@@ -312,7 +322,7 @@ async function checkCorrelateScenario(db: Db): Promise<void> {
       else {
         assert.match(
           r.note as string,
-          /^(constant: no variation in [a-z_]+|not enough data \(n=\d+; need at least 4\))$/,
+          /^(constant: no variation in [a-z_]+|no variation in [a-z_]+ beyond the weekday pattern|not enough data \(n=\d+; need at least \d+( with the weekday adjustment)?\))$/,
         );
         assert.equal(r.pearson_p, null);
         assert.equal(r.pearson_q, null);
@@ -424,9 +434,9 @@ async function checkCorrelateErrors(db: Db): Promise<void> {
 
 async function checkGrants(db: Db): Promise<void> {
   const [g] = await db.query<Record<string, boolean>>(`
-    select has_function_privilege('anon', 'analytics.correlate(text, text[], integer, date, date, text)', 'execute') as anon_correlate,
-           has_function_privilege('authenticated', 'analytics.correlate(text, text[], integer, date, date, text)', 'execute') as auth_correlate,
-           has_function_privilege('service_role', 'analytics.correlate(text, text[], integer, date, date, text)', 'execute') as service_correlate,
+    select has_function_privilege('anon', 'analytics.correlate(text, text[], integer, date, date, text, text)', 'execute') as anon_correlate,
+           has_function_privilege('authenticated', 'analytics.correlate(text, text[], integer, date, date, text, text)', 'execute') as auth_correlate,
+           has_function_privilege('service_role', 'analytics.correlate(text, text[], integer, date, date, text, text)', 'execute') as service_correlate,
            has_function_privilege('anon', 'aoma_private.correlation_stats(float8[], float8[], text, text)', 'execute') as anon_stats,
            has_function_privilege('authenticated', 'aoma_private.correlation_stats(float8[], float8[], text, text)', 'execute') as auth_stats`);
   assert.deepEqual(g, {

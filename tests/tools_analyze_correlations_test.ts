@@ -56,7 +56,7 @@ Deno.test({
         const res: Json = await call(client, undefined);
         assert.notEqual(res.isError, true, JSON.stringify(res.content?.[0]));
         const s = res.structuredContent;
-        assert.equal(s.target, "failure_count");
+        assert.equal(s.target, "processing_failure_rate");
         assert.equal(s.grain, "day");
         assert.deepEqual(s.period, { start: truth.calendar.start_date, end: "2026-11-23" });
 

@@ -60,6 +60,8 @@ export interface CorrelationInsights {
 /** "failures" for the failure targets, else the feature label. */
 export function targetNoun(target: string): string {
   if (target === "failure_count") return "failures";
+  if (target === "processing_failure_rate") return "the processing failure rate";
+  if (target === "processing_failures") return "processing failures";
   if (target === "failure_flag") return "failure days";
   return featureLabel(target);
 }

@@ -36,9 +36,12 @@ const isoDate = (what: string) =>
       error: `${what} is not a real calendar date`,
     });
 
+/** The failure measure analysed when no target is named (the same default as analytics.correlate). */
+export const DEFAULT_TARGET = "processing_failure_rate";
+
 const inputSchema = z.strictObject({
   targetVariable: featureName("targetVariable").optional()
-    .describe("Catalog feature to explain (default failure_count: system failures per period)."),
+    .describe("Catalog feature to explain (default processing_failure_rate: share of asset-processing attempts that failed; failure_count counts system failures/incidents)."),
   features: z.array(featureName("each feature"), { error: "features must be a list of feature names" })
     .min(1, { error: "features must list at least one name (leave it out to test every driver)" })
     .max(100, { error: "features must list at most 100 names" })
@@ -203,7 +206,7 @@ export async function handler(
   input: AnalyzeCorrelationsInput,
   ctx: ToolContext,
 ): Promise<ToolResult<typeof outputSchema>> {
-  const target = input.targetVariable ?? "failure_count";
+  const target = input.targetVariable ?? DEFAULT_TARGET;
   const grain = GRAINS[input.aggregationLevel ?? "daily"];
   const maxLag = input.maxLag ?? 1;
   const from = input.timeRange?.start ? toDay(input.timeRange.start) : null;

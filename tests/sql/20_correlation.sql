@@ -5,29 +5,29 @@ begin;
 select plan(30);
 
 -- ───────────────────────────── signature and security ─────────────────────────────
-select has_function('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
-  'analytics.correlate(target, features, max_lag, date_from, date_to, grain) exists');
-select function_returns('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
+select has_function('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
+  'analytics.correlate(target, features, max_lag, date_from, date_to, grain, adjust) exists');
+select function_returns('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
   'setof record', 'correlate returns a set of rows');
 select is(
   (select array_agg(a.name || ' ' || format_type(a.type, null) order by a.i)
    from pg_proc p
    cross join lateral unnest(p.proargnames, p.proallargtypes, p.proargmodes::text[]) with ordinality as a(name, type, mode, i)
-   where p.oid = 'analytics.correlate(text, text[], integer, date, date, text)'::regprocedure and a.mode = 't'),
+   where p.oid = 'analytics.correlate(text, text[], integer, date, date, text, text)'::regprocedure and a.mode = 't'),
   array['feature text', 'lag integer', 'n integer', 'pearson_r double precision', 'pearson_p double precision',
         'pearson_ci_low double precision', 'pearson_ci_high double precision', 'spearman_rho double precision',
         'spearman_p double precision', 'pearson_q double precision', 'spearman_q double precision',
-        'rank integer', 'note text'],
+        'rank integer', 'note text', 'adjusted_for text'],
   'correlate output columns');
-select isnt_definer('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
+select isnt_definer('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
   'correlate runs as the caller (security invoker)');
-select volatility_is('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'], 'stable',
+select volatility_is('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'], 'stable',
   'correlate is stable');
-select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
+select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
   'anon', array[]::text[], 'anon cannot execute correlate');
-select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
+select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
   'authenticated', array['EXECUTE'], 'authenticated executes correlate');
-select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text'],
+select function_privs_are('analytics', 'correlate', array['text', 'text[]', 'integer', 'date', 'date', 'text', 'text'],
   'service_role', array['EXECUTE'], 'service_role executes correlate');
 
 -- ───────────────────────────── a ten-day dataset ─────────────────────────────
@@ -46,7 +46,7 @@ select lives_ok($$select * from analytics.refresh_features()$$, 'the feature vie
 select is((select count(*)::int from analytics.features_daily), 10, 'ten days in the daily view');
 
 create temp table got on commit drop as
-  select * from analytics.correlate('failure_count', array['is_monday', 'asset_volume', 'asset_volume'], 1);
+  select * from analytics.correlate('failure_count', array['is_monday', 'asset_volume', 'asset_volume'], 1, adjust => 'none');
 select results_eq($$select feature, lag, n, rank from got order by rank$$,
   $$values ('asset_volume', 1, 9, 1), ('asset_volume', 0, 10, 2), ('is_monday', 0, 10, 3)$$,
   'one row per (feature, lag); duplicates ignored; the calendar feature at lag 0 only; ranked by q');
