@@ -88,10 +88,11 @@ if [ $stack_ok = 1 ]; then
 fi
 
 # ── 4./5. deno test ──────────────────────────────────────────────────────────────────────────
-# deno_tests NAME [env assignments…]: one `deno test` run with the repo's deno.json
+# deno_tests NAME IGNORE [env assignments…]: one `deno test` run with the repo's deno.json;
+# IGNORE is a --ignore list (or empty)
 deno_tests() {
-  local name="$1"; shift
-  run_logged "$name" env "$@" deno test --allow-all --config deno.json --permit-no-files tests/
+  local name="$1" ignore="$2"; shift 2
+  run_logged "$name" env "$@" deno test --allow-all --config deno.json --permit-no-files ${ignore:+--ignore=$ignore} tests/
   local rc=$? log summary p f
   log="$(strip_ansi "$OUT/$name.log")"
   summary="$(printf '%s\n' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"
@@ -102,12 +103,18 @@ deno_tests() {
   record "$name" "$p" "$f"
 }
 
+# The end-to-end tests start the real server on its own fresh PGlite folder whatever the
+# environment says, so they run once, in the PGlite pass.
+if [ -f scripts/install-test-tools.sh ]; then
+  banner "end-to-end test tools (scripts/install-test-tools.sh)"
+  bash scripts/install-test-tools.sh || { record "test tools" 0 1; }
+fi
 if [ $stack_ok = 1 ]; then
   banner "deno test tests/ (AOMA_TEST_DB_URL = local cluster)"
-  deno_tests "deno test (postgres)" AOMA_TEST_DB_URL="$URL"
+  deno_tests "deno test (postgres)" tests/e2e AOMA_TEST_DB_URL="$URL"
 fi
 banner "deno test tests/ (PGlite)"
-deno_tests "deno test (pglite)" -u AOMA_TEST_DB_URL
+deno_tests "deno test (pglite)" "" -u AOMA_TEST_DB_URL
 
 # ── summary ──────────────────────────────────────────────────────────────────────────────────
 banner "summary"

@@ -295,8 +295,8 @@ async function checkCorrelateScenario(db: Db): Promise<void> {
     assert.equal(rows[0].feature, "asset_volume");
     assert.equal(rows[0].lag, 1);
 
-    // default call: every driver and calendar feature of the grain, minus the target
-    const all = await tx.query<Record<string, unknown>>("select * from analytics.correlate(max_lag => 3)");
+    // features null: every driver and calendar feature of the grain, minus the target
+    const all = await tx.query<Record<string, unknown>>("select * from analytics.correlate(target => 'failure_count', max_lag => 3)");
     const kinds = new Map(
       (await tx.query<{ name: string; kind: string }>(
         "select name, kind from analytics.feature_catalog where grain = 'day'",

@@ -110,7 +110,7 @@ Deno.test({
       const res = await handler({ features: ["asset_volume", "is_monday", "commits"], maxLag: 2 }, { db, caller });
       const out = res.structuredContent as AnalyzeCorrelationsOutput;
       const sql = await db.query<{ feature: string; lag: number; n: number; pearson_r: number | null; pearson_q: number | null }>(
-        "select feature, lag, n, pearson_r, pearson_q from analytics.correlate('failure_count', array['asset_volume','is_monday','commits'], 2) order by rank",
+        "select feature, lag, n, pearson_r, pearson_q from analytics.correlate(features => array['asset_volume','is_monday','commits'], max_lag => 2) order by rank",
       );
       assert.deepEqual(out.results.map((r) => [r.feature, r.lag, r.n, r.pearson.r, r.q]), sql.map((e) => [e.feature, e.lag, e.n, e.pearson_r, e.pearson_q]));
       assert.deepEqual([out.results[0].feature, out.results[0].lag], ["asset_volume", 1]);

@@ -47,7 +47,7 @@ Deno.test({
         assert.equal(tool.annotations?.openWorldHint, false);
         assert.equal((tool.inputSchema as Json).additionalProperties, false);
         assert.deepEqual(Object.keys((tool.inputSchema as Json).properties).sort(), [
-          "aggregationLevel", "features", "includeChart", "maxLag", "targetVariable", "timeRange",
+          "adjust", "aggregationLevel", "features", "includeChart", "maxLag", "targetVariable", "timeRange",
         ]);
         assert.ok((tool.outputSchema as Json).properties.results);
       });
@@ -116,7 +116,7 @@ Deno.test({
         const svg = res.content.find((c: Json) => c.type === "resource");
         assert.equal(svg.resource.uri, "chart://analyze_correlations/matrix.svg");
         assert.equal(svg.resource.mimeType, "image/svg+xml");
-        for (const label of ["failure_count", "asset_volume", "is_monday"]) assert.ok(svg.resource.text.includes(label), label);
+        for (const label of ["processing_failure_rate", "asset_volume", "is_monday"]) assert.ok(svg.resource.text.includes(label), label);
         const png = res.content.find((c: Json) => c.type === "image");
         assert.equal(png.mimeType, "image/png");
         assert.ok(atob(png.data).startsWith("\x89PNG"));
@@ -145,7 +145,7 @@ Deno.test({
 
         const twoDays: Json = await call(client, { timeRange: { start: "2026-09-01", end: "2026-09-02" } });
         assert.notEqual(twoDays.isError, true);
-        assert.equal(twoDays.structuredContent.summary, "Not enough data to correlate anything with failures (n=2; need at least 4).");
+        assert.equal(twoDays.structuredContent.summary, "Not enough data to correlate anything with the processing failure rate (n=2; need at least 4).");
         assert.deepEqual(twoDays.structuredContent.keyFindings, []);
         assert.equal(twoDays.structuredContent.dataSources.days, 2);
         assert.deepEqual(twoDays.content.map((c: Json) => c.type), ["text"], "no chart without testable features");

@@ -35,6 +35,8 @@ export interface CorrelationRow {
   rank: number;
   significant: boolean;
   note: string | null;
+  /** "weekday" etc. when the row is a partial correlation given that pattern, else null. */
+  adjustedFor?: string | null;
 }
 
 /** What the writer needs to know about the analysis. */
@@ -57,13 +59,28 @@ export interface CorrelationInsights {
   text: string;
 }
 
-/** "failures" for the failure targets, else the feature label. */
+/** How the text names a target: the noun, and "more X" / "fewer X" phrases. */
+export interface TargetWords {
+  noun: string;
+  more: string;
+  fewer: string;
+}
+
+/** "failures" / "more failures" for counts; "the processing failure rate" / "a higher …" for levels. */
+export function targetWords(target: string): TargetWords {
+  const counts: Record<string, string> = {
+    failure_count: "failures",
+    processing_failures: "processing failures",
+    failure_flag: "failure days",
+  };
+  if (counts[target]) return { noun: counts[target], more: `more ${counts[target]}`, fewer: `fewer ${counts[target]}` };
+  const label = target === "processing_failure_rate" ? "processing failure rate" : featureLabel(target);
+  return { noun: `the ${label}`, more: `a higher ${label}`, fewer: `a lower ${label}` };
+}
+
+/** The target's noun ("failures", "the processing failure rate"). */
 export function targetNoun(target: string): string {
-  if (target === "failure_count") return "failures";
-  if (target === "processing_failure_rate") return "the processing failure rate";
-  if (target === "processing_failures") return "processing failures";
-  if (target === "failure_flag") return "failure days";
-  return featureLabel(target);
+  return targetWords(target).noun;
 }
 
 /** "asset volume the previous day", or "Mondays" for calendar features (always lag 0). */
@@ -77,15 +94,16 @@ function stats(row: CorrelationRow): string {
   const parts = [`r = ${formatR(r!)}` + (ci[0] !== null && ci[1] !== null ? ` (${formatCi(ci[0], ci[1])})` : "")];
   if (row.spearman.rho !== null) parts.push(`Spearman \u03c1 = ${formatR(row.spearman.rho)}`);
   parts.push(`n = ${formatCount(row.n)}`);
+  if (row.adjustedFor) parts.push(`${row.adjustedFor} pattern removed`);
   if (row.q !== null) parts.push(formatP("q", row.q));
   return parts.join(", ");
 }
 
-function direction(row: CorrelationRow, noun: string): string {
-  const more = row.pearson.r! > 0 ? "more" : "fewer";
+function direction(row: CorrelationRow, words: TargetWords): string {
+  const outcome = row.pearson.r! > 0 ? words.more : words.fewer;
   return row.kind === "calendar"
-    ? `${featureLabel(row.feature)} → ${more} ${noun}`
-    : `more ${featureLabel(row.feature)} → ${more} ${noun}`;
+    ? `${featureLabel(row.feature)} → ${outcome}`
+    : `more ${featureLabel(row.feature)} → ${outcome}`;
 }
 
 function basedOn(rep: CorrelationReport): string {
@@ -96,19 +114,19 @@ function basedOn(rep: CorrelationReport): string {
     `${periods(d.days, "day")} of data${range}`;
 }
 
-function recommendation(row: CorrelationRow, grain: Grain, noun: string): string {
+function recommendation(row: CorrelationRow, grain: Grain, words: TargetWords): string {
   const label = featureLabel(row.feature);
   const r = `r = ${formatR(row.pearson.r!)}`;
   if (row.pearson.r! < 0) {
-    return `Find out why ${label} ${lagPhrase(row.lag, grain)} is linked to fewer ${noun} (${r}) before relying on it.`;
+    return `Find out why ${label} ${lagPhrase(row.lag, grain)} is linked to ${words.fewer} (${r}) before relying on it.`;
   }
   if (row.kind === "calendar") {
-    return `Plan for ${label}: ${noun} are more frequent then (${r}); strengthen on-call cover and defer risky changes on those ${grain}s.`;
+    return `Plan for ${label}: they come with ${words.more} (${r}); strengthen on-call cover and defer risky changes on those ${grain}s.`;
   }
   if (row.lag > 0) {
-    return `Treat high ${label} as an early warning: it precedes more ${noun} ${leadPhrase(row.lag, grain)} (${r}). Alert on it and find the level at which risk rises.`;
+    return `Treat high ${label} as an early warning: it precedes ${words.more} ${leadPhrase(row.lag, grain)} (${r}). Alert on it and find the level at which risk rises.`;
   }
-  return `Watch ${label} ${lagPhrase(row.lag, grain)}: it is linked to more ${noun} (${r}); check whether it is a cause or a symptom before acting on it.`;
+  return `Watch ${label} ${lagPhrase(row.lag, grain)}: it is linked to ${words.more} (${r}); check whether it is a cause or a symptom before acting on it.`;
 }
 
 /**
@@ -118,12 +136,16 @@ function recommendation(row: CorrelationRow, grain: Grain, noun: string): string
  * const { text, keyFindings } = writeCorrelationInsights(report);
  */
 export function writeCorrelationInsights(rep: CorrelationReport): CorrelationInsights {
-  const noun = targetNoun(rep.target);
+  const words = targetWords(rep.target);
+  const noun = words.noun;
   const tested = rep.results.filter((r) => r.pearson.p !== null && r.pearson.r !== null);
   const untested = rep.results.filter((r) => r.pearson.p === null || r.pearson.r === null);
   const header = `📊 CORRELATION ANALYSIS COMPLETE: what moves with ${noun} (${rep.target}), ${grainAdjective(rep.grain)}`;
+  const adjusted = rep.results.find((r) => r.adjustedFor)?.adjustedFor;
   const scope = `${basedOn(rep)}: ${formatCount(rep.testsRun)} tests (feature × lag), Pearson and Spearman, ` +
-    `Benjamini–Hochberg q-values over all of them.`;
+    `Benjamini–Hochberg q-values over all of them.` +
+    (adjusted ? ` Non-calendar features are compared after removing the ${adjusted} pattern from both series ` +
+      `(partial correlations), so a shared weekly rhythm does not count as a driver.` : "");
 
   if (rep.results.length === 0) {
     const summary = `Nothing to test: the chosen features leave no (feature, lag) pair to correlate with ${noun} ` +
@@ -162,10 +184,10 @@ export function writeCorrelationInsights(rep: CorrelationReport): CorrelationIns
     );
   } else {
     const top = significant[0];
-    summary = `Strongest driver: ${subject(top, rep.grain)}, ${stats(top)}; ${direction(top, noun)}.`;
+    summary = `Strongest driver: ${subject(top, rep.grain)}, ${stats(top)}; ${direction(top, words)}.`;
     for (const [i, row] of significant.slice(0, MAX_FINDINGS).entries()) {
-      keyFindings.push(i === 0 ? summary : `${subject(row, rep.grain)}: ${stats(row)}; ${direction(row, noun)}.`);
-      recommendations.push(recommendation(row, rep.grain, noun));
+      keyFindings.push(i === 0 ? summary : `${subject(row, rep.grain)}: ${stats(row)}; ${direction(row, words)}.`);
+      recommendations.push(recommendation(row, rep.grain, words));
     }
     if (significant.length > MAX_FINDINGS) {
       const more = significant.length - MAX_FINDINGS;

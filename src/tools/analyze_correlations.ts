@@ -69,6 +69,10 @@ const inputSchema = z.strictObject({
   aggregationLevel: z.enum(["hourly", "daily", "weekly"], { error: "aggregationLevel must be one of hourly, daily, weekly" })
     .optional()
     .describe("Period of the feature views (default daily)."),
+  adjust: z.enum(["seasonal", "none"], { error: "adjust must be one of seasonal, none" }).optional()
+    .describe("seasonal (default): test every non-calendar feature after removing the weekday pattern " +
+      "(weekday × hour of day for hourly data) from both series, so a shared weekly rhythm is not reported " +
+      "as a driver; none: plain correlations."),
   includeChart: z.boolean({ error: "includeChart must be true or false" }).optional()
     .describe("Attach the correlation-matrix heatmap (SVG and PNG); default true."),
 }, {
@@ -108,6 +112,8 @@ const outputSchema = z.object({
     rank: z.number().int(),
     significant: z.boolean().describe(`q < ${Q_THRESHOLD}`),
     note: z.string().nullable(),
+    adjustedFor: z.string().nullable()
+      .describe("weekday (or weekday and hour-of-day): a partial correlation after removing that pattern; null: plain"),
   })),
   summary: z.string(),
   keyFindings: z.array(z.string()),
@@ -120,11 +126,11 @@ const outputSchema = z.object({
 export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema> = {
   name: "analyze_correlations",
   title: "Analyze correlations",
-  description: "Finds what moves with AOMA system failures (or another target): Pearson and Spearman " +
-    "correlations of every driver at lags 0..maxLag, with n, p-values, 95% confidence intervals and " +
+  description: "Finds what moves with the AOMA processing failure rate (or another target such as failure_count): " +
+    "Pearson and Spearman correlations of every driver at lags 0..maxLag (adjusted for the weekly pattern by default), with n, p-values, 95% confidence intervals and " +
     "Benjamini–Hochberg q-values, computed in Postgres on the real data. Returns an executive summary, " +
     "key findings (q < 0.05 only), recommendations, the full results table and a correlation-matrix " +
-    "heatmap. Call with no arguments for failures vs every daily driver.",
+    "heatmap. Call with no arguments for the processing failure rate vs every daily driver.",
   inputSchema,
   outputSchema,
   annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
@@ -140,10 +146,10 @@ export type AnalyzeCorrelationsOutput = z.output<typeof outputSchema>;
 // parameter as a JSON string scalar, PGlite would not; text is read the same by both.
 const CORRELATE_SQL = `
   select feature, lag, n, pearson_r, pearson_p, pearson_ci_low, pearson_ci_high,
-         spearman_rho, spearman_p, pearson_q, spearman_q, rank, note
+         spearman_rho, spearman_p, pearson_q, spearman_q, rank, note, adjusted_for
   from analytics.correlate($1::text,
          case when $2::text is null then null else array(select jsonb_array_elements_text($2::text::jsonb)) end,
-         $3::int, $4::date, $5::date, $6::text)
+         $3::int, $4::date, $5::date, $6::text, $7::text)
   order by rank`;
 
 const COVERAGE_SQL = `
@@ -172,6 +178,7 @@ interface CorrelateRow {
   spearman_q: number | null;
   rank: number;
   note: string | null;
+  adjusted_for: string | null;
 }
 
 // ───────────────────────────── handler ─────────────────────────────
@@ -222,6 +229,7 @@ export async function handler(
       from,
       to,
       grain,
+      input.adjust ?? "seasonal",
     ]);
     const coverage = await tx.query<{ source: string; rows: number; first_day: string | null; last_day: string | null }>(
       COVERAGE_SQL,
@@ -271,6 +279,7 @@ export async function handler(
       rank: Number(r.rank),
       significant: q !== null && q < Q_THRESHOLD,
       note: r.note,
+      adjustedFor: r.adjusted_for,
     };
   });
   const days = cov.get("days");

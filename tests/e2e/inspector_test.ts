@@ -66,7 +66,7 @@ Deno.test({
         assert.equal(tool.annotations?.readOnlyHint, true);
         assert.ok(typeof tool.description === "string" && tool.description.length > 20, "tool has no real description");
         assert.equal(tool.inputSchema?.type, "object");
-        for (const arg of ["targetVariable", "features", "maxLag", "timeRange", "aggregationLevel", "includeChart"]) {
+        for (const arg of ["targetVariable", "features", "maxLag", "timeRange", "aggregationLevel", "adjust", "includeChart"]) {
           assert.ok(arg in (tool.inputSchema.properties ?? {}), `inputSchema lacks the argument ${arg}`);
         }
         assert.deepEqual(tool.inputSchema.required ?? [], [], "every argument is optional");
