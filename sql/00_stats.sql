@@ -274,11 +274,9 @@ end
 $$;
 grant execute on function aoma_private.student_t_sf2(float8, float8) to authenticated, service_role;
 
--- correlation_pvalue(r, n): two-sided p-value of H0: ρ = 0 for a correlation r from n pairs,
--- by the t-test with n − 2 df: t = r·√((n−2)/(1−r²)), which equals I_{1−r²}((n−2)/2, ½).
--- That is scipy.stats.pearsonr's p (and spearmanr's, applied to ρ). 1 − r² is formed as
--- (1 − |r|)(1 + |r|) so p stays accurate as |r| → 1; |r| ≥ 1 gives 0. Null when n < 3.
-create or replace function aoma_private.correlation_pvalue(r float8, n integer)
+-- correlation_pvalue_df(r, df): two-sided p of a correlation with df degrees of freedom,
+-- t = r·√(df/(1−r²)), = I_{1−r²}(df/2, ½). With df = n − 2 it is correlation_pvalue(r, n).
+create or replace function aoma_private.correlation_pvalue_df(r float8, df float8)
 returns float8
 language plpgsql immutable strict parallel safe
 set search_path = ''
@@ -286,14 +284,27 @@ as $$
 declare
   ar float8 := abs(r);
 begin
-  if n < 3 or r = 'NaN'::float8 then
+  if df < 1 or r = 'NaN'::float8 then
     return null;
   end if;
   if ar >= 1 then
     return 0::float8;
   end if;
-  return aoma_private.incomplete_beta_xy((1.0 - ar) * (1.0 + ar), ar * ar, 0.5::float8 * (n - 2), 0.5);
+  return aoma_private.incomplete_beta_xy((1.0 - ar) * (1.0 + ar), ar * ar, 0.5::float8 * df, 0.5);
 end
+$$;
+grant execute on function aoma_private.correlation_pvalue_df(float8, float8) to authenticated, service_role;
+
+-- correlation_pvalue(r, n): two-sided p-value of H0: ρ = 0 for a correlation r from n pairs,
+-- by the t-test with n − 2 df: t = r·√((n−2)/(1−r²)), which equals I_{1−r²}((n−2)/2, ½).
+-- That is scipy.stats.pearsonr's p (and spearmanr's, applied to ρ). 1 − r² is formed as
+-- (1 − |r|)(1 + |r|) so p stays accurate as |r| → 1; |r| ≥ 1 gives 0. Null when n < 3.
+create or replace function aoma_private.correlation_pvalue(r float8, n integer)
+returns float8
+language sql immutable strict parallel safe
+set search_path = ''
+as $$
+  select case when n >= 3 then aoma_private.correlation_pvalue_df(r, n - 2) end
 $$;
 grant execute on function aoma_private.correlation_pvalue(float8, integer) to authenticated, service_role;
 

@@ -52,27 +52,6 @@ as $$
 $$;
 grant execute on function aoma_private.seasonal_correlation_sums(float8[], float8[], integer[]) to authenticated, service_role;
 
--- correlation_pvalue_df(r, df): two-sided p of a correlation with df degrees of freedom,
--- t = r·√(df/(1−r²)), = I_{1−r²}(df/2, ½). With df = n − 2 it is correlation_pvalue(r, n).
-create or replace function aoma_private.correlation_pvalue_df(r float8, df float8)
-returns float8
-language plpgsql immutable strict parallel safe
-set search_path = ''
-as $$
-declare
-  ar float8 := abs(r);
-begin
-  if df < 1 or r = 'NaN'::float8 then
-    return null;
-  end if;
-  if ar >= 1 then
-    return 0::float8;
-  end if;
-  return aoma_private.incomplete_beta_xy((1.0 - ar) * (1.0 + ar), ar * ar, 0.5::float8 * df, 0.5);
-end
-$$;
-grant execute on function aoma_private.correlation_pvalue_df(float8, float8) to authenticated, service_role;
-
 -- partial_correlation_from_sums(n, k, …, x_label, y_label, season_label): statistics from one row of
 -- seasonal_correlation_sums. df = n − 2 − k; 95 % CI by Fisher z with standard error 1/√(n − 3 − k).
 -- Notes instead of numbers: fewer than k + 4 pairs ('not enough data …'), or a series with no

@@ -53,6 +53,9 @@
  *   unknown variable "foo" for grain day; valid: asset_volume, churn, …   (also for the target; the
  *     names of the grain's catalog, sorted bytewise (collation "C"), comma-space separated)
  *   no day-level data between 2027-01-01 and 2027-02-01   (an open end prints as -infinity / infinity)
+ *   too much work: 3100 tests over 2160 hour-level periods (6696000 pairs); at most 2000000 pairs per
+ *     call — narrow the date range, lower max_lag or name fewer features   (PGlite ignores
+ *     statement_timeout, so the work itself is bounded)
  *
  * Names resolve only through analytics.feature_catalog; the dynamic SQL quotes catalog names with
  * format('%I'), never caller text. Runs as the caller (security invoker): they need select on the
@@ -107,6 +110,7 @@ declare
   v_hi integer[];
   v_columns text;
   v_periods bigint;
+  v_pairs bigint;
 begin
   -- ── arguments ──
   if v_grain not in ('hour', 'day', 'week') then
@@ -184,6 +188,13 @@ begin
     raise exception 'no %-level data between % and %', v_grain,
       coalesce(to_char(correlate.date_from, 'YYYY-MM-DD'), '-infinity'),
       coalesce(to_char(correlate.date_to, 'YYYY-MM-DD'), 'infinity') using errcode = '22023';
+  end if;
+
+  -- a work budget, because PGlite never fires statement_timeout: pairs = tests × periods in range
+  select coalesce(sum(h - l + 1), 0) * v_periods into v_pairs from unnest(v_lo, v_hi) as b(l, h);
+  if v_pairs > 2000000 then
+    raise exception 'too much work: % tests over % %-level periods (% pairs); at most 2000000 pairs per call — narrow the date range, lower max_lag or name fewer features',
+      v_pairs / v_periods, v_periods, v_grain, v_pairs using errcode = '22023';
   end if;
 
   select string_agg(format('v.%I::float8', u.name), ', ' order by u.ord) into v_columns

@@ -344,6 +344,15 @@ async function checkCorrelateScenario(db: Db): Promise<void> {
       "select lag from analytics.correlate('failure_count', array['failure_count'], 2) order by lag",
     );
     assert.deepEqual(self.map((r) => r.lag), [1, 2]);
+
+    // the work budget (PGlite never fires statement_timeout): every hourly feature at 169 lags over
+    // 42 days of hours is millions of pairs, refused before any work is done
+    await tx.query("savepoint budget");
+    await assert.rejects(
+      tx.query("select * from analytics.correlate(grain => 'hour', max_lag => 168)"),
+      (e: Error) => /^too much work: \d+ tests over \d+ hour-level periods \(\d+ pairs\); at most 2000000 pairs per call/.test(e.message),
+    );
+    await tx.query("rollback to savepoint budget");
   });
 }
 

@@ -99,7 +99,8 @@ select is(
    where n.nspname = 'aoma_private'
      and p.proname in ('log1p', 'stirling_correction', 'ln_gamma', 'ln_beta', 'beta_continued_fraction',
                        'incomplete_beta_xy', 'incomplete_beta', 'student_t_sf2', 'correlation_pvalue',
-                       'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues')
+                       'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues',
+                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums')
      and has_function_privilege('anon', p.oid, 'execute')),
   0, 'anon cannot execute any statistics function');
 select is(
@@ -107,10 +108,11 @@ select is(
    where n.nspname = 'aoma_private'
      and p.proname in ('log1p', 'stirling_correction', 'ln_gamma', 'ln_beta', 'beta_continued_fraction',
                        'incomplete_beta_xy', 'incomplete_beta', 'student_t_sf2', 'correlation_pvalue',
-                       'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues')
+                       'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues',
+                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums')
      and has_function_privilege('authenticated', p.oid, 'execute')
      and has_function_privilege('service_role', p.oid, 'execute')),
-  13, 'authenticated and service_role execute all 13');
+  16, 'authenticated and service_role execute all 16');
 select function_privs_are('aoma_private', 'correlation_stats',
   array['double precision[]', 'double precision[]', 'text', 'text'], 'anon', array[]::text[],
   'anon has no privilege on correlation_stats');
