@@ -14,13 +14,14 @@
 import { authConfigFromEnv } from "../auth/config.ts";
 import { issueToken } from "../auth/token.ts";
 import { migrateAll } from "../db/migrate.ts";
-import { openDb } from "../db/open.ts";
+import { databaseUrlFromEnv, DEFAULT_PGLITE_DIR, openDb } from "../db/open.ts";
 import type { Db } from "../db/types.ts";
 import { isDatabaseEmpty, loadDemo } from "../demo/load.ts";
 import { DEFAULT_PORT, startServer } from "../server/gateway.ts";
 import { handler as analyzeCorrelations } from "../tools/analyze_correlations.ts";
 import { toolErrorMessage } from "../mcp/tool_error.ts";
 import { parseFlags } from "./args.ts";
+import { removeServerLock, serverHoldingPglite, writeServerLock } from "./server_lock.ts";
 
 const USAGE = `Usage: npm start -- [--demo planted|null] [--seed N] [--port N] [--host ADDRESS]
   --demo   (re)load the demo quarter: "planted" (known effects) or "null" (no effects)
@@ -99,7 +100,15 @@ export async function main(args: readonly string[]): Promise<number> {
   const port = Number(flags.port ?? Deno.env.get("AOMA_PORT") ?? DEFAULT_PORT);
   const host = flags.host ?? Deno.env.get("AOMA_HOST") ?? "127.0.0.1";
 
+  // PGlite is single-process: refuse a folder another process serves, and mark ours (src/cli/server_lock.ts)
+  const pgliteDir = databaseUrlFromEnv() ? null : Deno.env.get("AOMA_PGLITE_DIR") ?? DEFAULT_PGLITE_DIR;
+  const holder = pgliteDir ? await serverHoldingPglite(pgliteDir) : null;
+  if (holder) {
+    console.error(`Cannot start: ${pgliteDir} is in use by process ${holder.pid} (${holder.url}); stop it first.`);
+    return 1;
+  }
   const db = await openDb();
+  if (pgliteDir) await writeServerLock(pgliteDir, `http://${host}:${port}`);
   let closing = false;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   const shutdown = async () => {
@@ -108,6 +117,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.log("\nStopping: closing the server and the database …");
     await server?.close().catch(() => {});
     await db.close().catch(() => {});
+    if (pgliteDir) removeServerLock(pgliteDir);
     Deno.exit(0);
   };
   Deno.addSignalListener("SIGINT", shutdown);
@@ -127,6 +137,7 @@ export async function main(args: readonly string[]): Promise<number> {
     }
     const auth = await authConfigFromEnv();
     server = await startServer({ db, port, host, auth });
+    if (pgliteDir) await writeServerLock(pgliteDir, server.baseUrl);
     const token = await issueToken(auth, { role: "authenticated" });
     const summary = await executiveSummary(db);
     console.log([
@@ -148,6 +159,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Cannot start AOMA Mesh Analytics: ${(e as Error).message}`);
     await server?.close().catch(() => {});
     await db.close().catch(() => {});
+    if (pgliteDir) removeServerLock(pgliteDir);
     return 1;
   }
   // keep running until a signal arrives

@@ -9,6 +9,7 @@ import { type AuthConfig, authConfigFromEnv } from "../auth/config.ts";
 import { issueToken } from "../auth/token.ts";
 import type { Db } from "../db/types.ts";
 import { AppError } from "../errors.ts";
+import { createIngestFunction } from "../ingest/function.ts";
 import { createMcpFunction } from "../mcp/function.ts";
 import { withCors } from "./cors.ts";
 import { checkOrigin } from "./guard.ts";
@@ -24,7 +25,7 @@ export const DEFAULT_PORT = 54321;
 export interface GatewayOptions {
   db: Db;
   auth: AuthConfig;
-  /** Further functions to mount by name (already guarded); `mcp` is always mounted. */
+  /** Further functions to mount by name (already guarded); `mcp` and `ingest` are always mounted. */
   functions?: Record<string, HttpHandler>;
   /** Extra allowed Origins (default: env AOMA_ALLOWED_ORIGINS). */
   allowedOrigins?: readonly string[];
@@ -50,6 +51,8 @@ export function createGateway(opts: GatewayOptions): HttpHandler {
       allowedOrigins,
       maxBodyBytes: opts.maxBodyBytes,
     }),
+    // batches need a service_role token (checked inside); webhooks are signed instead
+    ingest: createIngestFunction({ db: opts.db, auth: opts.auth, metadataAtRoot: true, allowedOrigins }),
     ...opts.functions,
   };
   return async (req: Request): Promise<Response> => {
