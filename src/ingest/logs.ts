@@ -1,0 +1,534 @@
+/**
+ * System-log ingest: JSON lines or plain text (a configurable regex), streamed line by line, each
+ * message templated (mask.ts + the Drain parser, templates kept stable across runs by
+ * templates.ts), written to aoma.log_events and aoma.message_templates in transactional batches.
+ *
+ * Three steps, so the CLI and the `ingest` edge function can share them:
+ *   1. parse: `LogLineParser` turns one line into a `LogRecord` or a reason (pure; no database);
+ *   2. write: `writeLogEvents(db, records, report, opts)` mines templates and upserts in batches;
+ *   3. run: `ingestLogs(db, opts, progress?)` streams a file (or a text) through both inside
+ *      `runIngest` (an aoma.ingest_runs row, the feature views refreshed at the end).
+ *
+ * event_key: the first 32 hex digits of sha-256 over `source`, a NUL and the raw line; the 2nd, 3rd …
+ * exact copy of a line within one input adds `#<n>` (n = 1, 2, …) and is hashed again, so duplicate
+ * lines are kept as separate events while a re-read of the same file — or of a longer copy of it, as
+ * after log rotation — maps every line to the key it had. No cursor is kept: a re-run reads the
+ * whole input and the upsert on (source, event_key) makes it a no-op (0 inserted, 0 updated).
+ *
+ * @example
+ * const report = await ingestLogs(db, { path: "app.jsonl", source: "aoma-mesh/app" });
+ * const text = await ingestLogs(db, {
+ *   path: "worker.log", source: "aoma-mesh/worker", format: "text",
+ *   pattern: "^(?<ts>\\S+ \\S+) \\[(?<level>\\w+)\\] (?<message>.*)$", tsFormat: "yyyy-MM-dd HH:mm:ss,SSS",
+ * });
+ */
+import { createHash } from "node:crypto";
+import type { Db } from "../db/types.ts";
+import type { DrainOptions } from "./drain.ts";
+import { IngestReport, type Progress, SILENT } from "./report.ts";
+import { runIngest } from "./run.ts";
+import { type Mined, TemplateMiner } from "./templates.ts";
+import { quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { upsertRows } from "./upsert.ts";
+
+/** The normalised levels aoma.log_events accepts. */
+export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] as const;
+export type LogLevel = typeof LOG_LEVELS[number];
+
+/** Size limits; a line or field above them is rejected as oversized. */
+export const LOG_LIMITS = {
+  /** characters of one input line */
+  line: 1_048_576,
+  /** characters of a message */
+  message: 65_536,
+  /** characters of service and host */
+  name: 255,
+  /** characters of a source name */
+  source: 200,
+} as const;
+
+/** Where each field of a JSON line is looked for, first present key wins (a dotted key reads nested objects). */
+export interface JsonLogFields {
+  ts: string[];
+  level: string[];
+  message: string[];
+  service: string[];
+  host: string[];
+}
+
+/** Field names tried by default. */
+export const DEFAULT_JSON_FIELDS: JsonLogFields = {
+  ts: ["ts", "timestamp", "time", "@timestamp", "datetime"],
+  level: ["level", "severity", "lvl", "log.level", "levelname"],
+  message: ["message", "msg", "log", "text"],
+  service: ["service", "service.name", "app", "logger", "component"],
+  host: ["host", "hostname", "host.name"],
+};
+
+/**
+ * Default pattern of plain-text lines: an ISO time, a level (optionally in brackets), an optional
+ * `[service]` or `[service@host]`, then the message. E.g.
+ * `2026-11-25 10:00:00,123 WARN [aoma-mesh@app-01] Slow query on table 'assets' took 1200 ms`.
+ */
+export const DEFAULT_TEXT_PATTERN =
+  "^(?<ts>\\d{4}-\\d{2}-\\d{2}[T ]\\d{2}:\\d{2}:\\d{2}(?:[.,]\\d+)?(?:Z|[+-]\\d{2}:?\\d{2})?)\\s+\\[?(?<level>[A-Za-z]+)\\]?\\s+(?:\\[(?<service>[^\\]@\\s]+)(?:@(?<host>[^\\]\\s]+))?\\]\\s+)?(?<message>.*)$";
+
+const LEVEL_NAMES: Record<string, LogLevel> = {
+  trace: "TRACE", trc: "TRACE", finest: "TRACE", finer: "TRACE",
+  debug: "DEBUG", dbg: "DEBUG", fine: "DEBUG", verbose: "DEBUG", config: "DEBUG",
+  info: "INFO", inf: "INFO", information: "INFO", informational: "INFO", notice: "INFO",
+  warn: "WARN", warning: "WARN", wrn: "WARN",
+  error: "ERROR", err: "ERROR", severe: "ERROR", eror: "ERROR",
+  fatal: "FATAL", crit: "FATAL", critical: "FATAL", alert: "FATAL", emerg: "FATAL", emergency: "FATAL",
+  panic: "FATAL",
+};
+
+/**
+ * The normalised level of a level name or number, or null when unknown. Names are case-insensitive
+ * (warning → WARN, err → ERROR, critical → FATAL, …); numbers are pino/bunyan levels (10 trace …
+ * 60 fatal) or syslog severities (0 emergency … 7 debug).
+ *
+ * @example
+ * normaliseLevel("warning"); // "WARN"
+ * normaliseLevel(50);        // "ERROR"
+ */
+export function normaliseLevel(value: unknown): LogLevel | null {
+  if (typeof value === "number" || (typeof value === "string" && /^\d+$/.test(value.trim()))) {
+    const n = Number(value);
+    if (n >= 10 && n % 10 === 0 && n <= 60) return LOG_LEVELS[n / 10 - 1];
+    if (n >= 0 && n <= 7) return (["FATAL", "FATAL", "FATAL", "ERROR", "WARN", "INFO", "INFO", "DEBUG"] as const)[n];
+    return null;
+  }
+  if (typeof value !== "string") return null;
+  return LEVEL_NAMES[value.trim().toLowerCase()] ?? null;
+}
+
+/** How lines are read into records. */
+export interface LogParseOptions {
+  /** Log source name stored with every event (e.g. "aoma-mesh/app"); 1..200 characters. */
+  source: string;
+  /** "jsonl": one JSON object per line; "text": `pattern` with named groups. */
+  format: "jsonl" | "text";
+  /** Text lines: regex with named groups ts, level, message and optional service, host. Default DEFAULT_TEXT_PATTERN. */
+  pattern?: string | RegExp;
+  /** How timestamps are written (see timestamps.ts). Default "iso" (also takes epoch numbers). */
+  tsFormat?: TimestampFormat;
+  /** Year for timestamp patterns without one (syslog). Default the current UTC year. */
+  year?: number;
+  /** JSON lines: where each field is (merged with DEFAULT_JSON_FIELDS per field). */
+  fields?: Partial<JsonLogFields>;
+  /** Level for lines without one. Default "INFO". A level present but unknown is rejected. */
+  defaultLevel?: LogLevel;
+  /** Service / host for lines that do not name one. */
+  service?: string;
+  host?: string;
+  /** "Now" for the absurd-date check (tests). */
+  now?: number;
+}
+
+/** One parsed log line, ready to template and write. */
+export interface LogRecord {
+  /** 1-based line (or record) number in its input. */
+  line: number;
+  event_key: string;
+  /** ISO timestamp. */
+  ts: string;
+  level: LogLevel;
+  service: string | null;
+  host: string | null;
+  message: string;
+}
+
+/** A line that was not read, and why. */
+export interface LogRejection {
+  line: number;
+  reason: string;
+}
+
+const sha32 = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
+// NUL cannot be stored in text or jsonb
+const storable = (s: string) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+
+/**
+ * Parses lines of one input into records (keeps the duplicate-line counter of that input, so use
+ * one parser per file or stream).
+ *
+ * @example
+ * const p = new LogLineParser({ source: "app", format: "jsonl" });
+ * p.parse('{"ts":"2026-11-25T10:00:00Z","level":"warn","msg":"Disk usage at 91% on volume /data/vol2"}', 1);
+ * // { line: 1, event_key: "…", ts: "2026-11-25T10:00:00.000Z", level: "WARN", service: null, host: null, message: "Disk usage …" }
+ */
+export class LogLineParser {
+  private readonly seen = new Map<string, number>();
+  private readonly fields: JsonLogFields;
+  private readonly pattern: RegExp;
+  private readonly defaultLevel: LogLevel;
+
+  constructor(readonly opts: LogParseOptions) {
+    if (!opts.source || opts.source.length > LOG_LIMITS.source) {
+      throw new Error(`Cannot read logs: source ${quoteShort(opts.source ?? "")} is not allowed; use a name of 1 to ${LOG_LIMITS.source} characters`);
+    }
+    if (opts.format !== "jsonl" && opts.format !== "text") {
+      throw new Error(`Cannot read logs: format ${quoteShort(opts.format)} is not allowed; use "jsonl" or "text"`);
+    }
+    this.fields = { ...DEFAULT_JSON_FIELDS };
+    for (const [k, v] of Object.entries(opts.fields ?? {})) {
+      if (v && v.length) this.fields[k as keyof JsonLogFields] = v;
+    }
+    try {
+      this.pattern = opts.pattern instanceof RegExp ? opts.pattern : new RegExp(opts.pattern ?? DEFAULT_TEXT_PATTERN);
+    } catch (e) {
+      throw new Error(`Cannot read logs: the pattern is not a valid regular expression (${(e as Error).message})`);
+    }
+    if (opts.format === "text" && !/\(\?<message>/.test(this.pattern.source)) {
+      throw new Error("Cannot read logs: the pattern has no named group (?<message>…); it needs ts and message, level is optional");
+    }
+    if (opts.format === "text" && !/\(\?<ts>/.test(this.pattern.source)) {
+      throw new Error("Cannot read logs: the pattern has no named group (?<ts>…); it needs ts and message, level is optional");
+    }
+    const dl = opts.defaultLevel ?? "INFO";
+    if (!LOG_LEVELS.includes(dl)) {
+      throw new Error(`Cannot read logs: default level ${quoteShort(dl)} is not allowed; use one of ${LOG_LEVELS.join(", ")}`);
+    }
+    this.defaultLevel = dl;
+  }
+
+  /** One line (without its line break) → a record, a rejection, or null for a blank line. */
+  parse(raw: string, line: number): LogRecord | LogRejection | null {
+    if (raw.length > LOG_LIMITS.line) return { line, reason: `oversized line: ${raw.length} characters; allowed: ${LOG_LIMITS.line}` };
+    if (raw.trim() === "") return null;
+    let ts: unknown, level: unknown, message: unknown, service: unknown, host: unknown;
+    if (this.opts.format === "jsonl") {
+      let obj: unknown;
+      try {
+        obj = JSON.parse(raw);
+      } catch {
+        return { line, reason: `unparseable JSON ${quoteShort(raw)}` };
+      }
+      if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+        return { line, reason: "not a JSON object" };
+      }
+      const o = obj as Record<string, unknown>;
+      ts = pick(o, this.fields.ts);
+      level = pick(o, this.fields.level);
+      message = pick(o, this.fields.message);
+      service = pick(o, this.fields.service);
+      host = pick(o, this.fields.host);
+    } else {
+      const m = this.pattern.exec(raw);
+      if (!m || !m.groups) return { line, reason: `line does not match the pattern: ${quoteShort(raw)}` };
+      ({ ts, level, message, service, host } = m.groups);
+    }
+    return this.finish(raw, line, ts, level, message, service, host);
+  }
+
+  private finish(
+    raw: string,
+    line: number,
+    tsValue: unknown,
+    levelValue: unknown,
+    messageValue: unknown,
+    serviceValue: unknown,
+    hostValue: unknown,
+  ): LogRecord | LogRejection {
+    const t = readTimestamp(tsValue, "timestamp", this.opts.tsFormat ?? "iso", { year: this.opts.year, now: this.opts.now });
+    if (!t.ok) return { line, reason: t.reason };
+    let level: LogLevel = this.defaultLevel;
+    if (levelValue !== undefined && levelValue !== null && levelValue !== "") {
+      const l = normaliseLevel(levelValue);
+      if (!l) return { line, reason: `unknown level ${quoteShort(levelValue)}; allowed: ${LOG_LEVELS.join(", ")} and their usual spellings` };
+      level = l;
+    }
+    if (messageValue === undefined || messageValue === null) return { line, reason: "missing message" };
+    const message = typeof messageValue === "string" ? messageValue : JSON.stringify(messageValue);
+    if (message.length > LOG_LIMITS.message) {
+      return { line, reason: `oversized message: ${message.length} characters; allowed: ${LOG_LIMITS.message}` };
+    }
+    const service = nameOf(serviceValue) ?? this.opts.service ?? null;
+    const host = nameOf(hostValue) ?? this.opts.host ?? null;
+    for (const [what, v] of [["service", service], ["host", host]] as const) {
+      if (v !== null && v.length > LOG_LIMITS.name) {
+        return { line, reason: `oversized ${what}: ${v.length} characters; allowed: ${LOG_LIMITS.name}` };
+      }
+    }
+    let key = sha32(`${this.opts.source}\u0000${raw}`);
+    const copies = this.seen.get(key);
+    this.seen.set(key, (copies ?? 0) + 1);
+    if (copies) key = sha32(`${key}#${copies}`);
+    return {
+      line,
+      event_key: key,
+      ts: t.iso,
+      level,
+      service: service === null ? null : storable(service),
+      host: host === null ? null : storable(host),
+      message: storable(message),
+    };
+  }
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): unknown {
+  for (const k of keys) {
+    if (k in o) return o[k];
+    if (k.includes(".")) {
+      let v: unknown = o;
+      for (const part of k.split(".")) {
+        if (v === null || typeof v !== "object") {
+          v = undefined;
+          break;
+        }
+        v = (v as Record<string, unknown>)[part];
+      }
+      if (v !== undefined) return v;
+    }
+  }
+  return undefined;
+}
+
+function nameOf(v: unknown): string | null {
+  if (v === undefined || v === null || v === "") return null;
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+/** True when `r` is a rejection. */
+export const isRejection = (r: LogRecord | LogRejection): r is LogRejection => "reason" in r;
+
+/**
+ * Parses already-decoded JSON log objects (an HTTP batch) as JSON lines: each object's
+ * JSON.stringify is its line content for the event key. Record numbers start at `firstLine`.
+ *
+ * @example
+ * const { records, rejections } = parseLogObjects([{ ts: "2026-11-25T10:00:00Z", msg: "hi" }], { source: "app" });
+ */
+export function parseLogObjects(
+  objects: unknown[],
+  opts: Omit<LogParseOptions, "format">,
+  firstLine = 1,
+): { records: LogRecord[]; rejections: LogRejection[] } {
+  const parser = new LogLineParser({ ...opts, format: "jsonl" });
+  const records: LogRecord[] = [], rejections: LogRejection[] = [];
+  objects.forEach((o, i) => {
+    const r = parser.parse(JSON.stringify(o) ?? "", firstLine + i);
+    if (r === null) rejections.push({ line: firstLine + i, reason: "empty record" });
+    else if (isRejection(r)) rejections.push(r);
+    else records.push(r);
+  });
+  return { records, rejections };
+}
+
+/** How records are written. */
+export interface WriteLogOptions {
+  source: string;
+  /** Lines per transaction. Default 5,000. */
+  batchSize?: number;
+  /** Drain tuning (used when no miner is given). */
+  drain?: DrainOptions;
+  /** A miner to reuse (loaded from the database when absent). */
+  miner?: TemplateMiner;
+  /** Called after each committed batch with its 1-based number (progress, tests). */
+  onBatch?: (batch: number) => void | Promise<void>;
+}
+
+/**
+ * Batches mined records and writes each batch in one transaction. One batch is in flight while the
+ * next is read and mined (PostgreSQL works in its own process meanwhile); the next batch is
+ * planned only after the previous one committed.
+ */
+class LogWriter {
+  private buffer: { rec: LogRecord; mined: Mined }[] = [];
+  private batches = 0;
+  private inflight: Promise<void> | null = null;
+  readonly batchSize: number;
+
+  constructor(
+    private readonly db: Db,
+    private readonly miner: TemplateMiner,
+    private readonly report: IngestReport,
+    private readonly opts: WriteLogOptions,
+  ) {
+    this.batchSize = opts.batchSize ?? 5_000;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new Error(`Cannot write logs: batch size ${this.batchSize} is not allowed; use a positive integer`);
+    }
+  }
+
+  async push(rec: LogRecord): Promise<void> {
+    this.buffer.push({ rec, mined: this.miner.mine(rec.message) });
+    if (this.buffer.length >= this.batchSize) await this.flush(false);
+  }
+
+  /** Waits for the batch in flight, then writes the buffer (and waits for it when `wait`). */
+  async flush(wait = true): Promise<void> {
+    if (this.inflight) {
+      const previous = this.inflight;
+      this.inflight = null;
+      await previous;
+    }
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    const source = this.opts.source;
+    const plan = this.miner.plan(batch.map((b) => b.mined));
+    const rows = batch.map(({ rec }, i) => {
+      const t = plan.resolved[i]!;
+      return {
+        source,
+        event_key: rec.event_key,
+        ts: rec.ts,
+        level: rec.level,
+        service: rec.service,
+        host: rec.host,
+        template_id: t.template_id,
+        message: rec.message,
+        params: t.params,
+      };
+    });
+    const done = this.db.transaction(async (tx) => {
+      await plan.apply(tx, this.report);
+      this.report.add("log_events", await upsertRows(tx, "log_events", rows));
+    }).then(async () => {
+      plan.committed();
+      this.batches++;
+      await this.opts.onBatch?.(this.batches);
+    });
+    if (wait) await done;
+    else {
+      done.catch(() => {}); // surfaces at the next flush
+      this.inflight = done;
+    }
+  }
+}
+
+/**
+ * Templates and upserts parsed records in transactional batches, then refreshes the stats
+ * (first/last seen, occurrences) of the templates it touched. Does not refresh the feature views
+ * (ingestLogs / the caller's runIngest does).
+ *
+ * @example
+ * const report = new IngestReport("logs");
+ * const { records, rejections } = parseLogObjects(batch, { source: "app" });
+ * for (const r of rejections) report.reject(r.line, r.reason);
+ * await writeLogEvents(db, records, report, { source: "app" });
+ */
+export async function writeLogEvents(
+  db: Db,
+  records: Iterable<LogRecord> | AsyncIterable<LogRecord>,
+  report: IngestReport,
+  opts: WriteLogOptions,
+): Promise<void> {
+  const miner = opts.miner ?? await TemplateMiner.load(db, opts.drain);
+  const writer = new LogWriter(db, miner, report, opts);
+  for await (const rec of records) await writer.push(rec);
+  await writer.flush();
+  await miner.refreshStats(db, report);
+}
+
+/** Options of {@link ingestLogs}. */
+export interface LogIngestOptions extends Omit<LogParseOptions, "format" | "source"> {
+  /** File to read (streamed). One of path or text. */
+  path?: string;
+  /** The log text itself. */
+  text?: string;
+  /** Source name; default the file's name without directory. */
+  source?: string;
+  /** Default: "jsonl" for .jsonl/.ndjson/.json files and text starting with "{", else "text". */
+  format?: "jsonl" | "text";
+  batchSize?: number;
+  drain?: DrainOptions;
+  /** Refresh the feature views at the end (default true). */
+  refresh?: boolean;
+  onBatch?: (batch: number) => void | Promise<void>;
+}
+
+/**
+ * Reads a log file (streamed line by line) or text, templates every message and writes it; records
+ * the run in aoma.ingest_runs and refreshes the feature views. Bad lines are rejected with their
+ * line numbers and never stop the run. Progress counts bytes for a file, lines for a text.
+ *
+ * @example
+ * const report = await ingestLogs(db, { path: "logs/app.jsonl", source: "aoma-mesh/app" });
+ * console.log(report.format());
+ */
+export async function ingestLogs(db: Db, opts: LogIngestOptions, progress: Progress = SILENT): Promise<IngestReport> {
+  if ((opts.path === undefined) === (opts.text === undefined)) {
+    throw new Error("Cannot ingest logs: give exactly one of path or text");
+  }
+  const source = opts.source ?? (opts.path ? opts.path.split(/[\\/]/).pop()! : "");
+  const format = opts.format ?? guessFormat(opts.path, opts.text);
+  const parser = new LogLineParser({ ...opts, source, format });
+  return await runIngest(db, "logs", async (report) => {
+    const lines = opts.path !== undefined ? readFileLines(opts.path, progress) : textLines(opts.text!, progress);
+    async function* records(): AsyncGenerator<LogRecord> {
+      for await (const { text, line } of lines) {
+        const r = parser.parse(text, line);
+        if (r === null) continue;
+        report.read++;
+        if (isRejection(r)) report.reject(r.line, r.reason);
+        else yield r;
+      }
+    }
+    try {
+      await writeLogEvents(db, records(), report, {
+        source,
+        batchSize: opts.batchSize,
+        drain: opts.drain,
+        onBatch: opts.onBatch,
+      });
+    } finally {
+      progress.done();
+    }
+  }, { refresh: opts.refresh });
+}
+
+function guessFormat(path?: string, text?: string): "jsonl" | "text" {
+  if (path) return /\.(jsonl|ndjson|json)$/i.test(path) ? "jsonl" : "text";
+  return text!.trimStart().startsWith("{") ? "jsonl" : "text";
+}
+
+/** Lines of a text (progress in lines). */
+async function* textLines(text: string, progress: Progress): AsyncGenerator<{ text: string; line: number }> {
+  let line = 0, start = 0;
+  const step = 10_000;
+  while (start <= text.length) {
+    let end = text.indexOf("\n", start);
+    if (end === -1) end = text.length;
+    line++;
+    const t = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    if (!(end === text.length && t === "")) yield { text: t, line };
+    if (line % step === 0) progress.advance(step);
+    start = end + 1;
+  }
+  progress.advance(line % step);
+}
+
+/**
+ * Streams the lines of a file (UTF-8; LF or CRLF) with their 1-based numbers; progress in bytes.
+ *
+ * @example
+ * for await (const { text, line } of readFileLines("app.log")) …
+ */
+export async function* readFileLines(path: string, progress: Progress = SILENT): AsyncGenerator<{ text: string; line: number }> {
+  const file = await Deno.open(path, { read: true });
+  try {
+    progress.total((await file.stat()).size);
+    const decoder = new TextDecoder("utf-8");
+    let rest = "", line = 0;
+    for await (const chunk of file.readable) {
+      progress.advance(chunk.byteLength);
+      const text = rest + decoder.decode(chunk, { stream: true });
+      let start = 0;
+      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
+        line++;
+        yield { text: text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end), line };
+        start = end + 1;
+      }
+      rest = text.slice(start);
+    }
+    rest += decoder.decode();
+    if (rest !== "") yield { text: rest.endsWith("\r") ? rest.slice(0, -1) : rest, line: line + 1 };
+  } finally {
+    try {
+      file.close();
+    } catch { /* closed by the readable stream */ }
+  }
+}

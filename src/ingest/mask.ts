@@ -1,0 +1,79 @@
+/**
+ * Masking: the first step of templating a log or error message. Variable parts a person would not
+ * count as "the same message" — quoted values, URLs, e-mail addresses, UUIDs, IP addresses, paths,
+ * hex strings, ids with digits and plain numbers — are replaced by `<*>`, left to right, and kept
+ * as the message's parameters in order. The Drain parser (drain.ts) then works on the masked text.
+ *
+ * What is masked (earliest match wins; at one position the first rule listed wins):
+ *   1. a literal `<*>` in the input (so slots and parameters always line up)
+ *   2. quoted values `'…'` and `"…"` (quotes included; an apostrophe inside a word is not a quote)
+ *   3. URLs `scheme://…`          4. e-mail addresses           5. UUIDs
+ *   6. IPv4 addresses (with :port) and IPv6 addresses with at least three groups
+ *   7. paths: `/a/b`, `./a`, `~/a`, `C:\a\b`, and relative paths of three or more parts
+ *      (`ingest/AST-1/part-3.bin`); one slash inside a word, as in "and/or", is not a path
+ *   8. hex: `0x…`, and runs of 8+ hex digits that contain a digit (hashes, commit ids)
+ *   9. ids: words joined by `-`, `_` or `.` that contain a digit (`AST-00012345`, `job-1a2b3c4d`,
+ *      `storage-3.aoma.internal`, `v1.2.3`); a word without a separator keeps its digits (`S3`, `MP4`)
+ *  10. numbers standing alone (`42`, `-3.5`, the `80` of `80%`)
+ * Whitespace is left as it is; drain.ts splits on it.
+ *
+ * @example
+ * maskMessage("AssetUploadTask type 'AssetUploadSorting' not supported");
+ * // { masked: "AssetUploadTask type <*> not supported", params: ["'AssetUploadSorting'"] }
+ */
+
+/** The wildcard every masked part and every generalised position becomes. */
+export const WILDCARD = "<*>";
+
+/** A masked message and the values masked out of it, in order of their `<*>`. */
+export interface Masked {
+  masked: string;
+  params: string[];
+}
+
+const RULES = [
+  /<\*>/.source,
+  /(?<![\w'])'[^'\n]*'(?![\w'])/.source,
+  /(?<![\w"])"[^"\n]*"(?![\w"])/.source,
+  /\b[A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s'"<>]+/.source,
+  /\b[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b/.source,
+  /\b[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\b/.source,
+  /(?<![\w.])\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?(?![\w.])/.source,
+  /(?<![\w:])(?:[0-9A-Fa-f]{1,4}:){2,7}[0-9A-Fa-f]{1,4}(?![\w:])/.source,
+  /(?<![\w/])(?:~|\.{1,2})?(?:\/[\w%+=@-](?:[\w.%+=@-]*[\w%+=@-])?)+\/?/.source,
+  /(?<![\w/.-])[\w.-]*\w(?:\/[\w%+=@-](?:[\w.%+=@-]*[\w%+=@-])?){2,}\/?/.source,
+  /\b[A-Za-z]:\\[^\s'"]+/.source,
+  /\b0[xX][0-9A-Fa-f]+\b/.source,
+  /(?<![\w-])(?=[A-Fa-f]*\d)[0-9A-Fa-f]{8,}(?![\w-])/.source,
+  // ids: only masked when they contain a digit (checked in maskMessage)
+  /\b[A-Za-z0-9]+(?:[-_.][A-Za-z0-9]+)+\b/.source,
+  /(?<![\w.])\d+(?:\.\d+)?(?![\w])/.source,
+];
+// each rule in its own group, so maskMessage knows which one matched
+const MASK = new RegExp(RULES.map((r) => `(${r})`).join("|"), "g");
+const ID_GROUP = RULES.length - 1;
+const HAS_DIGIT = /\d/;
+
+/**
+ * Masks the variable parts of `message` (see the module header for the rules).
+ * Pure and deterministic: the same message always gives the same masked text and parameters.
+ *
+ * @example
+ * maskMessage("Disk usage at 91% on volume /data/vol2").masked; // "Disk usage at <*>% on volume <*>"
+ */
+export function maskMessage(message: string): Masked {
+  const params: string[] = [];
+  let out = "";
+  let last = 0;
+  MASK.lastIndex = 0;
+  for (let m = MASK.exec(message); m !== null; m = MASK.exec(message)) {
+    const text = m[0];
+    // the id rule needs a digit somewhere in the word ("aoma-mesh" stays text)
+    if (m[ID_GROUP] !== undefined && !HAS_DIGIT.test(text)) continue;
+    out += message.slice(last, m.index) + WILDCARD;
+    params.push(text);
+    last = m.index + text.length;
+  }
+  if (last === 0) return { masked: message, params };
+  return { masked: out + message.slice(last), params };
+}
