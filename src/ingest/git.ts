@@ -1,0 +1,594 @@
+/**
+ * Git ingest: the history of one or many repositories into aoma.repositories, aoma.git_commits and
+ * aoma.deployments, incrementally.
+ *
+ * How it reads: `git log` (Deno.Command, no shell) streams NUL-separated commits with `--numstat -z`
+ * (parsed by src/ingest/git_log.ts) while earlier batches are being written: a reader parses up to
+ * `readAhead` batches ahead, so git and the database work at the same time.
+ * What it reads: every commit reachable from the branch (default: the repository's HEAD branch) and
+ * not reachable from the tips already ingested (`--not <old tips>`), so a second run reads only what
+ * is new, and a run with nothing new runs no `git log` at all.
+ * Cursor: aoma.ingest_state (source 'git', scope = repo name) holds `{ refs: { <ref>: <sha> } }`; it
+ * moves only in the transaction of the last batch, so a run killed halfway re-reads from the old
+ * tips and, the upsert being idempotent, leaves exactly the rows a clean run leaves.
+ * Deployments: tags whose name matches `tagPattern` (deployed_at = tagger date, or commit date for
+ * a lightweight tag; id "<repo>:tag:<name>") and, with `mergeDeployments`, the merge commits on the
+ * branch's first-parent line (id "<repo>:merge:<sha>", deployed_at = commit time).
+ * Merge commits carry no numstat (files/insertions/deletions 0), like the demo data.
+ *
+ * @example
+ * const report = await ingestGit(db, { path: ["../api", "../web"], tagPattern: "v*" }, progress);
+ * console.log(report.format());
+ */
+import type { Db, Queryable } from "../db/types.ts";
+import { type IngestReport, type Progress, type Rejection, SILENT } from "./report.ts";
+import { runIngest } from "./run.ts";
+import { upsertRows } from "./upsert.ts";
+import { fallbackDecoder, GIT_LOG_ARGS, type GitCommitRow, GitLogParser, toCommitRow } from "./git_log.ts";
+
+export type { GitCommitRow } from "./git_log.ts";
+
+/** Commits per batch (one transaction each) unless told otherwise. */
+export const GIT_BATCH_COMMITS = 5000;
+/** Tags that count as deployments unless told otherwise: comma-separated globs. */
+export const DEFAULT_TAG_PATTERN = "v[0-9]*,release-*";
+
+/** A row of aoma.deployments written by the git ingest. */
+export interface GitDeploymentRow {
+  deployment_id: string;
+  repo: string;
+  environment: string;
+  ref: string;
+  sha: string;
+  deployed_at: string;
+  status: "succeeded";
+  raw: { source: "git-tag" | "git-merge"; annotated?: boolean; parents?: string[] };
+}
+
+/** The incremental cursor of one repository: the tip commit of every ref already ingested. */
+export interface GitCursor {
+  refs: Record<string, string>;
+  /** The merges behind `refs` were scanned for deployments (else the next merge scan starts over). */
+  mergeDeployments?: boolean;
+}
+
+/** One batch from readGitCommits: the rows, the commits kept out (with their log position), the count read. */
+export interface GitCommitBatch {
+  rows: GitCommitRow[];
+  rejections: Rejection[];
+  read: number;
+}
+
+/** What readGitCommits reads. */
+export interface ReadGitOptions {
+  /** Repository name written into every row. */
+  repo: string;
+  /** Commits or refs to read from (default ["HEAD"]). */
+  revs?: string[];
+  /** Commits already read: their history is skipped (`--not`). */
+  exclude?: string[];
+  /** Only commits at or after this time (`--since`). */
+  since?: string | Date;
+  /** Commits per batch (default GIT_BATCH_COMMITS). */
+  batchSize?: number;
+  /** Batches parsed ahead while the caller is busy with the previous one (default 2). */
+  readAhead?: number;
+  /** Encoding of text that is not valid UTF-8 (default: the repository's i18n.commitEncoding, else Windows-1252). */
+  fallbackEncoding?: string;
+}
+
+/** One repository to ingest, and how. */
+export interface GitIngestOptions {
+  /** Working tree or bare repository; several paths ingest several repositories in one run. */
+  path: string | string[];
+  /** Repository name (default: the directory name without ".git"); only with a single path. */
+  name?: string;
+  /** Mark the repository as the deployed service (feeds service_commits); unset keeps what is stored. */
+  isService?: boolean;
+  /** Branch to read (default: the repository's HEAD branch). */
+  branch?: string;
+  /** Tags that are deployments: comma-separated globs ("v*,release-*"), "/regex/", a RegExp, or null for none. */
+  tagPattern?: string | RegExp | null;
+  /** Also count merge commits on the branch's first-parent line as deployments (default false). */
+  mergeDeployments?: boolean;
+  /** Environment written on deployments (default "production"). */
+  environment?: string;
+  /**
+   * Only commits at or after this time. It bounds the first read; later runs continue from the
+   * stored tips, so older history is never read unless the cursor is deleted.
+   */
+  since?: string | Date;
+  /** Commits per batch and transaction (default GIT_BATCH_COMMITS). */
+  batchSize?: number;
+  /** Refresh the feature views afterwards (default true). */
+  refresh?: boolean;
+  /** Stops the run between batches (what is written stays; the cursor does not move). */
+  signal?: AbortSignal;
+}
+
+// ───────────────────────────── running git ─────────────────────────────
+
+const GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", LC_ALL: "C" };
+const decoder = new TextDecoder();
+
+function gitError(path: string, what: string, stderr: string, code: number): Error {
+  const first = stderr.trim().split("\n").find((l) => l.trim() !== "") ?? `exit code ${code}`;
+  return new Error(`Cannot ${what} in ${JSON.stringify(path)}: git says "${first.slice(0, 300)}"`);
+}
+
+/** Runs a short git command and returns its stdout; `null` when `allowFail` and git fails. */
+async function git(
+  path: string,
+  args: string[],
+  what: string,
+  opts: { stdin?: string; allowFail?: boolean } = {},
+): Promise<string | null> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("git", {
+      args: ["-C", path, ...args],
+      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env: GIT_ENV,
+    }).spawn();
+  } catch (e) {
+    throw new Error(`Cannot ${what}: git could not be started (${(e as Error).message})`);
+  }
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  if (!out.success) {
+    if (opts.allowFail) return null;
+    throw gitError(path, what, decoder.decode(out.stderr), out.code);
+  }
+  return decoder.decode(out.stdout);
+}
+
+const SAFE_REV = /^[^-\s][^\s]*$/;
+function checkRev(rev: string, what: string): string {
+  if (!SAFE_REV.test(rev)) {
+    throw new Error(`Cannot use ${what} ${JSON.stringify(rev)}: a ref or commit must not start with "-" or contain spaces`);
+  }
+  return rev;
+}
+
+/** Revisions for `--stdin`: the tips, then "^<sha>" for each excluded commit (works on git < 2.42, where "--not" is refused there). */
+function revList(revs: string[], exclude: string[]): string {
+  return [...revs, ...exclude.map((e) => `^${e}`)].join("\n") + "\n";
+}
+
+function sinceArg(since: string | Date | undefined): string[] {
+  if (since === undefined) return [];
+  const d = since instanceof Date ? since : new Date(since);
+  if (Number.isNaN(d.getTime())) {
+    throw new Error(`Cannot use since ${JSON.stringify(String(since))}: not a date (use e.g. 2025-01-31 or 2025-01-31T12:00:00Z)`);
+  }
+  return [`--since=${d.toISOString()}`];
+}
+
+/** The branch to read: its short name, full ref and tip commit. Detached HEAD reads HEAD. */
+async function resolveBranch(path: string, branch?: string): Promise<{ name: string; ref: string; sha: string }> {
+  let ref: string;
+  if (branch !== undefined) {
+    checkRev(branch, "branch");
+    ref = (await git(path, ["rev-parse", "--verify", "--quiet", "--symbolic-full-name", branch], "resolve a branch", { allowFail: true }))?.trim() || branch;
+  } else {
+    ref = (await git(path, ["symbolic-ref", "--quiet", "HEAD"], "read HEAD", { allowFail: true }))?.trim() || "HEAD";
+  }
+  const sha = (await git(path, ["rev-parse", "--verify", "--quiet", `${ref}^{commit}`], "resolve a branch", { allowFail: true }))?.trim();
+  if (!sha) {
+    throw new Error(
+      `Cannot read branch ${JSON.stringify(branch ?? "HEAD")} in ${JSON.stringify(path)}: it does not name a commit (an empty repository has nothing to ingest)`,
+    );
+  }
+  let name = ref.replace(/^refs\/(heads|remotes)\//, "");
+  if (ref === "HEAD") {
+    // detached (e.g. a CI checkout): name the branch the remote calls its default, if any
+    const remoteHead = (await git(path, ["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"], "read origin/HEAD", { allowFail: true }))?.trim();
+    name = remoteHead ? remoteHead.replace(/^refs\/remotes\/origin\//, "") : "HEAD";
+  }
+  return { name, ref, sha };
+}
+
+/** The given commits that still exist in the repository (a force-push or gc may remove old tips). */
+async function existingCommits(path: string, shas: string[]): Promise<string[]> {
+  if (shas.length === 0) return [];
+  const out = await git(path, ["cat-file", "--batch-check=%(objectname) %(objecttype)"], "check the stored tips", {
+    stdin: shas.map((s) => s + "\n").join(""),
+  });
+  return (out ?? "").split("\n").map((l) => l.split(" ")).filter((p) => p[1] === "commit").map((p) => p[0]);
+}
+
+// ───────────────────────────── deployments ─────────────────────────────
+
+/**
+ * Compiles a tag pattern: comma-separated globs (`*` any text, `?` one character, `[…]` a class),
+ * "/regex/" or a RegExp. null or "" matches nothing.
+ *
+ * @example
+ * const m = compileTagPattern("v*,release-*"); m("v1.2.0"); // true
+ */
+export function compileTagPattern(pattern: string | RegExp | null | undefined): (tag: string) => boolean {
+  if (pattern === null || pattern === "") return () => false;
+  if (pattern instanceof RegExp) return (t) => pattern.test(t);
+  const p = pattern ?? DEFAULT_TAG_PATTERN;
+  const re = /^\/(.+)\/([a-z]*)$/.exec(p);
+  if (re) {
+    try {
+      const rx = new RegExp(re[1], re[2].replace("g", ""));
+      return (t) => rx.test(t);
+    } catch (e) {
+      throw new Error(`Cannot use the tag pattern ${JSON.stringify(p)}: ${(e as Error).message}`);
+    }
+  }
+  const globs = p.split(",").map((g) => g.trim()).filter((g) => g !== "").map((g) => {
+    let src = "";
+    for (let i = 0; i < g.length; i++) {
+      const c = g[i];
+      if (c === "*") src += ".*";
+      else if (c === "?") src += ".";
+      else if (c === "[" && g.indexOf("]", i + 2) > 0) {
+        const end = g.indexOf("]", i + 2);
+        src += "[" + g.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
+        i = end;
+      } else src += c.replace(/[.+^${}()|[\]\\/]/g, "\\$&");
+    }
+    return new RegExp(`^${src}$`);
+  });
+  return (t) => globs.some((g) => g.test(t));
+}
+
+const RAW_DATE = /^(\d+) [+-]\d{4}$/;
+const rawToIso = (raw: string) => {
+  const m = RAW_DATE.exec(raw.trim());
+  return m ? new Date(Number(m[1]) * 1000).toISOString() : null;
+};
+
+/** Tags matching the pattern, as deployments of the commit they point to. */
+async function tagDeployments(
+  path: string,
+  repo: string,
+  matches: (tag: string) => boolean,
+  environment: string,
+): Promise<GitDeploymentRow[]> {
+  const out = await git(path, [
+    "for-each-ref",
+    "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(creatordate:raw)",
+    "refs/tags",
+  ], "list tags");
+  const rows: GitDeploymentRow[] = [];
+  for (const line of (out ?? "").split("\n")) {
+    if (line === "") continue;
+    const [tag, type, sha, peeledType, peeled, date] = line.split("\0");
+    if (!matches(tag)) continue;
+    const annotated = type === "tag";
+    const commit = annotated ? (peeledType === "commit" ? peeled : null) : (type === "commit" ? sha : null);
+    const at = rawToIso(date ?? "");
+    if (!commit || !at) continue; // a tag of a tree or blob, or a nested tag: not a deployment
+    rows.push({
+      deployment_id: `${repo}:tag:${tag}`,
+      repo,
+      environment,
+      ref: tag,
+      sha: commit,
+      deployed_at: at,
+      status: "succeeded",
+      raw: { source: "git-tag", annotated },
+    });
+  }
+  return rows;
+}
+
+/** Merge commits on the branch's first-parent line (not reachable from `exclude`), as deployments. */
+async function mergeDeployments(
+  path: string,
+  repo: string,
+  branch: { name: string; sha: string },
+  exclude: string[],
+  environment: string,
+): Promise<GitDeploymentRow[]> {
+  const out = await git(path, [
+    "log", "--first-parent", "--merges", "--no-show-signature", "--date=raw",
+    "--format=%H%x00%P%x00%cd", "--stdin",
+  ], "list merges", { stdin: revList([branch.sha], exclude) });
+  const rows: GitDeploymentRow[] = [];
+  for (const line of (out ?? "").split("\n")) {
+    if (line === "") continue;
+    const [sha, parents, date] = line.split("\0");
+    const at = rawToIso(date ?? "");
+    if (!at) continue;
+    rows.push({
+      deployment_id: `${repo}:merge:${sha}`,
+      repo,
+      environment,
+      ref: branch.name,
+      sha,
+      deployed_at: at,
+      status: "succeeded",
+      raw: { source: "git-merge", parents: parents.split(" ") },
+    });
+  }
+  return rows;
+}
+
+// ───────────────────────────── reading commits ─────────────────────────────
+
+/**
+ * Reads commits from the repository at `path` as batches of aoma.git_commits rows, streaming
+ * `git log` (never the whole log in memory) and parsing up to `readAhead` batches ahead while the
+ * caller handles the previous one. The iterator ends only after git exited successfully; if git
+ * fails it throws (after yielding what was read), and stopping early kills git.
+ *
+ * @example
+ * for await (const b of readGitCommits("../api", { repo: "api", exclude: oldTips })) {
+ *   await writeGitBatch(db, "api", b.rows, report);
+ * }
+ */
+export async function* readGitCommits(path: string, opts: ReadGitOptions): AsyncGenerator<GitCommitBatch> {
+  const batchSize = Math.max(1, Math.floor(opts.batchSize ?? GIT_BATCH_COMMITS));
+  const depth = Math.max(1, Math.floor(opts.readAhead ?? 2));
+  const revs = (opts.revs ?? ["HEAD"]).map((r) => checkRev(r, "revision"));
+  const exclude = (opts.exclude ?? []).map((r) => checkRev(r, "excluded revision"));
+  const stdin = revList(revs, exclude);
+  const fallbackEncoding = opts.fallbackEncoding ??
+    (await git(path, ["config", "--get", "i18n.commitEncoding"], "read the configuration", { allowFail: true }))?.trim();
+  const child = new Deno.Command("git", {
+    args: ["-C", path, ...GIT_LOG_ARGS, ...sinceArg(opts.since), "--stdin"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: GIT_ENV,
+  }).spawn();
+  let stderrTail = "";
+  const stderrDone = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      stderrTail = (stderrTail + chunk).slice(-4000);
+    }
+  })().catch(() => {});
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(stdin)).catch(() => {});
+  await w.close().catch(() => {});
+
+  const queue: GitCommitBatch[] = [];
+  let finished = false, stop = false, failure: unknown = null;
+  // resolvers of the side waiting: the consumer for a batch, the producer for room in the queue
+  const wake: { consumer: (() => void) | null; producer: (() => void) | null } = { consumer: null, producer: null };
+  const signalConsumer = () => {
+    wake.consumer?.();
+    wake.consumer = null;
+  };
+  const signalProducer = () => {
+    wake.producer?.();
+    wake.producer = null;
+  };
+
+  const producer = (async () => {
+    const parser = new GitLogParser(fallbackDecoder(fallbackEncoding));
+    let batch: GitCommitBatch = { rows: [], rejections: [], read: 0 };
+    const take = (recs: ReturnType<GitLogParser["push"]>) => {
+      for (const rec of recs) {
+        batch.read++;
+        const r = toCommitRow(opts.repo, rec);
+        if (typeof r === "string") batch.rejections.push({ line: rec.index, reason: r });
+        else batch.rows.push(r);
+        if (batch.read >= batchSize) {
+          queue.push(batch);
+          batch = { rows: [], rejections: [], read: 0 };
+          signalConsumer();
+        }
+      }
+    };
+    const reader = child.stdout.getReader();
+    try {
+      while (!stop) {
+        while (queue.length >= depth && !stop) await new Promise<void>((r) => (wake.producer = r));
+        if (stop) break;
+        const { value, done } = await reader.read();
+        if (done) break;
+        take(parser.push(value));
+      }
+      if (!stop) {
+        take(parser.end());
+        const status = await child.status;
+        await stderrDone;
+        if (!status.success) throw gitError(path, "read the history", stderrTail, status.code);
+        if (batch.read > 0) queue.push(batch);
+      }
+    } catch (e) {
+      failure = e;
+    } finally {
+      reader.releaseLock();
+      finished = true;
+      signalConsumer();
+    }
+  })();
+
+  try {
+    while (true) {
+      if (queue.length > 0) {
+        const b = queue.shift()!;
+        signalProducer();
+        yield b;
+        continue;
+      }
+      if (finished) {
+        if (failure) throw failure;
+        return;
+      }
+      await new Promise<void>((r) => (wake.consumer = r));
+    }
+  } finally {
+    if (!finished) {
+      stop = true;
+      signalProducer();
+      try {
+        child.kill("SIGTERM");
+      } catch { /* already gone */ }
+    }
+    await producer;
+    await child.stdout.cancel().catch(() => {});
+    await child.status.catch(() => {});
+    await stderrDone;
+  }
+}
+
+// ───────────────────────────── writing ─────────────────────────────
+
+/** The stored cursor of `repo`, or null before its first ingest. */
+export async function loadGitCursor(db: Queryable, repo: string): Promise<GitCursor | null> {
+  const rows = await db.query<{ state: string }>(
+    "select state::text as state from aoma.ingest_state where source = 'git' and scope = $1",
+    [repo],
+  );
+  if (rows.length === 0) return null;
+  const state = JSON.parse(rows[0].state) as Partial<GitCursor>;
+  return {
+    refs: state.refs && typeof state.refs === "object" ? state.refs : {},
+    mergeDeployments: state.mergeDeployments === true,
+  };
+}
+
+/**
+ * Writes one batch of commit rows in one transaction; with `cursor`, the cursor of `repo` moves in
+ * that same transaction, and `deployments` are upserted there too (the last batch of a run carries
+ * both). Counts go to the report only after the commit.
+ *
+ * @example
+ * await writeGitBatch(db, "api", rows, report, { cursor: { refs: { "refs/heads/main": tip } } });
+ */
+export async function writeGitBatch(
+  db: Db,
+  repo: string,
+  rows: GitCommitRow[],
+  report: IngestReport,
+  extra: { cursor?: GitCursor; deployments?: GitDeploymentRow[] } = {},
+): Promise<void> {
+  const counts = await db.transaction(async (tx) => {
+    const commits = await upsertRows(tx, "git_commits", rows as unknown as Record<string, unknown>[]);
+    const deployments = extra.deployments?.length
+      ? await upsertRows(tx, "deployments", extra.deployments as unknown as Record<string, unknown>[])
+      : null;
+    if (extra.cursor) {
+      await tx.query(
+        `insert into aoma.ingest_state (source, scope, state) values ('git', $1, $2::text::jsonb)
+         on conflict (source, scope) do update set state = excluded.state, updated_at = now()
+         where ingest_state.state is distinct from excluded.state`,
+        [repo, JSON.stringify(extra.cursor)],
+      );
+    }
+    return { commits, deployments };
+  });
+  report.add("git_commits", counts.commits);
+  if (counts.deployments) report.add("deployments", counts.deployments);
+}
+
+/** Default repository name of a path: its last directory name without ".git". */
+export function repoNameOf(path: string): string {
+  const parts = path.replace(/[\\/]+$/, "").split(/[\\/]/);
+  let name = parts[parts.length - 1] ?? "";
+  if (name === ".git" && parts.length > 1) name = parts[parts.length - 2];
+  name = name.replace(/\.git$/, "");
+  if (name === "" || name === ".") name = Deno.cwd().split(/[\\/]/).pop() ?? "repo";
+  return name;
+}
+
+async function ingestOne(
+  db: Db,
+  path: string,
+  opts: GitIngestOptions,
+  report: IngestReport,
+  progress: Progress,
+): Promise<void> {
+  const absolute = (await git(path, ["rev-parse", "--absolute-git-dir"], "open the repository"))!.trim();
+  const repo = opts.name ?? repoNameOf(absolute.endsWith("/.git") ? absolute.slice(0, -5) : absolute);
+  const environment = opts.environment ?? "production";
+  const branch = await resolveBranch(path, opts.branch);
+  const stored = (await loadGitCursor(db, repo)) ?? { refs: {} };
+  const oldTips = await existingCommits(path, [...new Set(Object.values(stored.refs))]);
+  const cursor: GitCursor = {
+    refs: { ...stored.refs, [branch.ref]: branch.sha },
+    mergeDeployments: opts.mergeDeployments === true,
+  };
+
+  const repoRow: Record<string, unknown> = { repo, default_branch: branch.name };
+  if (opts.isService !== undefined) repoRow.is_service = opts.isService;
+  report.add("repositories", await upsertRows(db, "repositories", [repoRow]));
+
+  const deployments = await tagDeployments(path, repo, compileTagPattern(opts.tagPattern), environment);
+  if (opts.mergeDeployments) {
+    // merges behind the old tips were listed already only if the previous run listed merges too
+    const seen = stored.mergeDeployments ? oldTips : [];
+    deployments.push(...await mergeDeployments(path, repo, branch, seen, environment));
+  }
+
+  const check = () => {
+    if (opts.signal?.aborted) throw new Error(`Ingest of ${repo} stopped: ${String(opts.signal.reason ?? "aborted")}`);
+  };
+  if (oldTips.includes(branch.sha)) {
+    check();
+    await writeGitBatch(db, repo, [], report, { cursor, deployments });
+    return;
+  }
+  if (progress !== SILENT) {
+    const n = await git(path, ["rev-list", "--count", "--stdin", ...sinceArg(opts.since)], "count commits", {
+      stdin: revList([branch.sha], oldTips),
+    });
+    progress.total(Number(n) || 0);
+  }
+  // the last batch is held back so that it carries the cursor: the cursor moves only after git
+  // finished successfully and with the data it covers
+  let held: GitCommitBatch | null = null;
+  const hold = (b: GitCommitBatch) => {
+    report.read += b.read;
+    for (const r of b.rejections) report.reject(r.line, `${repo}: ${r.reason}`);
+  };
+  for await (
+    const b of readGitCommits(path, {
+      repo, revs: [branch.sha], exclude: oldTips, since: opts.since, batchSize: opts.batchSize,
+    })
+  ) {
+    if (held) {
+      check();
+      await writeGitBatch(db, repo, held.rows, report);
+      progress.advance(held.read);
+    }
+    hold(b);
+    held = b;
+  }
+  check();
+  await writeGitBatch(db, repo, held?.rows ?? [], report, { cursor, deployments });
+  if (held) progress.advance(held.read);
+}
+
+/**
+ * Ingests one or many repositories in one recorded run (aoma.ingest_runs), then refreshes the
+ * feature views. Each repository: upsert of aoma.repositories (is_service kept unless
+ * `isService` is given), new commits in batches, deployments and the cursor with the last batch.
+ *
+ * @example
+ * const report = await ingestGit(db, { path: "/src/aoma-mesh", isService: true, mergeDeployments: true });
+ * report.format(); // "git: read 1,204; inserted 1,204, updated 0, …"
+ */
+export async function ingestGit(db: Db, opts: GitIngestOptions, progress: Progress = SILENT): Promise<IngestReport> {
+  const paths = Array.isArray(opts.path) ? opts.path : [opts.path];
+  if (paths.length === 0) throw new Error("Cannot ingest git: no repository path given");
+  if (opts.name !== undefined && paths.length > 1) {
+    throw new Error(`Cannot name ${paths.length} repositories "${opts.name}": a name goes with a single path`);
+  }
+  if (opts.batchSize !== undefined && !(opts.batchSize >= 1)) {
+    throw new Error(`Cannot use batch size ${opts.batchSize}: it must be at least 1`);
+  }
+  sinceArg(opts.since); // validate before any work
+  compileTagPattern(opts.tagPattern);
+  try {
+    return await runIngest(db, "git", async (report) => {
+      for (const path of paths) await ingestOne(db, path, opts, report, progress);
+    }, { refresh: opts.refresh });
+  } finally {
+    progress.done();
+  }
+}
