@@ -26,6 +26,7 @@ import { guard, type GuardOptions } from "../server/guard.ts";
 import { errorResponse } from "../server/respond.ts";
 import type { FunctionHandler, HttpHandler } from "../server/types.ts";
 import { DEFAULT_DEPLOY_TAG_PATTERN, mapGithubPush } from "./github_push.ts";
+import { compileTagPattern } from "./git.ts";
 import { applyJiraWebhook, writeJiraIssues } from "./jira.ts";
 import { finishJiraRow, type JiraIssueRow, type JiraMapResult, mapJiraIssue, storableText } from "./jira_map.ts";
 import { mapAttemptRecords, type AttemptMapOptions, writeAttemptRows } from "./attempts.ts";
@@ -504,11 +505,11 @@ function githubApply(event: string | null, tagPattern: string): Apply {
       report.notes.push(`event ${JSON.stringify(event)} ignored: only push events are ingested`);
       return;
     }
-    let pattern: RegExp;
+    let pattern: { test(tag: string): boolean };
     try {
-      pattern = new RegExp(tagPattern);
+      pattern = { test: compileTagPattern(tagPattern) };
     } catch {
-      throw new AppError(500, "Cannot read GITHUB_DEPLOY_TAG_PATTERN: it is not a regular expression.");
+      throw new AppError(500, 'Cannot read GITHUB_DEPLOY_TAG_PATTERN: use comma-separated globs such as "v[0-9]*,release-*" or "/regex/".');
     }
     let push;
     try {

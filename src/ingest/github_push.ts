@@ -10,12 +10,16 @@
  * @example
  * const push = mapGithubPush(payload, { tagPattern: /^v\d/ });
  * push.commits;     // [{ repo: "aoma-mesh", sha: "…", authored_at: "2026-01-05T10:00:00+01:00", … }]
- * push.deployment;  // { deployment_id: "aoma-mesh:v1.2.0", … } or null
+ * push.deployment;  // { deployment_id: "aoma-mesh:tag:v1.2.0", … } or null
  */
 import type { IngestReport } from "./report.ts";
 
-/** Tags that count as deployments unless GITHUB_DEPLOY_TAG_PATTERN says otherwise: v1, v1.2.3, 1.2.3, release-…. */
-export const DEFAULT_DEPLOY_TAG_PATTERN = "^(v?[0-9]+(\\.[0-9]+)*|release[-/].+)$";
+/**
+ * Tags that count as deployments unless GITHUB_DEPLOY_TAG_PATTERN says otherwise — the same default
+ * and the same syntax (comma-separated globs or "/regex/") as `aoma ingest git --tags`, so a tag read
+ * from the repository and the same tag pushed through the webhook are one deployment.
+ */
+export { DEFAULT_TAG_PATTERN as DEFAULT_DEPLOY_TAG_PATTERN } from "./git.ts";
 
 /** What a push maps to. */
 export interface GithubPush {
@@ -44,7 +48,10 @@ export function isoOffset(ts: string): string | null {
  * 1-based position in payload.commits. Throws an Error with a sentence when the payload is not a
  * push (no repository name or ref).
  */
-export function mapGithubPush(payload: unknown, opts: { tagPattern: RegExp; report?: IngestReport }): GithubPush {
+export function mapGithubPush(
+  payload: unknown,
+  opts: { tagPattern: { test(tag: string): boolean }; report?: IngestReport },
+): GithubPush {
   if (!isObj(payload) || !isObj(payload.repository) || !str(payload.repository.name) || !str(payload.ref)) {
     throw new Error("Cannot read the push event: it needs repository.name and ref.");
   }
@@ -92,7 +99,7 @@ export function mapGithubPush(payload: unknown, opts: { tagPattern: RegExp; repo
       ? new Date(pushedAt * 1000).toISOString()
       : str(pushedAt) ?? str(head.timestamp) ?? new Date().toISOString();
     deployment = {
-      deployment_id: `${repo}:${tag}`,
+      deployment_id: `${repo}:tag:${tag}`, // the id `aoma ingest git` gives the same tag
       repo,
       environment: "production",
       ref: tag,

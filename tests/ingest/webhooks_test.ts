@@ -67,7 +67,7 @@ Deno.test("mapGithubPush: commits with time zones and file counts; release tag �
 
   const tag = mapGithubPush(tagPayload("v1.4.0"), { tagPattern: /^v\d/ });
   assert.deepEqual(tag.deployment, {
-    deployment_id: "aoma-mesh:v1.4.0",
+    deployment_id: "aoma-mesh:tag:v1.4.0",
     repo: "aoma-mesh",
     environment: "production",
     ref: "v1.4.0",
@@ -269,14 +269,14 @@ scenario("GitHub webhook: missing, malformed, other-secret and altered-body sign
 });
 
 scenario("GitHub webhook: tag push → deployment; ping → noted; signed non-JSON → 400; no secret → 503", async () => {
-  await withServer({ GITHUB_WEBHOOK_SECRET: GH_SECRET, GITHUB_DEPLOY_TAG_PATTERN: "^v[0-9]" }, async (c) => {
+  await withServer({ GITHUB_WEBHOOK_SECRET: GH_SECRET, GITHUB_DEPLOY_TAG_PATTERN: "/^v[0-9]/" }, async (c) => {
     const tag = JSON.stringify(tagPayload("v2.0.1"));
     const r = await c.post("/webhooks/github", tag, await ghHeaders(tag, "t-1"));
     assert.equal(r.status, 200, JSON.stringify(r.json));
     const [dep] = await c.db.query<Record<string, unknown>>(
       "select deployment_id, sha, ref, to_char(deployed_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as at from aoma.deployments",
     );
-    assert.deepEqual(dep, { deployment_id: "aoma-mesh:v2.0.1", sha: "c".repeat(40), ref: "v2.0.1", at: "2026-03-03 12:00" });
+    assert.deepEqual(dep, { deployment_id: "aoma-mesh:tag:v2.0.1", sha: "c".repeat(40), ref: "v2.0.1", at: "2026-03-03 12:00" });
     const other = JSON.stringify(tagPayload("nightly-7"));
     assert.equal((await c.post("/webhooks/github", other, await ghHeaders(other, "t-2"))).status, 200);
     assert.equal(await c.count("deployments"), 1);
