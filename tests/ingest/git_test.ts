@@ -7,11 +7,8 @@
  * Runs on an in-memory PGlite database and, when AOMA_TEST_DB_URL is set, in a scratch database
  * (aoma_test_git) created on that server and dropped afterwards.
  */
+import { testOnBothEngines } from "../_engines.ts";
 import assert from "node:assert/strict";
-import postgres from "postgres";
-import { migrateAll } from "../../src/db/migrate.ts";
-import { openPglite } from "../../src/db/pglite.ts";
-import { openPostgres } from "../../src/db/postgres.ts";
 import type { Db } from "../../src/db/types.ts";
 import { compileTagPattern, ingestGit, readGitCommits, repoNameOf } from "../../src/ingest/git.ts";
 import { decodeText, fallbackDecoder, GitLogParser, toCommitRow } from "../../src/ingest/git_log.ts";
@@ -448,40 +445,4 @@ Deno.test("git log parser: split chunks, renames in -z form, binary, merges, bad
   assert.match(toCommitRow("r", recs[0]) as string, /absurd author date/);
 });
 
-Deno.test({
-  name: "git ingest on PGlite: fixture repository, incremental, recovery, own repository, features",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const db = await openPglite();
-    try {
-      await migrateAll(db);
-      await runAll(t, db);
-    } finally {
-      await db.close();
-    }
-  },
-});
-
-const SERVER_URL = Deno.env.get("AOMA_TEST_DB_URL");
-
-Deno.test({
-  name: "git ingest on the server (scratch database aoma_test_git at AOMA_TEST_DB_URL)",
-  ignore: !SERVER_URL,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const admin = postgres(SERVER_URL!, { max: 1, onnotice: () => {} });
-    await admin.unsafe("drop database if exists aoma_test_git with (force)");
-    await admin.unsafe("create database aoma_test_git");
-    const db = openPostgres(SERVER_URL!.replace(/\/[^/?]+(\?|$)/, "/aoma_test_git$1"), { max: 2 });
-    try {
-      await migrateAll(db);
-      await runAll(t, db);
-    } finally {
-      await db.close();
-      await admin.unsafe("drop database if exists aoma_test_git with (force)");
-      await admin.end();
-    }
-  },
-});
+testOnBothEngines("git ingest: fixture repository, incremental, recovery, own repository, features", "aoma_test_git", runAll);

@@ -7,12 +7,9 @@
  * Runs on an in-memory PGlite database and, when AOMA_TEST_DB_URL is set, in a scratch database
  * (aoma_test_metrics) created on that server and dropped afterwards.
  */
+import { testOnBothEngines } from "../_engines.ts";
 import assert from "node:assert/strict";
-import postgres from "postgres";
 import { templateId } from "../../src/demo/generate.ts";
-import { migrateAll } from "../../src/db/migrate.ts";
-import { openPglite } from "../../src/db/pglite.ts";
-import { openPostgres } from "../../src/db/postgres.ts";
 import type { Db } from "../../src/db/types.ts";
 import { ingestAttempts, mapAttemptRecords } from "../../src/ingest/attempts.ts";
 import { ingestLogs } from "../../src/ingest/logs.ts";
@@ -220,40 +217,4 @@ async function runAll(t: Deno.TestContext, server: Db): Promise<void> {
   });
 }
 
-Deno.test({
-  name: "metric and attempt ingest on PGlite: NAB series, fixtures with bad rows, templates, correlate",
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const db = await openPglite();
-    try {
-      await migrateAll(db);
-      await runAll(t, db);
-    } finally {
-      await db.close();
-    }
-  },
-});
-
-const SERVER_URL = Deno.env.get("AOMA_TEST_DB_URL");
-
-Deno.test({
-  name: "metric and attempt ingest on the server (scratch database aoma_test_metrics at AOMA_TEST_DB_URL)",
-  ignore: !SERVER_URL,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  async fn(t) {
-    const admin = postgres(SERVER_URL!, { max: 1, onnotice: () => {} });
-    await admin.unsafe("drop database if exists aoma_test_metrics with (force)");
-    await admin.unsafe("create database aoma_test_metrics");
-    const db = openPostgres(SERVER_URL!.replace(/\/[^/?]+(\?|$)/, "/aoma_test_metrics$1"), { max: 2 });
-    try {
-      await migrateAll(db);
-      await runAll(t, db);
-    } finally {
-      await db.close();
-      await admin.unsafe("drop database if exists aoma_test_metrics with (force)");
-      await admin.end();
-    }
-  },
-});
+testOnBothEngines("metric and attempt ingest: NAB series, fixtures with bad rows, templates, correlate", "aoma_test_metrics", runAll);
