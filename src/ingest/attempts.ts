@@ -25,6 +25,7 @@ import { runIngest } from "./run.ts";
 import { type Mined, TemplateMiner } from "./templates.ts";
 import { quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
 import { upsertRows } from "./upsert.ts";
+import type { ProcessingAttemptRow } from "../db/rows.ts";
 
 /** Columns read from the input (error_template_id is computed). */
 export const ATTEMPT_COLUMNS = [
@@ -35,18 +36,8 @@ export type AttemptColumn = typeof ATTEMPT_COLUMNS[number];
 /** Size limits (characters). */
 export const ATTEMPT_LIMITS = { id: 200, message: 65_536 } as const;
 
-/** One row of aoma.processing_attempts before templating. */
-export interface AttemptRow {
-  attempt_id: string;
-  asset_id: string;
-  asset_type: string;
-  uploaded_at: string | null;
-  migration_state: "legacy" | "migrating" | "migrated" | null;
-  started_at: string;
-  finished_at: string | null;
-  status: "succeeded" | "failed";
-  error_message: string | null;
-}
+/** One row of aoma.processing_attempts before templating (the template id is filled in later). */
+export type AttemptRow = Omit<ProcessingAttemptRow, "error_template_id">;
 
 /** How records map to attempt rows. */
 export interface AttemptMapOptions {

@@ -22,6 +22,7 @@
  * for await (const chunk of child.stdout) for (const rec of parser.push(chunk)) rows.push(toCommitRow("api", rec));
  * for (const rec of parser.end()) …
  */
+import type { GitCommitRow } from "../db/rows.ts";
 
 /** Arguments of the `git log` this parser reads (add revisions, `--not …`, `--since=…`). */
 export const GIT_LOG_ARGS: readonly string[] = [
@@ -59,24 +60,7 @@ export interface GitLogRecord {
 }
 
 /** A row of aoma.git_commits (every row has exactly these keys, in this order). */
-export interface GitCommitRow {
-  repo: string;
-  sha: string;
-  author_name: string | null;
-  author_email: string | null;
-  authored_at: string;
-  author_tz: string | null;
-  committer_name: string | null;
-  committer_email: string | null;
-  committed_at: string;
-  committer_tz: string | null;
-  files_changed: number;
-  insertions: number;
-  deletions: number;
-  is_merge: boolean;
-  parents: string[];
-  message: string | null;
-}
+export type { GitCommitRow } from "../db/rows.ts";
 
 /** Longest message kept (characters); longer ones are cut and end with "…". */
 export const MAX_MESSAGE_CHARS = 65_536;

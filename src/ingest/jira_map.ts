@@ -13,22 +13,10 @@
  *   created: "2026-09-01T10:15:30.000+0200" } });
  * r.ok && r.row.created_at; // "2026-09-01T08:15:30.000Z"
  */
+import type { JiraIssueRow } from "../db/rows.ts";
 
 /** One aoma.jira_issues row as upserted (timestamps as ISO strings in UTC). */
-export interface JiraIssueRow {
-  issue_key: string;
-  project: string;
-  issue_type: string;
-  priority: string | null;
-  status: string;
-  components: string[];
-  labels: string[];
-  summary: string | null;
-  created_at: string;
-  resolved_at: string | null;
-  updated_at: string | null;
-  raw: unknown;
-}
+export type { JiraIssueRow } from "../db/rows.ts";
 
 /** A mapped row, or why the record was kept out. */
 export type JiraMapResult = { ok: true; row: JiraIssueRow } | { ok: false; reason: string };
