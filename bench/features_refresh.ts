@@ -11,12 +11,9 @@
 import postgres from "postgres";
 import { openPostgres } from "../src/db/postgres.ts";
 import { migrateAll } from "../src/db/migrate.ts";
+import { appendResults, benchArgs } from "./_common.ts";
 
-const args = new Map<string, string>();
-for (let i = 0; i < Deno.args.length; i++) {
-  const a = Deno.args[i];
-  if (a.startsWith("--")) args.set(a.slice(2), Deno.args[i + 1]?.startsWith("--") ? "true" : Deno.args[++i] ?? "true");
-}
+const args = benchArgs();
 const sizes = (args.get("sizes") ?? "1000000,10000000").split(",").map(Number);
 const repeat = Number(args.get("repeat") ?? 3);
 const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
@@ -94,11 +91,4 @@ const table = [
   "",
 ].join("\n");
 console.log("\n" + table);
-if (args.has("write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let prev = "";
-  try {
-    prev = await Deno.readTextFile(path);
-  } catch { prev = "# Benchmark results\n\nRun on demand; each section is one run, newest last.\n\n"; }
-  await Deno.writeTextFile(path, prev + table + "\n");
-}
+if (args.has("write")) await appendResults(table);

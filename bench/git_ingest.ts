@@ -24,12 +24,9 @@ import type { Db } from "../src/db/types.ts";
 import { Rng } from "../src/demo/random.ts";
 import { ingestGit, readGitCommits } from "../src/ingest/git.ts";
 import { GIT_LOG_ARGS } from "../src/ingest/git_log.ts";
+import { appendResults, benchArgs } from "./_common.ts";
 
-const args = new Map<string, string>();
-for (let i = 0; i < Deno.args.length; i++) {
-  const a = Deno.args[i];
-  if (a.startsWith("--")) args.set(a.slice(2), Deno.args[i + 1]?.startsWith("--") ? "true" : Deno.args[++i] ?? "true");
-}
+const args = benchArgs();
 const COMMITS = Number(args.get("commits") ?? 100_000);
 const BATCH = Number(args.get("batch") ?? 5000);
 const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
@@ -382,11 +379,4 @@ const table = [
   "",
 ].join("\n");
 console.log("\n" + table);
-if (args.has("write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let prev = "";
-  try {
-    prev = await Deno.readTextFile(path);
-  } catch { prev = "# Benchmark results\n\nRun on demand; each section is one run, newest last.\n\n"; }
-  await Deno.writeTextFile(path, prev + table + "\n");
-}
+if (args.has("write")) await appendResults(table);

@@ -19,12 +19,9 @@ import { migrateAll } from "../src/db/migrate.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { ingestLogs, LogLineParser, readFileLines } from "../src/ingest/logs.ts";
 import { TemplateMiner } from "../src/ingest/templates.ts";
+import { appendResults, benchArgs } from "./_common.ts";
 
-const args = new Map<string, string>();
-for (let i = 0; i < Deno.args.length; i++) {
-  const a = Deno.args[i];
-  if (a.startsWith("--")) args.set(a.slice(2), Deno.args[i + 1]?.startsWith("--") ? "true" : Deno.args[++i] ?? "true");
-}
+const args = benchArgs();
 const LINES = Number(args.get("lines") ?? 500_000);
 const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const benchUrl = adminUrl.replace(/\/[^/?]+(\?|$)/, "/aoma_bench_logs$1");
@@ -204,11 +201,4 @@ const table = [
   "",
 ].join("\n");
 console.log("\n" + table);
-if (args.has("write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  let prev = "";
-  try {
-    prev = await Deno.readTextFile(path);
-  } catch { prev = "# Benchmark results\n\nRun on demand; each section is one run, newest last.\n\n"; }
-  await Deno.writeTextFile(path, prev + table + "\n");
-}
+if (args.has("write")) await appendResults(table);
