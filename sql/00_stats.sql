@@ -357,6 +357,32 @@ as $$
 $$;
 grant execute on function aoma_private.correlation_sums(float8[], float8[]) to authenticated, service_role;
 
+-- fisher_interval(r, m): the 95 % confidence interval of a correlation r by Fisher's z with
+-- standard error 1/√m (m = n − 3 for a plain correlation, n − 3 − k for a partial one given k
+-- covariates): tanh(atanh(r) ± ndtri(0.975)/√m), as scipy's pearsonr(...).confidence_interval().
+-- |r| = 1 gives [r, r] (no infinities).
+create or replace function aoma_private.fisher_interval(r float8, m float8, out lo float8, out hi float8)
+returns record
+language plpgsql immutable strict parallel safe
+set search_path = ''
+as $$
+declare
+  z float8;
+  h float8;
+begin
+  if abs(r) = 1 then
+    lo := r;
+    hi := r;
+    return;
+  end if;
+  z := atanh(r);
+  h := 1.959963984540054::float8 / sqrt(m);  -- scipy.special.ndtri(0.975) × the standard error of z
+  lo := tanh(z - h);
+  hi := tanh(z + h);
+end
+$$;
+grant execute on function aoma_private.fisher_interval(float8, float8) to authenticated, service_role;
+
 -- correlation_from_sums(n, x_min, x_max, y_min, y_max, sxy, sxx, syy, r12, r11, r22, x_label, y_label):
 -- turns one row of correlation_sums() into the statistics of correlation_stats() (see there),
 -- naming the variables x_label / y_label in the note. Pure arithmetic, no query.
@@ -373,8 +399,6 @@ set search_path = ''
 as $$
 declare
   rank_mean2 float8;
-  z float8;
-  h float8;
 begin
   if coalesce(n, 0) < 4 then
     note := format('not enough data (n=%s; need at least 4)', coalesce(n, 0));
@@ -395,15 +419,7 @@ begin
   pearson_p := aoma_private.correlation_pvalue(pearson_r, n);
   spearman_p := aoma_private.correlation_pvalue(spearman_rho, n);
 
-  if abs(pearson_r) = 1 then
-    pearson_ci_low := pearson_r;
-    pearson_ci_high := pearson_r;
-  else
-    z := atanh(pearson_r);
-    h := 1.959963984540054::float8 / sqrt(n - 3.0::float8);  -- scipy.special.ndtri(0.975) × the standard error of z
-    pearson_ci_low := tanh(z - h);
-    pearson_ci_high := tanh(z + h);
-  end if;
+  select f.lo, f.hi into pearson_ci_low, pearson_ci_high from aoma_private.fisher_interval(pearson_r, n - 3.0::float8) f;
 end
 $$;
 grant execute on function aoma_private.correlation_from_sums(integer, float8, float8, float8, float8, float8, float8, float8, float8, float8, float8, text, text)

@@ -68,8 +68,6 @@ set search_path = ''
 as $$
 declare
   df float8;
-  z float8;
-  h float8;
   x_flat boolean;
   y_flat boolean;
 begin
@@ -105,15 +103,8 @@ begin
     spearman_rho := greatest(-1::float8, least(1::float8, rxy / sqrt(rxx * ryy)));
     spearman_p := aoma_private.correlation_pvalue_df(spearman_rho, df);
   end if;
-  if abs(pearson_r) = 1 then
-    pearson_ci_low := pearson_r;
-    pearson_ci_high := pearson_r;
-  else
-    z := atanh(pearson_r);
-    h := 1.959963984540054::float8 / sqrt(n - 3.0::float8 - k);
-    pearson_ci_low := tanh(z - h);
-    pearson_ci_high := tanh(z + h);
-  end if;
+  select f.lo, f.hi into pearson_ci_low, pearson_ci_high
+    from aoma_private.fisher_interval(pearson_r, n - 3.0::float8 - k) f;
 end
 $$;
 grant execute on function aoma_private.partial_correlation_from_sums(integer, integer, float8, float8, float8, float8, float8, float8, float8, float8, text, text, text)

@@ -12,7 +12,8 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   const wrap = (s: postgres.Sql | postgres.TransactionSql): Executor => ({
     async query<T>(text: string, params?: unknown[]) {
       const rows = await s.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]);
-      return rows as unknown as T[];
+      // a plain array, as PGlite returns (postgres.js answers with an Array subclass carrying metadata)
+      return Array.from(rows) as unknown as T[];
     },
     async exec(script: string) {
       await s.unsafe(script).simple();

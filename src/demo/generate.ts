@@ -29,17 +29,7 @@ export interface DemoOptions {
   seed?: number;
 }
 
-export type {
-  RepositoryRow,
-  JiraIssueRow,
-  GitCommitRow,
-  DeploymentRow,
-  MessageTemplateRow,
-  LogEventRow,
-  SystemMetricRow,
-  ProcessingAttemptRow,
-  IncidentRow,
-} from "../db/rows.ts";
+export type * from "../db/rows.ts";
 import type {
   RepositoryRow,
   JiraIssueRow,

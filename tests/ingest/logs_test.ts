@@ -76,17 +76,7 @@ async function snapshot(db: Db, source: string): Promise<string> {
   return JSON.stringify({ events, templates: await templates(db) });
 }
 
-/** The same database, answering with plain arrays (postgres.js returns a Result subclass). */
-const plain = (db: Db): Db => ({
-  engine: db.engine,
-  query: async (sql, params) => Array.from(await db.query(sql, params)),
-  exec: (script) => db.exec(script),
-  transaction: (fn) => db.transaction(fn),
-  close: () => db.close(),
-});
-
-async function runAll(t: Deno.TestContext, server: Db): Promise<void> {
-  const db = plain(server);
+async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
   await t.step("JSON lines: exactly the 5 known templates with their counts and first/last seen; bad lines rejected by number", async () => {
     await clean(db);
     const report = await ingestLogs(db, { path: APP, source: "aoma-mesh/app", refresh: false });

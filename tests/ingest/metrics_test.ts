@@ -20,17 +20,7 @@ const DATA = new URL("./testdata/metrics/", import.meta.url);
 /** ../shared/data/nab-aws next to the repository (/work/shared in dev, a sibling of the clone in CI). */
 const NAB = new URL("../../../shared/data/nab-aws/elb_request_count_8c0756.csv", import.meta.url).pathname;
 
-/** The same database, answering with plain arrays (postgres.js returns a Result subclass). */
-const plain = (db: Db): Db => ({
-  engine: db.engine,
-  query: async (sql, params) => Array.from(await db.query(sql, params)),
-  exec: (script) => db.exec(script),
-  transaction: (fn) => db.transaction(fn),
-  close: () => db.close(),
-});
-
-async function runAll(t: Deno.TestContext, server: Db): Promise<void> {
-  const db = plain(server);
+async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
   await t.step("NAB series as one metric: every data row, exact values, idempotent", async () => {
     const lines = (await Deno.readTextFile(NAB)).trim().split("\n");
     const report = await ingestMetrics(db, { path: NAB, source: "nab-elb", valueColumn: "value", as: "asset_volume", refresh: false });

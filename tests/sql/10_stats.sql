@@ -100,7 +100,8 @@ select is(
      and p.proname in ('log1p', 'stirling_correction', 'ln_gamma', 'ln_beta', 'beta_continued_fraction',
                        'incomplete_beta_xy', 'incomplete_beta', 'student_t_sf2', 'correlation_pvalue',
                        'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues',
-                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums')
+                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums',
+                       'fisher_interval')
      and has_function_privilege('anon', p.oid, 'execute')),
   0, 'anon cannot execute any statistics function');
 select is(
@@ -109,10 +110,11 @@ select is(
      and p.proname in ('log1p', 'stirling_correction', 'ln_gamma', 'ln_beta', 'beta_continued_fraction',
                        'incomplete_beta_xy', 'incomplete_beta', 'student_t_sf2', 'correlation_pvalue',
                        'correlation_sums', 'correlation_from_sums', 'correlation_stats', 'bh_qvalues',
-                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums')
+                       'correlation_pvalue_df', 'seasonal_correlation_sums', 'partial_correlation_from_sums',
+                       'fisher_interval')
      and has_function_privilege('authenticated', p.oid, 'execute')
      and has_function_privilege('service_role', p.oid, 'execute')),
-  16, 'authenticated and service_role execute all 16');
+  17, 'authenticated and service_role execute all 17');
 select function_privs_are('aoma_private', 'correlation_stats',
   array['double precision[]', 'double precision[]', 'text', 'text'], 'anon', array[]::text[],
   'anon has no privilege on correlation_stats');
