@@ -191,7 +191,8 @@ grant execute on function aoma_private.beta_continued_fraction(float8, float8, f
 -- y = 1 − x computed without cancellation (e.g. y = t²/(df + t²) beside x = df/(df + t²)), so
 -- that tails near x = 1 stay accurate. x, y in [0, 1] with x + y = 1; a, b > 0 and finite.
 -- The prefactor x^a·y^b/B(a, b) is formed in logs (ln x from log1p(−y) when x > ½), so results
--- down to the smallest double keep ~1e-13 relative accuracy. Raises 22023 on a bad domain.
+-- down to ~1e-300 keep ~1e-13 relative accuracy; below the smallest normal double (~3e-308) the
+-- tail is 0. Raises 22023 on a bad domain.
 create or replace function aoma_private.incomplete_beta_xy(x float8, y float8, a float8, b float8)
 returns float8
 language plpgsql immutable strict parallel safe
@@ -201,6 +202,7 @@ declare
   ln_x float8;
   ln_y float8;
   front float8;
+  tail float8;
 begin
   if not (x >= 0 and x <= 1 and y >= 0 and y <= 1) then
     raise exception 'incomplete beta needs 0 <= x <= 1 and y = 1 - x (got x=%, y=%)', x, y using errcode = '22023';
@@ -213,14 +215,17 @@ begin
   ln_x := case when x < 0.5 then ln(x) else aoma_private.log1p(-y) end;
   ln_y := case when y < 0.5 then ln(y) else aoma_private.log1p(-x) end;
   front := a * ln_x + b * ln_y - aoma_private.ln_beta(a, b);
-  if front < -745.2 then
-    -- below the smallest subnormal: the lower tail is 0 (or its complement exactly 1)
-    return case when x < (a + 1.0) / (a + b + 2.0) then 0::float8 else 1::float8 end;
-  end if;
+  -- The tail is formed in logs and taken as 0 below the smallest normal double (e^-708 ≈ 3e-308):
+  -- PostgreSQL raises "value out of range: underflow" when a float8 product or exp() rounds a
+  -- nonzero result to 0, which subnormal intermediates would otherwise do.
   if x < (a + 1.0) / (a + b + 2.0) then
-    return exp(front) * aoma_private.beta_continued_fraction(x, a, b) / a;
+    if front < -708 then return 0::float8; end if;
+    tail := front + ln(aoma_private.beta_continued_fraction(x, a, b) / a);
+    return case when tail < -708 then 0::float8 else exp(tail) end;
   end if;
-  return 1.0 - exp(front) * aoma_private.beta_continued_fraction(y, b, a) / b;
+  if front < -708 then return 1::float8; end if;
+  tail := front + ln(aoma_private.beta_continued_fraction(y, b, a) / b);
+  return case when tail < -708 then 1::float8 else 1.0 - exp(tail) end;
 end
 $$;
 grant execute on function aoma_private.incomplete_beta_xy(float8, float8, float8, float8) to authenticated, service_role;

@@ -2,7 +2,7 @@
 -- (scipy 1.10 / mpmath), error sentences and grants. The full reference grid lives in
 -- tests/correlation_test.ts (tests/reference/stats_reference.json).
 begin;
-select plan(48);
+select plan(50);
 
 -- ───────────────────────────── signatures ─────────────────────────────
 select has_function('aoma_private', 'ln_gamma', array['double precision'], 'ln_gamma(float8) exists');
@@ -118,6 +118,13 @@ select is(
 select function_privs_are('aoma_private', 'correlation_stats',
   array['double precision[]', 'double precision[]', 'text', 'text'], 'anon', array[]::text[],
   'anon has no privilege on correlation_stats');
+
+-- tails below the smallest normal double are 0, never an underflow error (PostgreSQL raises one
+-- when a float8 product rounds a nonzero result to 0): r = 0.9985 over 1,424 days, as git-only data gives
+select is(aoma_private.correlation_pvalue(0.9985::float8, 1424), 0::float8,
+  'a p-value below 1e-308 is 0, not an underflow error');
+select cmp_ok(aoma_private.correlation_pvalue(0.9::float8, 300), '>', 0::float8,
+  'a tiny but representable p-value stays positive');
 
 select * from finish();
 rollback;
