@@ -1,0 +1,694 @@
+-- AOMA Mesh Analytics — conditional threshold drivers (analytics.explain_drivers).
+--
+-- analytics.correlate answers "what moves with the failures, one feature at a time". Failures have
+-- several causes at once, and the ones the team can act on are thresholds ("after days with more
+-- than 1,200 assets", "on days with more than 15 commits"). A weak cause next to a strong one is
+-- invisible to a one-at-a-time correlation: the strong cause's variance buries it. This module
+-- finds the drivers together:
+--
+--   * the target is a count per day (Poisson, log link) or a rate with its exposure
+--     (processing_failure_rate = processing_failures / processing_attempts: Poisson with offset
+--     log(attempts)), so effects are rate ratios ("×2.3 on Mondays");
+--   * every candidate (driver feature at lag 0..max_lag, calendar indicator) is a step
+--     1[x ≥ threshold]; the threshold is the cut that maximises the score statistic, over cuts that
+--     leave at least 10% of the days (and 5) on each side;
+--   * forward selection: starting from a constant rate, the candidate with the smallest p-value
+--     enters while that p-value times the number of candidates left is below 0.05 (at most
+--     max_terms terms);
+--   * every candidate is then tested given all selected terms but itself (score test; quasi-Poisson:
+--     dispersion = max(1, Pearson X² / df) of that model), with a p-value that accounts for the
+--     threshold search (Lausen, Sauerbrei & Schumacher 1994 improved Bonferroni bound over the
+--     actual cuts, capped by plain Bonferroni); Benjamini–Hochberg q over all candidates.
+--
+-- Checked against an independent numpy/statsmodels implementation (tests/reference/make_drivers_reference.py).
+
+-- erfc(x) for x ≥ 0 (Numerical Recipes' Chebyshev fit, relative error < 1.2e-7); PostgreSQL 15 has no erfc.
+create or replace function aoma_private.normal_sf2(b float8)
+returns float8
+language sql
+immutable strict parallel safe
+set search_path = ''
+as $$
+  -- two-sided normal tail P(|Z| > b) = erfc(b / √2)
+  select case when s.z > 26 then 0::float8 else t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+           + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))) end
+  from (select abs(b) / sqrt(2.0::float8) as z) s, lateral (select 1 / (1 + 0.5 * s.z) as t) u
+$$;
+comment on function aoma_private.normal_sf2(float8) is
+  'Two-sided standard normal tail P(|Z| > b) = erfc(|b|/√2) (Chebyshev fit, relative error < 1.2e-7).';
+revoke execute on function aoma_private.normal_sf2(float8) from public;
+
+-- Cholesky factor of a symmetric p×p matrix (row-major float8[]): lower-triangular L with L Lᵀ = m,
+-- or null when m is not positive definite (collinear design).
+create or replace function aoma_private.cholesky(m float8[], p integer)
+returns float8[]
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  l float8[] := array_fill(0::float8, array[p * p]);
+  s float8;
+begin
+  for i in 1..p loop
+    for j in 1..i loop
+      s := m[(i - 1) * p + j];
+      for k in 1..j - 1 loop
+        s := s - l[(i - 1) * p + k] * l[(j - 1) * p + k];
+      end loop;
+      if i = j then
+        if s <= 1e-12 * greatest(abs(m[(i - 1) * p + i]), 1e-300) then
+          return null;
+        end if;
+        l[(i - 1) * p + i] := sqrt(s);
+      else
+        l[(i - 1) * p + j] := s / l[(j - 1) * p + j];
+      end if;
+    end loop;
+  end loop;
+  return l;
+end;
+$$;
+comment on function aoma_private.cholesky(float8[], integer) is
+  'Lower Cholesky factor (row-major) of a symmetric p×p matrix, null when it is not positive definite.';
+revoke execute on function aoma_private.cholesky(float8[], integer) from public;
+
+-- Solves L v = b (forward substitution) for lower-triangular L (row-major p×p).
+create or replace function aoma_private.forward_solve(l float8[], b float8[], p integer)
+returns float8[]
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  v float8[] := array_fill(0::float8, array[p]);
+  s float8;
+begin
+  for i in 1..p loop
+    s := b[i];
+    for k in 1..i - 1 loop
+      s := s - l[(i - 1) * p + k] * v[k];
+    end loop;
+    v[i] := s / l[(i - 1) * p + i];
+  end loop;
+  return v;
+end;
+$$;
+comment on function aoma_private.forward_solve(float8[], float8[], integer) is 'Solves L v = b for lower-triangular L (row-major p×p).';
+revoke execute on function aoma_private.forward_solve(float8[], float8[], integer) from public;
+
+-- Solves Lᵀ v = b (back substitution) for lower-triangular L (row-major p×p).
+create or replace function aoma_private.backward_solve(l float8[], b float8[], p integer)
+returns float8[]
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  v float8[] := array_fill(0::float8, array[p]);
+  s float8;
+begin
+  for i in reverse p..1 loop
+    s := b[i];
+    for k in i + 1..p loop
+      s := s - l[(k - 1) * p + i] * v[k];
+    end loop;
+    v[i] := s / l[(i - 1) * p + i];
+  end loop;
+  return v;
+end;
+$$;
+comment on function aoma_private.backward_solve(float8[], float8[], integer) is 'Solves Lᵀ v = b for lower-triangular L (row-major p×p).';
+revoke execute on function aoma_private.backward_solve(float8[], float8[], integer) from public;
+
+/*
+ * Poisson regression with log link and offset by iteratively reweighted least squares.
+ * y, off: n values; x: the n×p design, row-major (column 1 = intercept). Returns the coefficients,
+ * the fitted means, the Cholesky factor of the Fisher information XᵀWX (W = μ), Pearson X² and
+ * whether it converged (|Δβ| < 1e-10 within 100 iterations, design of full rank).
+ */
+create or replace function aoma_private.poisson_fit(
+  y float8[], off float8[], x float8[], p integer,
+  out beta float8[], out mu float8[], out chol float8[], out pearson_x2 float8, out converged boolean
+)
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(y);
+  m float8[];
+  g float8[];
+  nb float8[];
+  eta float8;
+  w float8;
+  z float8;
+  xi float8;
+  delta float8;
+  sy float8 := 0;
+  se float8 := 0;
+begin
+  converged := false;
+  for i in 1..n loop
+    sy := sy + y[i];
+    se := se + exp(off[i]);
+  end loop;
+  beta := array_fill(0::float8, array[p]);
+  beta[1] := ln(greatest(sy, 0.5) / se);
+  mu := array_fill(0::float8, array[n]);
+  for it in 1..100 loop
+    m := array_fill(0::float8, array[p * p]);
+    g := array_fill(0::float8, array[p]);
+    for i in 1..n loop
+      eta := off[i];
+      for j in 1..p loop
+        eta := eta + x[(i - 1) * p + j] * beta[j];
+      end loop;
+      w := exp(least(eta, 700));
+      z := eta - off[i] + (y[i] - w) / w;
+      for j in 1..p loop
+        xi := x[(i - 1) * p + j] * w;
+        g[j] := g[j] + xi * z;
+        for k in 1..j loop
+          m[(j - 1) * p + k] := m[(j - 1) * p + k] + xi * x[(i - 1) * p + k];
+        end loop;
+      end loop;
+    end loop;
+    for j in 1..p loop
+      for k in j + 1..p loop
+        m[(j - 1) * p + k] := m[(k - 1) * p + j];
+      end loop;
+    end loop;
+    chol := aoma_private.cholesky(m, p);
+    if chol is null then
+      return;
+    end if;
+    nb := aoma_private.backward_solve(chol, aoma_private.forward_solve(chol, g, p), p);
+    delta := 0;
+    for j in 1..p loop
+      delta := greatest(delta, abs(nb[j] - beta[j]));
+    end loop;
+    beta := nb;
+    if delta < 1e-10 then
+      converged := true;
+      exit;
+    end if;
+  end loop;
+  -- fitted means, information and Pearson X² at the final coefficients
+  m := array_fill(0::float8, array[p * p]);
+  pearson_x2 := 0;
+  for i in 1..n loop
+    eta := off[i];
+    for j in 1..p loop
+      eta := eta + x[(i - 1) * p + j] * beta[j];
+    end loop;
+    w := exp(least(eta, 700));
+    mu[i] := w;
+    pearson_x2 := pearson_x2 + (y[i] - w) ^ 2 / w;
+    for j in 1..p loop
+      for k in 1..j loop
+        m[(j - 1) * p + k] := m[(j - 1) * p + k] + x[(i - 1) * p + j] * w * x[(i - 1) * p + k];
+      end loop;
+    end loop;
+  end loop;
+  for j in 1..p loop
+    for k in j + 1..p loop
+      m[(j - 1) * p + k] := m[(k - 1) * p + j];
+    end loop;
+  end loop;
+  chol := aoma_private.cholesky(m, p);
+  if chol is null then
+    converged := false;
+  end if;
+end;
+$$;
+comment on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) is
+  'Poisson GLM (log link, offset) by IRLS: coefficients, fitted means, Cholesky factor of XᵀWX, Pearson X², converged.';
+revoke execute on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) from public;
+
+-- Rows of the design whitened by the information's Cholesky factor: qᵢ = L⁻¹ xᵢ (n×p, row-major),
+-- so that aᵀ M⁻¹ b = (Σ μᵢ qᵢ)·(Σ μⱼ qⱼ) for sums over any two row sets.
+create or replace function aoma_private.whiten(x_design float8[], chol float8[], p integer)
+returns float8[]
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(x_design) / p;
+  q float8[] := '{}'::float8[];
+begin
+  for i in 1..n loop
+    q := q || aoma_private.forward_solve(chol, x_design[(i - 1) * p + 1:i * p], p);
+  end loop;
+  return q;
+end;
+$$;
+comment on function aoma_private.whiten(float8[], float8[], integer) is 'Design rows times L⁻¹ (L the Cholesky factor of XᵀWX), row-major.';
+revoke execute on function aoma_private.whiten(float8[], float8[], integer) from public;
+
+/*
+ * Best step 1[x ≥ threshold] to add to a fitted Poisson model, by the efficient score statistic
+ * z(t) = U(t) / sqrt(φ · I(t)) with U(t) = Σ_{x ≥ t} (y − μ) and I(t) = Σ_{x ≥ t} μ − ‖v(t)‖²,
+ * v(t) = Σ_{x ≥ t} μᵢ qᵢ (q = whitened design rows, aoma_private.whiten): the information left
+ * after the model's own columns. Cuts lie between distinct values and leave at least min_side
+ * values on each side. The p-value of the maximum |z| over the cuts is the Lausen, Sauerbrei &
+ * Schumacher (1994) improved Bonferroni bound
+ *   2Φ(−b) + Σᵢ (1/π) e^(−b²/2) (tᵢ − (b²/4 − 1) tᵢ³ / 6),  tᵢ = sqrt(1 − ρᵢ²),
+ * ρᵢ the correlation of the statistics at consecutive cuts, capped by Bonferroni (cuts × 2Φ(−b))
+ * and 1; a single cut (an indicator) gets the plain 2Φ(−b). Nulls when no cut qualifies.
+ */
+create or replace function aoma_private.step_scan(
+  x float8[], y float8[], mu float8[], q float8[], p integer, phi float8, min_side integer,
+  out z float8, out threshold float8, out below float8, out n_high integer, out cuts integer,
+  out p_value float8, out u float8, out info float8
+)
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(x);
+  ord integer[];
+  v float8[] := array_fill(0::float8, array[p]);
+  prev_v float8[];
+  prev_info float8;
+  cu float8 := 0;
+  cw float8 := 0;
+  i integer;
+  vv float8;
+  cross_term float8;
+  rho float8;
+  t float8;
+  b float8;
+  d float8 := 0;
+  ts float8[] := '{}'::float8[];
+  this_info float8;
+  this_z float8;
+begin
+  cuts := 0;
+  select array_agg(s.o::integer order by s.v0 desc, s.o) into ord from unnest(x) with ordinality as s(v0, o);
+  for r in 1..n - 1 loop
+    i := ord[r];
+    cu := cu + (y[i] - mu[i]);
+    cw := cw + mu[i];
+    for j in 1..p loop
+      v[j] := v[j] + mu[i] * q[(i - 1) * p + j];
+    end loop;
+    continue when x[i] = x[ord[r + 1]];  -- a cut lies only between distinct values
+    continue when r < min_side or n - r < min_side;
+    vv := 0;
+    for j in 1..p loop
+      vv := vv + v[j] * v[j];
+    end loop;
+    this_info := cw - vv;
+    continue when this_info <= 1e-9 * cw;
+    cuts := cuts + 1;
+    if prev_v is not null then
+      -- the previous cut's high set lies inside this one: Cov = Σ_prev μ − v_prev·v
+      cross_term := prev_info;
+      for j in 1..p loop
+        cross_term := cross_term + prev_v[j] * prev_v[j] - prev_v[j] * v[j];
+      end loop;
+      rho := cross_term / sqrt(prev_info * this_info);
+      ts := ts || sqrt(greatest(0, 1 - rho * rho));
+    end if;
+    prev_v := v;
+    prev_info := this_info;
+    this_z := cu / sqrt(phi * this_info);
+    if z is null or abs(this_z) > abs(z) then
+      z := this_z;
+      threshold := x[i];
+      below := x[ord[r + 1]];
+      n_high := r;
+      u := cu;
+      info := this_info;
+    end if;
+  end loop;
+  if z is null then
+    return;
+  end if;
+  b := abs(z);
+  p_value := aoma_private.normal_sf2(b);
+  if cuts > 1 and b < 37 then
+    foreach t in array ts loop
+      d := d + exp(-b * b / 2) / pi() * (t - (b * b / 4 - 1) * t ^ 3 / 6);
+    end loop;
+    p_value := least(1, p_value + greatest(d, 0), cuts * p_value);
+  end if;
+end;
+$$;
+comment on function aoma_private.step_scan(float8[], float8[], float8[], float8[], integer, float8, integer) is
+  'Best threshold step 1[x ≥ t] to add to a Poisson fit: score z, threshold, p-value adjusted for the cut search (Lausen et al. 1994).';
+revoke execute on function aoma_private.step_scan(float8[], float8[], float8[], float8[], integer, float8, integer) from public;
+
+-- The design of a step model: n rows of [1, 1[x_c ≥ t_c] for each chosen candidate c], row-major;
+-- c_x holds every candidate's n values one after another.
+create or replace function aoma_private.step_design(c_x float8[], n integer, chosen integer[], thresholds float8[])
+returns float8[]
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  d float8[] := '{}'::float8[];
+begin
+  for i in 1..n loop
+    d := d || 1::float8;
+    for k in 1..coalesce(cardinality(chosen), 0) loop
+      d := d || case when c_x[(chosen[k] - 1) * n + i] >= thresholds[k] then 1::float8 else 0::float8 end;
+    end loop;
+  end loop;
+  return d;
+end;
+$$;
+comment on function aoma_private.step_design(float8[], integer, integer[], float8[]) is
+  'Row-major design [1, steps of the chosen candidates at their thresholds] for aoma_private.poisson_fit.';
+revoke execute on function aoma_private.step_design(float8[], integer, integer[], float8[]) from public;
+
+/*
+ * analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) — which
+ * thresholds drive a daily failure count or rate, each given the others (see the top of this file).
+ *
+ *   target     a daily count outcome (failure_count, processing_failures, error_count, …), the
+ *              indicator failure_flag (relative-risk model) or processing_failure_rate (failures
+ *              per attempt: processing_failures with exposure processing_attempts). Default
+ *              processing_failure_rate.
+ *   features   candidate drivers (driver or calendar features); default every driver and calendar
+ *              feature of the daily catalog.
+ *   max_lag    driver features are tried at lags 0..max_lag days (feature on day t − lag against the
+ *              target on day t); calendar features at lag 0. 0..7, default 1.
+ *   date_from, date_to  inclusive UTC days; default all data.
+ *   max_terms  at most this many steps enter the model (0..10, default 6).
+ *
+ * One row per candidate (feature, lag), ranked by p-value:
+ *   threshold, below  the step is feature ≥ threshold; below = the largest value under it
+ *   days_high, n      days at or above the threshold / days analysed
+ *   rate_ratio, ci_low, ci_high  target rate on days at or above the threshold relative to the
+ *                     others, given the model's other terms, with a 95% interval (quasi-Poisson);
+ *                     exact for terms in the model, a one-step score estimate for the rest
+ *   z, p_value, q_value  score test of the step given every selected term but itself, p adjusted
+ *                     for the threshold search, BH q over all candidates of the call
+ *   in_model, entry_order  whether (and when) forward selection took the term in
+ *
+ * Example:
+ *   select rank, feature, lag, threshold, round(rate_ratio::numeric, 2) as rr, q_value, in_model
+ *   from analytics.explain_drivers() where q_value < 0.05;
+ */
+drop function if exists analytics.explain_drivers(text, text[], integer, date, date, integer);
+create or replace function analytics.explain_drivers(
+  target text default 'processing_failure_rate',
+  features text[] default null,
+  max_lag integer default 1,
+  date_from date default null,
+  date_to date default null,
+  max_terms integer default 6
+)
+returns table (
+  rank integer, feature text, lag integer, threshold float8, below float8, days_high integer, n integer,
+  rate_ratio float8, ci_low float8, ci_high float8, z float8, p_value float8, q_value float8,
+  in_model boolean, entry_order integer, note text
+)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_target text := coalesce(explain_drivers.target, 'processing_failure_rate');
+  v_max_lag integer := coalesce(explain_drivers.max_lag, 1);
+  v_max_terms integer := coalesce(explain_drivers.max_terms, 6);
+  v_unit text;
+  v_kind text;
+  v_y_col text;
+  v_exposure_col text;
+  v_unknown text;
+  v_valid text;
+  v_days date[];
+  v_y_all float8[];
+  v_e_all float8[];
+  v_rows integer[];  -- indexes into the range's days that are analysed
+  v_n integer;
+  v_y float8[];
+  v_off float8[];
+  c_name text[] := '{}'::text[];
+  c_lag integer[] := '{}'::integer[];
+  c_binary boolean[] := '{}'::boolean[];
+  c_x float8[] := '{}'::float8[];  -- concatenated, v_n values per candidate
+  v_col float8[];
+  v_cands integer;
+  v_min_side integer;
+  rec record;
+  ent integer[] := '{}'::integer[];
+  ent_thr float8[] := '{}'::float8[];
+  fit record;
+  scan record;
+  v_design float8[];
+  v_q float8[];
+  v_p integer;
+  v_phi float8;
+  best_c integer;
+  best_p float8;
+  best_thr float8;
+  v_scanned integer;
+  v_beta float8[];
+  v_se float8[];
+  v_phi_full float8;
+  res_p float8[];
+  res_z float8[];
+  res_thr float8[];
+  res_below float8[];
+  res_high integer[];
+  res_rr float8[];
+  res_lo float8[];
+  res_hi float8[];
+  res_note text[];
+  v_q_values float8[];
+  e_idx integer;
+  others integer[];
+  others_thr float8[];
+  v_e float8[];
+  v_lin float8[];
+begin
+  -- ── arguments ──
+  if v_max_lag < 0 or v_max_lag > 7 then
+    raise exception 'max_lag must be between 0 and 7 days (got %)', v_max_lag using errcode = '22023';
+  end if;
+  if v_max_terms < 0 or v_max_terms > 10 then
+    raise exception 'max_terms must be between 0 and 10 (got %)', v_max_terms using errcode = '22023';
+  end if;
+  if explain_drivers.date_from > explain_drivers.date_to then
+    raise exception 'date range % to % is empty',
+      to_char(explain_drivers.date_from, 'YYYY-MM-DD'), to_char(explain_drivers.date_to, 'YYYY-MM-DD') using errcode = '22023';
+  end if;
+  if explain_drivers.features is not null then
+    if cardinality(explain_drivers.features) > 100 then
+      raise exception 'too many features: % given, at most 100 allowed', cardinality(explain_drivers.features)
+        using errcode = '22023';
+    end if;
+    if cardinality(explain_drivers.features) = 0 or array_position(explain_drivers.features, null) is not null then
+      raise exception 'features must name at least one driver or calendar variable and contain no null (or be null for all of them)'
+        using errcode = '22023';
+    end if;
+  end if;
+
+  -- ── names, through the catalog only ──
+  select u.name into v_unknown
+  from unnest(array_append(explain_drivers.features, v_target)) with ordinality as u(name, ord)
+  where not exists (select from analytics.feature_catalog fc where fc.name = u.name and fc.grain = 'day')
+  order by u.ord
+  limit 1;
+  if v_unknown is not null then
+    select string_agg(fc.name, ', ' order by fc.name collate "C") into v_valid
+    from analytics.feature_catalog fc where fc.grain = 'day';
+    raise exception 'unknown variable "%"; valid daily variables: %', v_unknown, coalesce(v_valid, '(none)')
+      using errcode = '22023';
+  end if;
+  select fc.unit, fc.kind into v_unit, v_kind from analytics.feature_catalog fc where fc.name = v_target and fc.grain = 'day';
+  if v_target = 'processing_failure_rate' then
+    v_y_col := 'processing_failures';
+    v_exposure_col := 'processing_attempts';
+  elsif v_kind = 'outcome' and (v_unit like '%/day' or v_unit = 'indicator') then
+    v_y_col := v_target;
+  else
+    select string_agg(fc.name, ', ' order by fc.name collate "C") into v_valid
+    from analytics.feature_catalog fc
+    where fc.grain = 'day' and fc.kind = 'outcome'
+      and (fc.unit like '%/day' or fc.unit = 'indicator' or fc.name = 'processing_failure_rate');
+    raise exception 'target "%" is not a daily count or rate outcome; explain_drivers models: %', v_target, v_valid
+      using errcode = '22023';
+  end if;
+  select u.name into v_unknown
+  from unnest(explain_drivers.features) with ordinality as u(name, ord)
+  join analytics.feature_catalog fc on fc.name = u.name and fc.grain = 'day'
+  where fc.kind not in ('driver', 'calendar')
+  order by u.ord limit 1;
+  if v_unknown is not null then
+    raise exception '"%" is an outcome, not a candidate driver; candidates are the daily driver and calendar features', v_unknown
+      using errcode = '22023';
+  end if;
+
+  -- ── the target series over the range ──
+  execute format(
+    'select array_agg(v.day order by v.day), array_agg(v.%I::float8 order by v.day), array_agg(%s order by v.day)
+     from analytics.features_daily v where ($1::date is null or v.day >= $1) and ($2::date is null or v.day <= $2)',
+    v_y_col, case when v_exposure_col is null then '1::float8' else format('v.%I::float8', v_exposure_col) end)
+    into v_days, v_y_all, v_e_all using explain_drivers.date_from, explain_drivers.date_to;
+  if v_days is null then
+    raise exception 'no daily data between % and %',
+      coalesce(to_char(explain_drivers.date_from, 'YYYY-MM-DD'), '-infinity'),
+      coalesce(to_char(explain_drivers.date_to, 'YYYY-MM-DD'), 'infinity') using errcode = '22023';
+  end if;
+  select coalesce(array_agg(g.i order by g.i), '{}'::integer[]) into v_rows
+  from generate_series(v_max_lag + 1, cardinality(v_days)) as g(i)
+  where v_y_all[g.i] is not null and v_e_all[g.i] > 0;
+  v_n := cardinality(v_rows);
+  if v_n < 20 then
+    raise exception 'not enough data: % usable days (target % known, exposure > 0, after a lag of % days); at least 20 are needed',
+      v_n, v_target, v_max_lag using errcode = '22023';
+  end if;
+  if v_n * 100 > 400000 then
+    raise exception 'too much work: % days; at most 4000 days per call — narrow the date range', v_n using errcode = '22023';
+  end if;
+  select array_agg(v_y_all[r] order by o), array_agg(ln(v_e_all[r]) order by o)
+    into v_y, v_off from unnest(v_rows) with ordinality as u(r, o);
+  if (select sum(x) from unnest(v_y) as x) <= 0 then
+    raise exception 'the target % is 0 on every analysed day; there is nothing to explain', v_target using errcode = '22023';
+  end if;
+
+  -- ── candidates: (feature, lag), each as a series aligned with the analysed days ──
+  for rec in
+    select fc.name, fc.kind, l.lag
+    from analytics.feature_catalog fc
+    cross join lateral generate_series(0, case when fc.kind = 'calendar' then 0 else v_max_lag end) as l(lag)
+    where fc.grain = 'day'
+      and case when explain_drivers.features is null
+               then fc.kind in ('driver', 'calendar') and fc.name <> v_target
+               else fc.name = any (explain_drivers.features) end
+    order by fc.name collate "C", l.lag
+  loop
+    execute format(
+      'select array_agg(coalesce(v.%I::float8, ''-Infinity''::float8) order by v.day)
+       from analytics.features_daily v where ($1::date is null or v.day >= $1) and ($2::date is null or v.day <= $2)',
+      rec.name) into v_col using explain_drivers.date_from, explain_drivers.date_to;
+    select array_agg(v_col[r - rec.lag] order by o) into v_col from unnest(v_rows) with ordinality as u(r, o);
+    continue when (select count(distinct x) from unnest(v_col) as x) < 2;  -- constant: nothing to test
+    c_name := c_name || rec.name::text;
+    c_lag := c_lag || rec.lag::integer;
+    c_binary := c_binary || (rec.kind = 'calendar');
+    c_x := c_x || v_col;
+  end loop;
+  v_cands := cardinality(c_name);
+  if v_cands = 0 then
+    return;
+  end if;
+  v_min_side := greatest(5, ceil(0.1 * v_n)::integer);
+
+  -- ── forward selection ──
+  loop
+    exit when cardinality(ent) >= v_max_terms;
+    v_design := aoma_private.step_design(c_x, v_n, ent, ent_thr);
+    v_p := cardinality(ent) + 1;
+    fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
+    exit when not fit.converged;
+    v_phi := greatest(1, fit.pearson_x2 / (v_n - v_p));
+    v_q := aoma_private.whiten(v_design, fit.chol, v_p);
+    best_c := null;
+    v_scanned := 0;
+    for c in 1..v_cands loop
+      continue when c = any (ent);
+      scan := aoma_private.step_scan(c_x[(c - 1) * v_n + 1:c * v_n], v_y, fit.mu, v_q, v_p, v_phi, v_min_side);
+      continue when scan.z is null;
+      v_scanned := v_scanned + 1;
+      if best_c is null or scan.p_value < best_p then
+        best_c := c;
+        best_p := scan.p_value;
+        best_thr := scan.threshold;
+      end if;
+    end loop;
+    exit when best_c is null or best_p >= 0.01;
+    ent := ent || best_c;
+    ent_thr := ent_thr || best_thr;
+  end loop;
+
+  -- ── the final model: exact rate ratios of its terms ──
+  v_design := aoma_private.step_design(c_x, v_n, ent, ent_thr);
+  v_p := cardinality(ent) + 1;
+  fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
+  if not fit.converged then
+    raise exception 'the model of % did not converge; narrow the candidates or the date range', v_target using errcode = '22000';
+  end if;
+  v_phi_full := greatest(1, fit.pearson_x2 / (v_n - v_p));
+  v_beta := fit.beta;
+  v_se := '{}'::float8[];
+  for j in 1..v_p loop
+    v_e := array_fill(0::float8, array[v_p]);
+    v_e[j] := 1;
+    v_lin := aoma_private.forward_solve(fit.chol, v_e, v_p);  -- column j of L⁻¹: ‖·‖² = [M⁻¹]_jj
+    v_se := v_se || sqrt(v_phi_full * (select sum(x * x) from unnest(v_lin) as x));
+  end loop;
+  v_q := aoma_private.whiten(v_design, fit.chol, v_p);
+
+  res_p := array_fill(null::float8, array[v_cands]);
+  res_z := res_p; res_thr := res_p; res_below := res_p; res_rr := res_p; res_lo := res_p; res_hi := res_p;
+  res_high := array_fill(null::integer, array[v_cands]);
+  res_note := array_fill(null::text, array[v_cands]);
+
+  -- candidates outside the model: tested given the whole model
+  for c in 1..v_cands loop
+    continue when c = any (ent);
+    scan := aoma_private.step_scan(c_x[(c - 1) * v_n + 1:c * v_n], v_y, fit.mu, v_q, v_p, v_phi_full, v_min_side);
+    continue when scan.z is null;
+    res_p[c] := scan.p_value; res_z[c] := scan.z; res_thr[c] := scan.threshold; res_below[c] := scan.below;
+    res_high[c] := scan.n_high;
+    res_rr[c] := exp(scan.u / scan.info);
+    res_lo[c] := exp(scan.u / scan.info - 1.959963984540054 * sqrt(v_phi_full / scan.info));
+    res_hi[c] := exp(scan.u / scan.info + 1.959963984540054 * sqrt(v_phi_full / scan.info));
+    res_note[c] := 'not in the model: one-step estimate given the model''s terms';
+  end loop;
+
+  -- terms in the model: each tested given the others (its threshold searched again)
+  for k in 1..cardinality(ent) loop
+    e_idx := ent[k];
+    others := '{}'::integer[];
+    others_thr := '{}'::float8[];
+    for j in 1..cardinality(ent) loop
+      if j <> k then
+        others := others || ent[j];
+        others_thr := others_thr || ent_thr[j];
+      end if;
+    end loop;
+    v_design := aoma_private.step_design(c_x, v_n, others, others_thr);
+    fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p - 1);
+    continue when not fit.converged;
+    scan := aoma_private.step_scan(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n], v_y, fit.mu,
+                                   aoma_private.whiten(v_design, fit.chol, v_p - 1), v_p - 1, v_phi_full, v_min_side);
+    res_p[e_idx] := scan.p_value;
+    res_z[e_idx] := scan.z;
+    res_thr[e_idx] := ent_thr[k];
+    res_below[e_idx] := (select max(x) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x < ent_thr[k]);
+    res_high[e_idx] := (select count(*) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x >= ent_thr[k]);
+    res_rr[e_idx] := exp(v_beta[k + 1]);
+    res_lo[e_idx] := exp(v_beta[k + 1] - 1.959963984540054 * v_se[k + 1]);
+    res_hi[e_idx] := exp(v_beta[k + 1] + 1.959963984540054 * v_se[k + 1]);
+    res_note[e_idx] := format('in the model (entered %s of %s)', k, cardinality(ent));
+  end loop;
+
+  v_q_values := aoma_private.bh_qvalues(res_p);
+  return query
+  select (row_number() over (order by r.p nulls last, abs(r.z) desc nulls last, r.name collate "C", r.lag))::integer,
+         r.name, r.lag, r.thr, r.blw, r.high, v_n, r.rr, r.lo, r.hi, r.z, r.p, r.q,
+         r.c = any (ent), array_position(ent, r.c), coalesce(r.note, 'no threshold leaves 10% of the days on each side')
+  from (
+    select g.c, c_name[g.c] as name, c_lag[g.c] as lag, res_thr[g.c] as thr, res_below[g.c] as blw,
+           res_high[g.c] as high, res_rr[g.c] as rr, res_lo[g.c] as lo, res_hi[g.c] as hi, res_z[g.c] as z,
+           res_p[g.c] as p, v_q_values[g.c] as q, res_note[g.c] as note
+    from generate_series(1, v_cands) as g(c)
+  ) r
+  order by 1;
+end;
+$$;
+comment on function analytics.explain_drivers(text, text[], integer, date, date, integer) is
+  'Threshold drivers of a daily failure count or rate, each given the others: quasi-Poisson forward selection of steps feature ≥ threshold, rate ratios with 95% CIs, threshold-adjusted p and BH q. See sql/50_drivers.sql.';
+revoke execute on function analytics.explain_drivers(text, text[], integer, date, date, integer) from public;
+grant execute on function analytics.explain_drivers(text, text[], integer, date, date, integer) to authenticated, service_role;
