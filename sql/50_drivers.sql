@@ -37,6 +37,7 @@ $$;
 comment on function aoma_private.normal_sf2(float8) is
   'Two-sided standard normal tail P(|Z| > b) = erfc(|b|/√2) (Chebyshev fit, relative error < 1.2e-7).';
 revoke execute on function aoma_private.normal_sf2(float8) from public;
+grant execute on function aoma_private.normal_sf2(float8) to authenticated, service_role;
 
 -- Cholesky factor of a symmetric p×p matrix (row-major float8[]): lower-triangular L with L Lᵀ = m,
 -- or null when m is not positive definite (collinear design).
@@ -72,6 +73,7 @@ $$;
 comment on function aoma_private.cholesky(float8[], integer) is
   'Lower Cholesky factor (row-major) of a symmetric p×p matrix, null when it is not positive definite.';
 revoke execute on function aoma_private.cholesky(float8[], integer) from public;
+grant execute on function aoma_private.cholesky(float8[], integer) to authenticated, service_role;
 
 -- Solves L v = b (forward substitution) for lower-triangular L (row-major p×p).
 create or replace function aoma_private.forward_solve(l float8[], b float8[], p integer)
@@ -96,6 +98,7 @@ end;
 $$;
 comment on function aoma_private.forward_solve(float8[], float8[], integer) is 'Solves L v = b for lower-triangular L (row-major p×p).';
 revoke execute on function aoma_private.forward_solve(float8[], float8[], integer) from public;
+grant execute on function aoma_private.forward_solve(float8[], float8[], integer) to authenticated, service_role;
 
 -- Solves Lᵀ v = b (back substitution) for lower-triangular L (row-major p×p).
 create or replace function aoma_private.backward_solve(l float8[], b float8[], p integer)
@@ -120,6 +123,7 @@ end;
 $$;
 comment on function aoma_private.backward_solve(float8[], float8[], integer) is 'Solves Lᵀ v = b for lower-triangular L (row-major p×p).';
 revoke execute on function aoma_private.backward_solve(float8[], float8[], integer) from public;
+grant execute on function aoma_private.backward_solve(float8[], float8[], integer) to authenticated, service_role;
 
 /*
  * Poisson regression with log link and offset by iteratively reweighted least squares.
@@ -225,6 +229,7 @@ $$;
 comment on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) is
   'Poisson GLM (log link, offset) by IRLS: coefficients, fitted means, Cholesky factor of XᵀWX, Pearson X², converged.';
 revoke execute on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) from public;
+grant execute on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) to authenticated, service_role;
 
 -- Rows of the design whitened by the information's Cholesky factor: qᵢ = L⁻¹ xᵢ (n×p, row-major),
 -- so that aᵀ M⁻¹ b = (Σ μᵢ qᵢ)·(Σ μⱼ qⱼ) for sums over any two row sets.
@@ -246,6 +251,7 @@ end;
 $$;
 comment on function aoma_private.whiten(float8[], float8[], integer) is 'Design rows times L⁻¹ (L the Cholesky factor of XᵀWX), row-major.';
 revoke execute on function aoma_private.whiten(float8[], float8[], integer) from public;
+grant execute on function aoma_private.whiten(float8[], float8[], integer) to authenticated, service_role;
 
 /*
  * Best step 1[x ≥ threshold] to add to a fitted Poisson model, by the efficient score statistic
@@ -341,6 +347,7 @@ $$;
 comment on function aoma_private.step_scan(float8[], float8[], float8[], float8[], integer, float8, integer) is
   'Best threshold step 1[x ≥ t] to add to a Poisson fit: score z, threshold, p-value adjusted for the cut search (Lausen et al. 1994).';
 revoke execute on function aoma_private.step_scan(float8[], float8[], float8[], float8[], integer, float8, integer) from public;
+grant execute on function aoma_private.step_scan(float8[], float8[], float8[], float8[], integer, float8, integer) to authenticated, service_role;
 
 -- The design of a step model: n rows of [1, 1[x_c ≥ t_c] for each chosen candidate c], row-major;
 -- c_x holds every candidate's n values one after another.
@@ -365,6 +372,7 @@ $$;
 comment on function aoma_private.step_design(float8[], integer, integer[], float8[]) is
   'Row-major design [1, steps of the chosen candidates at their thresholds] for aoma_private.poisson_fit.';
 revoke execute on function aoma_private.step_design(float8[], integer, integer[], float8[]) from public;
+grant execute on function aoma_private.step_design(float8[], integer, integer[], float8[]) to authenticated, service_role;
 
 /*
  * analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) — which

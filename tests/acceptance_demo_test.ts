@@ -89,6 +89,7 @@ Deno.test({
       let weakFound = 0;
       const others: string[] = [];
       const driverFailures: string[] = [];
+      const driverOthers: string[] = [];
       const PLANTED3 = [...STRONG, WEAK];
       const expectedThreshold: Record<string, [number, number]> = {
         [key(STRONG[0])]: [effects.asset_volume.threshold - 60, effects.asset_volume.threshold + 60],
@@ -98,6 +99,9 @@ Deno.test({
       for (const seed of SEEDS) {
         const { rows, drivers } = await analyseDemo(db, "planted", seed);
         const top3 = drivers.slice(0, 3);
+        for (const d of drivers.slice(3)) {
+          if (d.q_value !== null && d.q_value < 0.05) driverOthers.push(`seed ${seed}: ${key(d)}≥${d.threshold} x${d.rate_ratio.toFixed(2)}`);
+        }
         for (const want of PLANTED3) {
           const d = top3.find((r) => key(r) === key(want));
           const [lo, hi] = expectedThreshold[key(want)];
@@ -133,7 +137,8 @@ Deno.test({
           `non-planted features with q<0.05: ${others.length ? others.join("; ") : "none"}`,
       );
       console.log(
-        `driver model: planted drivers top-3 with q<0.05 on ${SEEDS.length - new Set(driverFailures.map((f) => f.split(":")[0])).size}/${SEEDS.length} seeds`,
+        `driver model: planted drivers top-3 with q<0.05 on ${SEEDS.length - new Set(driverFailures.map((f) => f.split(":")[0])).size}/${SEEDS.length} seeds; ` +
+          `other candidates with q<0.05: ${driverOthers.length ? driverOthers.join("; ") : "none"}`,
       );
       if (failures.length || driverFailures.length) throw new Error([...failures, ...driverFailures].join("\n"));
 

@@ -102,8 +102,25 @@ Deno.test({
         const headline = `Strongest driver: asset volume the previous day, r = ${formatR(top.pearson.r)} (${formatCi(top.pearson.ci[0], top.pearson.ci[1])})`;
         assert.ok(text.includes(headline), text);
         assert.ok(text.includes(`n = ${top.n}`));
-        assert.ok(s.keyFindings[0].startsWith(headline));
+        assert.ok(s.keyFindings.some((f: string) => f.startsWith(headline)));
         assert.ok(s.keyFindings.some((f: string) => f.startsWith("Mondays: r = ")));
+
+        // drivers together = analytics.explain_drivers' rows, led by the three planted drivers, worded in the text
+        const drv = await db.query<Json>("select * from analytics.explain_drivers() order by rank");
+        assert.deepEqual(
+          s.drivers.map((d: Json) => [d.feature, d.lag, d.threshold, d.daysHigh, d.rateRatio, d.ci, d.p, d.q, d.inModel]),
+          drv.map((d) => [d.feature, d.lag, d.threshold, d.days_high, d.rate_ratio, [d.ci_low, d.ci_high], d.p_value, d.q_value, d.in_model]),
+        );
+        assert.deepEqual(
+          s.drivers.slice(0, 3).map((d: Json) => `${d.feature}@${d.lag}`).sort(),
+          ["asset_volume@1", "is_monday@0", "service_commits@0"],
+        );
+        const commits = s.drivers.find((d: Json) => d.feature === "service_commits" && d.lag === 0);
+        const commitLine = `service commits the same day ≥ ${commits.threshold} commits (${commits.daysHigh} of ${commits.n} days): ` +
+          `the processing failure rate ×${commits.rateRatio.toFixed(2)} (95% CI ${commits.ci[0].toFixed(2)} to ${commits.ci[1].toFixed(2)})`;
+        assert.ok(text.includes("🎯 DRIVERS TOGETHER"), text);
+        assert.ok(text.includes(commitLine), `${commitLine}\n${text}`);
+        assert.ok(s.keyFindings[0].startsWith(s.drivers[0].feature === "is_monday" ? "Mondays (" : "asset volume the previous day ≥ "), s.keyFindings[0]);
         assert.ok(s.recommendations.length >= 2);
         assert.match(s.recommendations.at(-1), /correlations, not proof of cause/);
 

@@ -14,6 +14,7 @@ import { withCaller } from "../db/caller.ts";
 import type { Executor } from "../db/types.ts";
 import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights } from "../insights/correlations.ts";
 import { grainAdjective, type Grain } from "../insights/wording.ts";
+import { type DriverRow, writeDriverInsights } from "../insights/drivers.ts";
 import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 
 // ───────────────────────────── definition (data only) ─────────────────────────────
@@ -115,6 +116,24 @@ const outputSchema = z.object({
     adjustedFor: z.string().nullable()
       .describe("weekday (or weekday and hour-of-day): a partial correlation after removing that pattern; null: plain"),
   })),
+  drivers: z.array(z.object({
+    feature: z.string(),
+    description: z.string(),
+    unit: z.string(),
+    lag: z.number().int(),
+    threshold: nullableNumber.describe("the step is feature ≥ threshold"),
+    below: nullableNumber.describe("largest value under the threshold"),
+    daysHigh: z.number().int().nullable(),
+    n: z.number().int(),
+    rateRatio: nullableNumber.describe("target rate at or above the threshold relative to below, given the other terms"),
+    ci: z.tuple([nullableNumber, nullableNumber]),
+    z: nullableNumber,
+    p: nullableNumber.describe("score test given the other selected terms, adjusted for the threshold search"),
+    q: nullableNumber.describe("Benjamini–Hochberg q over all candidates"),
+    inModel: z.boolean(),
+    significant: z.boolean().describe(`q < ${Q_THRESHOLD}`),
+    note: z.string(),
+  })).describe("Threshold drivers found together (analytics.explain_drivers); empty when the target or grain has no driver model"),
   summary: z.string(),
   keyFindings: z.array(z.string()),
   recommendations: z.array(z.string()),
@@ -128,7 +147,8 @@ export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema>
   title: "Analyze correlations",
   description: "Finds what moves with the AOMA processing failure rate (or another target such as failure_count): " +
     "Pearson and Spearman correlations of every driver at lags 0..maxLag (adjusted for the weekly pattern by default), with n, p-values, 95% confidence intervals and " +
-    "Benjamini–Hochberg q-values, computed in Postgres on the real data. Returns an executive summary, " +
+    "Benjamini–Hochberg q-values, computed in Postgres on the real data; for daily failure counts and rates also the drivers " +
+    "found together as thresholds with rate ratios (\"×2.8 after days with asset volume ≥ 1,194\", each given the others). Returns an executive summary, " +
     "key findings (q < 0.05 only), recommendations, the full results table and a correlation-matrix " +
     "heatmap. Call with no arguments for the processing failure rate vs every daily driver.",
   inputSchema,
@@ -157,6 +177,31 @@ const COVERAGE_SQL = `
          to_char(first_at at time zone 'UTC', 'YYYY-MM-DD') as first_day,
          to_char(last_at at time zone 'UTC', 'YYYY-MM-DD') as last_day
   from analytics.data_coverage($1::date, $2::date)`;
+
+// the driver model (sql/50_drivers.sql): daily grain, count or rate targets, driver/calendar candidates
+const DRIVERS_SQL = `
+  select feature, lag, threshold, below, days_high, n, rate_ratio, ci_low, ci_high, z, p_value, q_value, in_model, note
+  from analytics.explain_drivers($1::text,
+         case when $2::text is null then null else array(select jsonb_array_elements_text($2::text::jsonb)) end,
+         $3::int, $4::date, $5::date)
+  order by rank`;
+
+interface DriverSqlRow {
+  feature: string;
+  lag: number;
+  threshold: number | null;
+  below: number | null;
+  days_high: number | null;
+  n: number;
+  rate_ratio: number | null;
+  ci_low: number | null;
+  ci_high: number | null;
+  z: number | null;
+  p_value: number | null;
+  q_value: number | null;
+  in_model: boolean;
+  note: string;
+}
 
 const CATALOG_SQL = `select name, kind, unit, description from analytics.feature_catalog where grain = $1`;
 
@@ -257,7 +302,31 @@ export async function handler(
         }
       }
     }
-    return { rows, coverage, catalog, matrix };
+    // drivers together: only for daily count/rate targets; any refusal becomes a note, not an error
+    let drivers: DriverSqlRow[] | null = null;
+    if (grain === "day") {
+      const kinds = new Map(catalog.map((c) => [c.name, c.kind]));
+      const candidates = input.features?.filter((f) => kinds.get(f) === "driver" || kinds.get(f) === "calendar");
+      if (!candidates || candidates.length) {
+        await tx.query("savepoint drivers");
+        try {
+          drivers = await tx.query<DriverSqlRow>(DRIVERS_SQL, [
+            target,
+            candidates ? JSON.stringify(candidates) : null,
+            Math.min(maxLag, 7),
+            from,
+            to,
+          ]);
+          await tx.query("release savepoint drivers");
+        } catch (e) {
+          await tx.query("rollback to savepoint drivers");
+          notes.push(`No driver model: ${(e as Error).message}`);
+        }
+      }
+    } else {
+      notes.push("The driver model (thresholds found together) runs on daily data only; ask with aggregationLevel daily.");
+    }
+    return { rows, coverage, catalog, matrix, drivers };
   });
 
   const catalog = new Map(data.catalog.map((c) => [c.name, c]));
@@ -280,6 +349,28 @@ export async function handler(
       significant: q !== null && q < Q_THRESHOLD,
       note: r.note,
       adjustedFor: r.adjusted_for,
+    };
+  });
+  const drivers: DriverRow[] = (data.drivers ?? []).map((d) => {
+    const c = catalog.get(d.feature);
+    const q = num(d.q_value);
+    return {
+      feature: d.feature,
+      description: c?.description ?? "",
+      unit: c?.unit ?? "",
+      lag: Number(d.lag),
+      threshold: num(d.threshold),
+      below: num(d.below),
+      daysHigh: d.days_high === null ? null : Number(d.days_high),
+      n: Number(d.n),
+      rateRatio: num(d.rate_ratio),
+      ci: [num(d.ci_low), num(d.ci_high)],
+      z: num(d.z),
+      p: num(d.p_value),
+      q,
+      inModel: d.in_model,
+      significant: q !== null && q < Q_THRESHOLD,
+      note: d.note,
     };
   });
   const days = cov.get("days");
@@ -339,14 +430,22 @@ export async function handler(
     );
   }
   for (const n of notes) tail.push(`Note: ${n}`);
-  const text = [insights.text, ...(tail.length ? ["", ...tail] : [])].join("\n");
+  const driverWords = data.drivers ? writeDriverInsights(drivers, targetNoun(target)) : null;
+  const [head, ...rest] = insights.text.split("\n");
+  const text = [
+    head,
+    ...(driverWords ? ["", ...driverWords.text] : []),
+    ...rest,
+    ...(tail.length ? ["", ...tail] : []),
+  ].join("\n");
 
   return {
     content: [{ type: "text", text }, ...content],
     structuredContent: {
       ...report,
       summary: insights.summary,
-      keyFindings: insights.keyFindings,
+      keyFindings: [...(driverWords?.findings ?? []), ...insights.keyFindings],
+      drivers,
       recommendations: insights.recommendations,
       ...(chart ? { chart } : {}),
       notes,
