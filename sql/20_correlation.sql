@@ -2,6 +2,55 @@
 -- Depends on sql/00_stats.sql (correlation_sums, correlation_from_sums, bh_qvalues) and
 -- sql/10_features.sql (feature views and analytics.feature_catalog). Idempotent: create or replace only.
 
+-- The argument checks every analysis shares: a non-empty date range, a feature list of 1..100
+-- non-null names (or null), and every name (features and target) in the catalog for the grain.
+-- Raises 22023 with a sentence that says what is allowed.
+create or replace function aoma_private.check_analysis_args(
+  date_from date, date_to date, features text[], target text, grain text
+)
+returns void
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_unknown text;
+  v_valid text;
+begin
+  if date_from > date_to then
+    raise exception 'date range % to % is empty',
+      to_char(date_from, 'YYYY-MM-DD'), to_char(date_to, 'YYYY-MM-DD') using errcode = '22023';
+  end if;
+  if features is not null then
+    if cardinality(features) > 100 then
+      raise exception 'too many features: % given, at most 100 allowed', cardinality(features) using errcode = '22023';
+    end if;
+    if array_position(features, null) is not null then
+      raise exception 'features must not contain null' using errcode = '22023';
+    end if;
+    if cardinality(features) = 0 then
+      raise exception 'features must name at least one variable (or be null for every driver and calendar feature)'
+        using errcode = '22023';
+    end if;
+  end if;
+  select u.name into v_unknown
+  from unnest(array_append(features, target)) with ordinality as u(name, ord)
+  where not exists (select from analytics.feature_catalog c where c.name = u.name and c.grain = check_analysis_args.grain)
+  order by u.ord
+  limit 1;
+  if v_unknown is not null then
+    select string_agg(c.name, ', ' order by c.name collate "C") into v_valid
+    from analytics.feature_catalog c where c.grain = check_analysis_args.grain;
+    raise exception 'unknown variable "%" for grain %; valid: %', v_unknown, grain, coalesce(v_valid, '(none)')
+      using errcode = '22023';
+  end if;
+end;
+$$;
+comment on function aoma_private.check_analysis_args(date, date, text[], text, text) is
+  'Shared argument checks of the analyses: date range, feature list, names through the catalog (22023 errors).';
+revoke execute on function aoma_private.check_analysis_args(date, date, text[], text, text) from public;
+grant execute on function aoma_private.check_analysis_args(date, date, text[], text, text) to authenticated, service_role;
+
 /*
  * analytics.correlate(target, features, max_lag, date_from, date_to, grain) — which features move
  * with the target, and how many periods ahead.
@@ -103,8 +152,6 @@ declare
   v_view text;
   v_time text;
   v_period text;
-  v_unknown text;
-  v_valid text;
   v_names text[];
   v_lo integer[];
   v_hi integer[];
@@ -124,36 +171,8 @@ begin
     raise exception 'max_lag must be between 0 and % for grain % (got %)', v_lag_limit, v_grain, v_max_lag
       using errcode = '22023';
   end if;
-  if correlate.date_from > correlate.date_to then
-    raise exception 'date range % to % is empty',
-      to_char(correlate.date_from, 'YYYY-MM-DD'), to_char(correlate.date_to, 'YYYY-MM-DD') using errcode = '22023';
-  end if;
-  if correlate.features is not null then
-    if cardinality(correlate.features) > 100 then
-      raise exception 'too many features: % given, at most 100 allowed', cardinality(correlate.features)
-        using errcode = '22023';
-    end if;
-    if array_position(correlate.features, null) is not null then
-      raise exception 'features must not contain null' using errcode = '22023';
-    end if;
-    if cardinality(correlate.features) = 0 then
-      raise exception 'features must name at least one variable (or be null for every driver and calendar feature)'
-        using errcode = '22023';
-    end if;
-  end if;
-
-  -- ── names, through the catalog only ──
-  select u.name into v_unknown
-  from unnest(array_append(correlate.features, v_target)) with ordinality as u(name, ord)
-  where not exists (select from analytics.feature_catalog c where c.name = u.name and c.grain = v_grain)
-  order by u.ord
-  limit 1;
-  if v_unknown is not null then
-    select string_agg(c.name, ', ' order by c.name collate "C") into v_valid
-    from analytics.feature_catalog c where c.grain = v_grain;
-    raise exception 'unknown variable "%" for grain %; valid: %', v_unknown, v_grain, coalesce(v_valid, '(none)')
-      using errcode = '22023';
-  end if;
+  -- ── range and names, through the catalog only ──
+  perform aoma_private.check_analysis_args(correlate.date_from, correlate.date_to, correlate.features, v_target, v_grain);
 
   -- the tests: each feature with its lag range (calendar: lag 0 only; the target itself: 1..max_lag)
   select array_agg(c.name order by c.name collate "C"),

@@ -125,6 +125,57 @@ comment on function aoma_private.backward_solve(float8[], float8[], integer) is 
 revoke execute on function aoma_private.backward_solve(float8[], float8[], integer) from public;
 grant execute on function aoma_private.backward_solve(float8[], float8[], integer) to authenticated, service_role;
 
+-- One IRLS ingredient set of a Poisson log-link model at coefficients beta: fitted means μ, the
+-- Fisher information XᵀWX (W = μ, p×p row-major, symmetric), XᵀW z for the working response
+-- z = η − offset + (y − μ)/μ, and Pearson X² = Σ (y − μ)²/μ.
+create or replace function aoma_private.poisson_moments(
+  y float8[], off float8[], x float8[], p integer, beta float8[],
+  out mu float8[], out info float8[], out wz float8[], out pearson_x2 float8
+)
+language plpgsql
+immutable strict
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(y);
+  eta float8;
+  w float8;
+  z float8;
+  xi float8;
+begin
+  mu := array_fill(0::float8, array[n]);
+  info := array_fill(0::float8, array[p * p]);
+  wz := array_fill(0::float8, array[p]);
+  pearson_x2 := 0;
+  for i in 1..n loop
+    eta := off[i];
+    for j in 1..p loop
+      eta := eta + x[(i - 1) * p + j] * beta[j];
+    end loop;
+    w := exp(least(eta, 700));
+    mu[i] := w;
+    pearson_x2 := pearson_x2 + (y[i] - w) ^ 2 / w;
+    z := eta - off[i] + (y[i] - w) / w;
+    for j in 1..p loop
+      xi := x[(i - 1) * p + j] * w;
+      wz[j] := wz[j] + xi * z;
+      for k in 1..j loop
+        info[(j - 1) * p + k] := info[(j - 1) * p + k] + xi * x[(i - 1) * p + k];
+      end loop;
+    end loop;
+  end loop;
+  for j in 1..p loop
+    for k in j + 1..p loop
+      info[(j - 1) * p + k] := info[(k - 1) * p + j];
+    end loop;
+  end loop;
+end;
+$$;
+comment on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) is
+  'Poisson log-link model at given coefficients: fitted means, XᵀWX, XᵀWz (working response), Pearson X².';
+revoke execute on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) from public;
+grant execute on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) to authenticated, service_role;
+
 /*
  * Poisson regression with log link and offset by iteratively reweighted least squares.
  * y, off: n values; x: the n×p design, row-major (column 1 = intercept). Returns the coefficients,
@@ -140,54 +191,26 @@ immutable strict
 set search_path = ''
 as $$
 declare
-  n integer := cardinality(y);
-  m float8[];
-  g float8[];
+  mom record;
   nb float8[];
-  eta float8;
-  w float8;
-  z float8;
-  xi float8;
   delta float8;
   sy float8 := 0;
   se float8 := 0;
 begin
   converged := false;
-  for i in 1..n loop
+  for i in 1..cardinality(y) loop
     sy := sy + y[i];
     se := se + exp(off[i]);
   end loop;
   beta := array_fill(0::float8, array[p]);
   beta[1] := ln(greatest(sy, 0.5) / se);
-  mu := array_fill(0::float8, array[n]);
   for it in 1..100 loop
-    m := array_fill(0::float8, array[p * p]);
-    g := array_fill(0::float8, array[p]);
-    for i in 1..n loop
-      eta := off[i];
-      for j in 1..p loop
-        eta := eta + x[(i - 1) * p + j] * beta[j];
-      end loop;
-      w := exp(least(eta, 700));
-      z := eta - off[i] + (y[i] - w) / w;
-      for j in 1..p loop
-        xi := x[(i - 1) * p + j] * w;
-        g[j] := g[j] + xi * z;
-        for k in 1..j loop
-          m[(j - 1) * p + k] := m[(j - 1) * p + k] + xi * x[(i - 1) * p + k];
-        end loop;
-      end loop;
-    end loop;
-    for j in 1..p loop
-      for k in j + 1..p loop
-        m[(j - 1) * p + k] := m[(k - 1) * p + j];
-      end loop;
-    end loop;
-    chol := aoma_private.cholesky(m, p);
+    mom := aoma_private.poisson_moments(y, off, x, p, beta);
+    chol := aoma_private.cholesky(mom.info, p);
     if chol is null then
       return;
     end if;
-    nb := aoma_private.backward_solve(chol, aoma_private.forward_solve(chol, g, p), p);
+    nb := aoma_private.backward_solve(chol, aoma_private.forward_solve(chol, mom.wz, p), p);
     delta := 0;
     for j in 1..p loop
       delta := greatest(delta, abs(nb[j] - beta[j]));
@@ -199,28 +222,10 @@ begin
     end if;
   end loop;
   -- fitted means, information and Pearson X² at the final coefficients
-  m := array_fill(0::float8, array[p * p]);
-  pearson_x2 := 0;
-  for i in 1..n loop
-    eta := off[i];
-    for j in 1..p loop
-      eta := eta + x[(i - 1) * p + j] * beta[j];
-    end loop;
-    w := exp(least(eta, 700));
-    mu[i] := w;
-    pearson_x2 := pearson_x2 + (y[i] - w) ^ 2 / w;
-    for j in 1..p loop
-      for k in 1..j loop
-        m[(j - 1) * p + k] := m[(j - 1) * p + k] + x[(i - 1) * p + j] * w * x[(i - 1) * p + k];
-      end loop;
-    end loop;
-  end loop;
-  for j in 1..p loop
-    for k in j + 1..p loop
-      m[(j - 1) * p + k] := m[(k - 1) * p + j];
-    end loop;
-  end loop;
-  chol := aoma_private.cholesky(m, p);
+  mom := aoma_private.poisson_moments(y, off, x, p, beta);
+  mu := mom.mu;
+  pearson_x2 := mom.pearson_x2;
+  chol := aoma_private.cholesky(mom.info, p);
   if chol is null then
     converged := false;
   end if;
@@ -485,33 +490,10 @@ begin
   if v_max_terms < 0 or v_max_terms > 10 then
     raise exception 'max_terms must be between 0 and 10 (got %)', v_max_terms using errcode = '22023';
   end if;
-  if explain_drivers.date_from > explain_drivers.date_to then
-    raise exception 'date range % to % is empty',
-      to_char(explain_drivers.date_from, 'YYYY-MM-DD'), to_char(explain_drivers.date_to, 'YYYY-MM-DD') using errcode = '22023';
-  end if;
-  if explain_drivers.features is not null then
-    if cardinality(explain_drivers.features) > 100 then
-      raise exception 'too many features: % given, at most 100 allowed', cardinality(explain_drivers.features)
-        using errcode = '22023';
-    end if;
-    if cardinality(explain_drivers.features) = 0 or array_position(explain_drivers.features, null) is not null then
-      raise exception 'features must name at least one driver or calendar variable and contain no null (or be null for all of them)'
-        using errcode = '22023';
-    end if;
-  end if;
 
-  -- ── names, through the catalog only ──
-  select u.name into v_unknown
-  from unnest(array_append(explain_drivers.features, v_target)) with ordinality as u(name, ord)
-  where not exists (select from analytics.feature_catalog fc where fc.name = u.name and fc.grain = 'day')
-  order by u.ord
-  limit 1;
-  if v_unknown is not null then
-    select string_agg(fc.name, ', ' order by fc.name collate "C") into v_valid
-    from analytics.feature_catalog fc where fc.grain = 'day';
-    raise exception 'unknown variable "%"; valid daily variables: %', v_unknown, coalesce(v_valid, '(none)')
-      using errcode = '22023';
-  end if;
+  -- ── range and names, through the catalog only ──
+  perform aoma_private.check_analysis_args(explain_drivers.date_from, explain_drivers.date_to,
+                                           explain_drivers.features, v_target, 'day');
   select fc.unit, fc.kind into v_unit, v_kind from analytics.feature_catalog fc where fc.name = v_target and fc.grain = 'day';
   if v_target = 'processing_failure_rate' then
     v_y_col := 'processing_failures';

@@ -110,7 +110,7 @@ testOnBothEngines("explain_drivers equals the numpy/statsmodels reference on the
   });
   await t.step("bad arguments get one clear sentence", async () => {
     const cases: [string, unknown[], RegExp][] = [
-      ["select * from analytics.explain_drivers(target => $1)", ["nope"], /unknown variable "nope"; valid daily variables: .*asset_volume/],
+      ["select * from analytics.explain_drivers(target => $1)", ["nope"], /unknown variable "nope" for grain day; valid: .*asset_volume/],
       ["select * from analytics.explain_drivers(target => $1)", ["processing_time_avg"], /not a daily count or rate outcome; explain_drivers models: .*failure_count/],
       ["select * from analytics.explain_drivers(features => $1)", [["failure_count"]], /"failure_count" is an outcome, not a candidate driver/],
       ["select * from analytics.explain_drivers(max_lag => $1)", [10000], /max_lag must be between 0 and 7 days \(got 10000\)/],
@@ -118,6 +118,7 @@ testOnBothEngines("explain_drivers equals the numpy/statsmodels reference on the
       ["select * from analytics.explain_drivers(date_from => $1, date_to => $2)", ["2026-10-01", "2026-09-01"], /date range 2026-10-01 to 2026-09-01 is empty/],
       ["select * from analytics.explain_drivers(date_from => $1, date_to => $2)", ["2026-09-01", "2026-09-10"], /not enough data: 9 usable days/],
       ["select * from analytics.explain_drivers(date_from => $1)", ["2031-01-01"], /no daily data between 2031-01-01 and infinity/],
+      ["select * from analytics.explain_drivers(features => $1)", [[]], /features must name at least one variable/],
       ["select * from analytics.explain_drivers(features => $1)", [["asset_volume'); drop table aoma.incidents; --"]], /unknown variable/],
     ];
     for (const [sql, params, re] of cases) {

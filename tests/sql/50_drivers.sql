@@ -1,0 +1,61 @@
+-- Contract of analytics.explain_drivers and its numeric helpers (sql/50_drivers.sql): signature,
+-- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
+-- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
+begin;
+select plan(21);
+
+select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+  'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) exists');
+select isnt_definer('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+  'explain_drivers runs as the caller (security invoker)');
+select volatility_is('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'], 'stable',
+  'explain_drivers is stable');
+select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+  'anon', array[]::text[], 'anon cannot execute explain_drivers');
+select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+  'authenticated', array['EXECUTE'], 'authenticated executes explain_drivers');
+select function_privs_are('aoma_private', 'poisson_fit', array['double precision[]', 'double precision[]', 'double precision[]', 'integer'],
+  'anon', array[]::text[], 'anon cannot execute the helpers');
+
+-- helpers with closed-form answers
+select ok(abs(aoma_private.normal_sf2(1.959963984540054) - 0.05) < 1e-8, 'P(|Z| > 1.96) = 0.05');
+select is(aoma_private.normal_sf2(40), 0::float8, 'tails beyond double range are 0, not an underflow error');
+select is(aoma_private.cholesky(array[4, 2, 2, 3]::float8[], 2), array[2, 0, 1, sqrt(2::float8)]::float8[],
+  'Cholesky of [[4,2],[2,3]]');
+select is(aoma_private.cholesky(array[1, 1, 1, 1]::float8[], 2), null, 'a singular matrix has no Cholesky factor');
+select ok(
+  (select abs(f.beta[1] - ln(2.5)) < 1e-12 and f.converged
+   from aoma_private.poisson_fit(array[1, 2, 3, 4]::float8[], array[0, 0, 0, 0]::float8[], array[1, 1, 1, 1]::float8[], 1) f),
+  'intercept-only Poisson fit = log of the mean');
+select ok(
+  (select abs(f.beta[2] - ln(3.0 / 1.5)) < 1e-10 and abs(f.pearson_x2 - 1) < 1e-10
+   from aoma_private.poisson_fit(array[1, 2, 2, 4]::float8[], array[0, 0, 0, 0]::float8[],
+                                 array[1, 0, 1, 0, 1, 1, 1, 1]::float8[], 2) f),
+  'a two-group Poisson fit gives the log ratio of the group means and Pearson X² = 1/3 + 2/3');
+select ok(
+  (select abs(f.beta[1] - ln(10.0 / 1000)) < 1e-12
+   from aoma_private.poisson_fit(array[4, 6]::float8[], array[ln(400), ln(600)]::float8[], array[1, 1]::float8[], 1) f),
+  'the offset makes it a rate: 10 events over 1,000 exposure');
+select is(
+  (select s.threshold from aoma_private.step_scan(
+     array[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]::float8[], array[1, 1, 1, 1, 1, 5, 5, 5, 5, 5]::float8[],
+     array_fill(3::float8, array[10]), array_fill(1 / sqrt(30::float8), array[10]), 1, 1, 2) s),
+  6::float8, 'the scan puts the step where the counts jump');
+
+-- errors: one sentence, SQLSTATE 22023
+select throws_ok($$select * from analytics.explain_drivers('nope')$$, '22023', null, 'unknown target');
+select throws_like($$select * from analytics.explain_drivers('processing_time_avg')$$,
+  '%is not a daily count or rate outcome; explain_drivers models: %failure_count%', 'average-type target');
+select throws_like($$select * from analytics.explain_drivers(features => array['failure_count'])$$,
+  '"failure_count" is an outcome, not a candidate driver%', 'an outcome as a candidate');
+select throws_like($$select * from analytics.explain_drivers(max_lag => 10000)$$,
+  'max_lag must be between 0 and 7 days (got 10000)', 'lag 10,000');
+select throws_like($$select * from analytics.explain_drivers(max_terms => -1)$$,
+  'max_terms must be between 0 and 10 (got -1)', 'negative max_terms');
+select throws_like($$select * from analytics.explain_drivers(date_from => '2026-10-02', date_to => '2026-10-01')$$,
+  'date range 2026-10-02 to 2026-10-01 is empty', 'empty range');
+select throws_like($$select * from analytics.explain_drivers(features => array['x; drop table aoma.incidents'])$$,
+  'unknown variable "x; drop table aoma.incidents" for grain day; valid: %', 'SQL text as a name is just an unknown name');
+
+select * from finish();
+rollback;
