@@ -449,6 +449,7 @@ declare
   c_binary boolean[] := '{}'::boolean[];
   c_x float8[] := '{}'::float8[];  -- concatenated, v_n values per candidate
   v_col float8[];
+  v_series float8[];
   v_cands integer;
   v_min_side integer;
   rec record;
@@ -547,26 +548,28 @@ begin
   end if;
 
   -- ── candidates: (feature, lag), each as a series aligned with the analysed days ──
+  -- one read per feature; its lags are slices of that series
   for rec in
-    select fc.name, fc.kind, l.lag
+    select fc.name, fc.kind
     from analytics.feature_catalog fc
-    cross join lateral generate_series(0, case when fc.kind = 'calendar' then 0 else v_max_lag end) as l(lag)
     where fc.grain = 'day'
       and case when explain_drivers.features is null
                then fc.kind in ('driver', 'calendar') and fc.name <> v_target
                else fc.name = any (explain_drivers.features) end
-    order by fc.name collate "C", l.lag
+    order by fc.name collate "C"
   loop
     execute format(
       'select array_agg(coalesce(v.%I::float8, ''-Infinity''::float8) order by v.day)
        from analytics.features_daily v where ($1::date is null or v.day >= $1) and ($2::date is null or v.day <= $2)',
-      rec.name) into v_col using explain_drivers.date_from, explain_drivers.date_to;
-    select array_agg(v_col[r - rec.lag] order by o) into v_col from unnest(v_rows) with ordinality as u(r, o);
-    continue when (select count(distinct x) from unnest(v_col) as x) < 2;  -- constant: nothing to test
-    c_name := c_name || rec.name::text;
-    c_lag := c_lag || rec.lag::integer;
-    c_binary := c_binary || (rec.kind = 'calendar');
-    c_x := c_x || v_col;
+      rec.name) into v_series using explain_drivers.date_from, explain_drivers.date_to;
+    for v_lag in 0..case when rec.kind = 'calendar' then 0 else v_max_lag end loop
+      select array_agg(v_series[r - v_lag] order by o) into v_col from unnest(v_rows) with ordinality as u(r, o);
+      continue when (select count(distinct x) from unnest(v_col) as x) < 2;  -- constant: nothing to test
+      c_name := c_name || rec.name::text;
+      c_lag := c_lag || v_lag;
+      c_binary := c_binary || (rec.kind = 'calendar');
+      c_x := c_x || v_col;
+    end loop;
   end loop;
   v_cands := cardinality(c_name);
   if v_cands = 0 then
