@@ -194,9 +194,47 @@ Deno.test({
           errorText(await call(client, { timeRange: { start: "2026-10-10", end: "2026-10-01" } })),
           "Cannot run analyze_correlations: timeRange.start must be on or before timeRange.end.",
         );
+        // a range outside the data names the data's first and last day
+        const span = `the data runs from ${truth.calendar.start_date} to 2026-11-23.`;
         assert.equal(
           errorText(await call(client, { timeRange: { start: "2030-01-01", end: "2030-01-31" } })),
-          "no day-level data between 2030-01-01 and 2030-01-31.",
+          `Cannot run analyze_correlations: there is no data from 2030-01-01 to 2030-01-31 (timeRange); ${span}`,
+        );
+        assert.equal(
+          errorText(await call(client, { timeRange: { end: "2026-08-25T23:59:59Z" } })),
+          `Cannot run analyze_correlations: there is no data up to 2026-08-25 (timeRange); ${span}`,
+        );
+        // …a range that touches it runs (a date-time counts as its UTC day: 08-25 19:00 −05:00 is 08-26)
+        const edge: Json = await call(client, { timeRange: { end: "2026-08-25T19:00:00-05:00" }, includeChart: false });
+        assert.notEqual(edge.isError, true, JSON.stringify(edge.content?.[0]));
+        assert.deepEqual(edge.structuredContent.period, { start: "2026-08-26", end: "2026-08-26" });
+
+        // the measured inputs that once reached Postgres (22021, 22P05/22P02, 22008, 22009): refused before SQL
+        assert.equal(
+          errorText(await call(client, { targetVariable: "\u0000" })),
+          "Cannot run analyze_correlations: targetVariable must be printable text without NUL bytes, control characters or unpaired surrogates (found a NUL byte at position 1).",
+        );
+        assert.equal(
+          errorText(await call(client, { features: ["\ud800"] })),
+          "Cannot run analyze_correlations: features.0: each feature must be printable text without NUL bytes, control characters or unpaired surrogates (found an unpaired surrogate U+D800 at position 1).",
+        );
+        assert.equal(
+          errorText(await call(client, { timeRange: { start: "0000-01-01" } })),
+          "Cannot run analyze_correlations: timeRange.start must be a day from 0001-01-01 to 9999-12-31.",
+        );
+        assert.equal(
+          errorText(await call(client, { timeRange: { start: "9999-12-31T23:59:59-12:00" } })),
+          "Cannot run analyze_correlations: timeRange.start must be a day from 0001-01-01 to 9999-12-31 (it is 10000-01-01 in UTC).",
+        );
+        // …and with an end it does not slip past the start ≤ end check as text ("+010000-01" < "9999-12-31")
+        assert.equal(
+          errorText(await call(client, { timeRange: { start: "9999-12-31T23:59:59-12:00", end: "9999-12-31" } })),
+          "Cannot run analyze_correlations: timeRange.start must be a day from 0001-01-01 to 9999-12-31 (it is 10000-01-01 in UTC).",
+        );
+        // compared as UTC days, not as text: 10-01 23:00 −05:00 is 10-02, 10-02 01:00 +05:00 is 10-01
+        assert.equal(
+          errorText(await call(client, { timeRange: { start: "2026-10-01T23:00:00-05:00", end: "2026-10-02T01:00:00+05:00" } })),
+          "Cannot run analyze_correlations: timeRange.start must be on or before timeRange.end.",
         );
         assert.equal(
           errorText(await call(client, { timeRange: { start: "2026-02-30" } })),
@@ -220,9 +258,26 @@ Deno.test({
           errorText(await call(client, { includeChart: "yes", aggregationLevel: "monthly" })),
           "Cannot run analyze_correlations: aggregationLevel must be one of hourly, daily, weekly; includeChart must be true or false.",
         );
+        // every key of the advertised schema is listed as allowed, in its order
+        const { tools }: Json = await client.listTools();
+        const allowed = Object.keys(tools[0].inputSchema.properties).join(", ");
+        assert.equal(allowed, "targetVariable, features, maxLag, timeRange, aggregationLevel, adjust, includeChart");
         assert.equal(
           errorText(await call(client, { target: "failure_count" })),
-          'Cannot run analyze_correlations: unknown argument "target"; allowed: targetVariable, features, maxLag, timeRange, aggregationLevel, includeChart.',
+          `Cannot run analyze_correlations: unknown argument "target"; allowed: ${allowed}.`,
+        );
+        assert.equal(
+          errorText(await call(client, { a: 1, b: 2, "c\nd": 3, e: 4 })),
+          `Cannot run analyze_correlations: unknown arguments "a", "b", "c\\nd" and 1 more; allowed: ${allowed}.`,
+        );
+        // each problem once: 1e308 breaks two bounds of maxLag, two empty names share one message
+        assert.equal(
+          errorText(await call(client, { maxLag: 1e308 })),
+          "Cannot run analyze_correlations: maxLag must be a whole number from 0 to 30.",
+        );
+        assert.equal(
+          errorText(await call(client, { features: ["", "asset_volume", ""] })),
+          "Cannot run analyze_correlations: features.0, features.2: each feature must not be empty.",
         );
         assert.equal(
           errorText(await call(client, { features: Array.from({ length: 101 }, (_, i) => `f${i}`) })),

@@ -16,14 +16,30 @@ export function toolError(message: string): CallToolResult {
   return { isError: true, content: [{ type: "text", text: message }] };
 }
 
-/** Formats zod issues as "Cannot run <tool>: <path> <problem>; …". */
+/**
+ * Formats zod issues as one sentence, "Cannot run <tool>: <problem>; <problem> (and N more
+ * problems).". Each problem is said once: issues with the same message are merged, and the paths
+ * of those whose message does not already name its path are listed before it
+ * ("features.0, features.2: each feature must not be empty"; at most three paths, then "and N more").
+ */
 export function describeIssues(tool: string, issues: readonly z.core.$ZodIssue[]): string {
-  const parts = issues.slice(0, MAX_ISSUES).map((i) => {
+  const paths = new Map<string, string[]>();
+  for (const i of issues) {
+    const message = i.message.replace(/[.\s]+$/, "");
     const path = i.path.map(String).join(".");
-    return path && !i.message.startsWith(path) ? `${path}: ${i.message}` : i.message;
+    const seen = paths.get(message) ?? [];
+    if (path && !message.startsWith(path) && !seen.includes(path)) seen.push(path);
+    paths.set(message, seen);
+  }
+  const parts = [...paths].map(([message, at]) => {
+    if (!at.length) return message;
+    const rest = at.length > MAX_ISSUES ? ` and ${at.length - MAX_ISSUES} more` : "";
+    return `${at.slice(0, MAX_ISSUES).join(", ")}${rest}: ${message}`;
   });
-  const more = issues.length > MAX_ISSUES ? ` (and ${issues.length - MAX_ISSUES} more problems)` : "";
-  return `Cannot run ${tool}: ${parts.join("; ")}${more}.`.replace(/\.\.$/, ".");
+  const more = parts.length > MAX_ISSUES
+    ? ` (and ${parts.length - MAX_ISSUES} more problem${parts.length - MAX_ISSUES > 1 ? "s" : ""})`
+    : "";
+  return `Cannot run ${tool}: ${parts.slice(0, MAX_ISSUES).join("; ")}${more}.`;
 }
 
 /** Bytes of `args` as JSON (0 for undefined). */

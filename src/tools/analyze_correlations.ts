@@ -15,32 +15,19 @@ import type { Executor } from "../db/types.ts";
 import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights } from "../insights/correlations.ts";
 import { grainAdjective, type Grain } from "../insights/wording.ts";
 import { type DriverRow, writeDriverInsights } from "../insights/drivers.ts";
+import { checkRangeHasData, dateRange, text, toolArguments, utcDay } from "./args.ts";
 import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 
 // ───────────────────────────── definition (data only) ─────────────────────────────
 
 const NAME_MAX = 63;
-const INPUT_KEYS = ["targetVariable", "features", "maxLag", "timeRange", "aggregationLevel", "includeChart"];
 
-const featureName = (what: string) =>
-  z.string({ error: `${what} must be a feature name (text)` })
-    .min(1, { error: `${what} must not be empty` })
-    .max(NAME_MAX, { error: `${what} must be at most ${NAME_MAX} characters` });
-
-const isoDate = (what: string) =>
-  z.string({ error: `${what} must be an ISO date such as 2026-09-01` })
-    .max(35, { error: `${what} must be an ISO date such as 2026-09-01` })
-    .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, {
-      error: `${what} must be an ISO date such as 2026-09-01`,
-    })
-    .refine((s) => !Number.isNaN(Date.parse(s.length === 10 ? `${s}T00:00:00Z` : s)) && toDay(s) !== null, {
-      error: `${what} is not a real calendar date`,
-    });
+const featureName = (what: string) => text(what, { max: NAME_MAX, noun: "a feature name (text)" });
 
 /** The failure measure analysed when no target is named (the same default as analytics.correlate). */
 export const DEFAULT_TARGET = "processing_failure_rate";
 
-const inputSchema = z.strictObject({
+const inputSchema = toolArguments({
   targetVariable: featureName("targetVariable").optional()
     .describe("Catalog feature to explain (default processing_failure_rate: share of asset-processing attempts that failed; failure_count counts system failures/incidents)."),
   features: z.array(featureName("each feature"), { error: "features must be a list of feature names" })
@@ -53,18 +40,10 @@ const inputSchema = z.strictObject({
     .max(30, { error: "maxLag must be a whole number from 0 to 30" })
     .optional()
     .describe("Test each feature at lags 0..maxLag periods before the target (default 1)."),
-  timeRange: z.strictObject({
-    start: isoDate("timeRange.start").optional().describe("First target day (inclusive), ISO date."),
-    end: isoDate("timeRange.end").optional().describe("Last target day (inclusive), ISO date."),
-  }, {
-    error: (iss) =>
-      iss.code === "unrecognized_keys"
-        ? `timeRange accepts only start and end (got ${iss.keys.map((k) => `"${k}"`).join(", ")})`
-        : "timeRange must be an object {start, end} of ISO dates",
+  timeRange: dateRange("timeRange", {
+    start: "First target day (inclusive), ISO date; a date-time counts as its UTC day.",
+    end: "Last target day (inclusive), ISO date; a date-time counts as its UTC day.",
   })
-    .refine((t) => !t.start || !t.end || toDay(t.start)! <= toDay(t.end)!, {
-      error: "timeRange.start must be on or before timeRange.end",
-    })
     .optional()
     .describe("Period of the target to analyse; default all data."),
   aggregationLevel: z.enum(["hourly", "daily", "weekly"], { error: "aggregationLevel must be one of hourly, daily, weekly" })
@@ -76,11 +55,6 @@ const inputSchema = z.strictObject({
       "as a driver; none: plain correlations."),
   includeChart: z.boolean({ error: "includeChart must be true or false" }).optional()
     .describe("Attach the correlation-matrix heatmap (SVG and PNG); default true."),
-}, {
-  error: (iss) =>
-    iss.code === "unrecognized_keys"
-      ? `unknown argument ${iss.keys.slice(0, 3).map((k) => `"${k.slice(0, 40)}"`).join(", ")}; allowed: ${INPUT_KEYS.join(", ")}`
-      : "the arguments must be an object",
 });
 
 const nullableNumber = z.number().nullable();
@@ -235,16 +209,6 @@ const CHART_FEATURES = 8;
 const CHART_TESTS = 12;
 const CHART_URI = "chart://analyze_correlations/matrix.svg";
 
-/** The UTC day (YYYY-MM-DD) of an ISO date or date-time, or null when it is not a real date. */
-function toDay(s: string): string | null {
-  if (/^\d{4}-\d{2}-\d{2}$/.test(s)) {
-    const d = new Date(`${s}T00:00:00Z`);
-    return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s ? s : null;
-  }
-  const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? null : d.toISOString().slice(0, 10);
-}
-
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /**
@@ -261,12 +225,13 @@ export async function handler(
   const target = input.targetVariable ?? DEFAULT_TARGET;
   const grain = GRAINS[input.aggregationLevel ?? "daily"];
   const maxLag = input.maxLag ?? 1;
-  const from = input.timeRange?.start ? toDay(input.timeRange.start) : null;
-  const to = input.timeRange?.end ? toDay(input.timeRange.end) : null;
+  const from = input.timeRange?.start ? utcDay(input.timeRange.start) : null;
+  const to = input.timeRange?.end ? utcDay(input.timeRange.end) : null;
   const includeChart = input.includeChart ?? true;
   const notes: string[] = [];
 
   const data = await withCaller(ctx.db, ctx.caller, async (tx: Executor) => {
+    await checkRangeHasData(tx, definition.name, "timeRange", from, to);
     const rows = await tx.query<CorrelateRow>(CORRELATE_SQL, [
       target,
       input.features ? JSON.stringify(input.features) : null,
