@@ -3,18 +3,21 @@
 # listening on 127.0.0.1:54322 (the port supabase/config.toml gives the database), with the
 # Supabase roles, pg_cron, pgTAP and plpgsql_check, migrated with the pinned Supabase CLI.
 #
-# Usage: bash scripts/stack.sh install [extra-apt-package …] | start | stop | reset | status | migrate | url
+# Usage: bash scripts/stack.sh install [extra-apt-package …] | start | stop | reset | status | migrate | url [--role authenticator]
 #   install  apt-get install PostgreSQL 15 and its extensions (plus any extra packages named) when missing
 #   start    initdb on first use, start, wait until ready, create roles and extensions, migrate
 #   stop     stop the cluster (no-op when it is not running)
 #   reset    stop, delete .pg/data, start again (an empty, freshly migrated database)
 #   status   running or not, and the connection URL
 #   migrate  supabase db push (supabase/migrations) then the sql/ library (scripts/db.ts library)
-#   url      print the connection URL
+#   url      print the connection URL (postgres, the owner); --role authenticator: the server's login
 # Every subcommand is safe to re-run.
 #
 # Login: user postgres, password postgres, scram-sha-256 over TCP on loopback only (no TLS, so the
-# Supabase CLI gets ?sslmode=disable); no Unix socket.
+# Supabase CLI gets ?sslmode=disable); no Unix socket. The MCP and ingest functions log in as
+# `authenticator` (no superuser, no privileges of its own, may only switch to anon, authenticated,
+# service_role; supabase/migrations/20261202000200_authenticator.sql): every start sets its password
+# to AOMA_AUTHENTICATOR_PASSWORD (default `authenticator`, a local-only password).
 # Postgres refuses to run as root, so as root the server runs as the OS user `postgres` (created by
 # the Debian package) and owns .pg/; as any other user it runs as that user.
 # Environment: AOMA_PG_PORT (default 54322) to move the cluster, AOMA_PG_BIN (default
@@ -28,11 +31,25 @@ PGHOME="$ROOT/.pg"
 PGDATA="$PGHOME/data"
 PGLOG="$PGHOME/postgres.log"
 URL="postgresql://postgres:postgres@127.0.0.1:$PORT/postgres"
+AUTHENTICATOR_PASSWORD="${AOMA_AUTHENTICATOR_PASSWORD:-authenticator}"
 APT_PACKAGES=(postgresql-15 postgresql-15-cron postgresql-15-pgtap postgresql-15-plpgsql-check
   libtap-parser-sourcehandler-pgtap-perl)
 
 say() { printf 'stack: %s\n' "$*" >&2; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+# Percent-encodes a URL's user-info part (RFC 3986 unreserved characters pass unchanged).
+urlencode() {
+  local s="$1" out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c="${s:i:1}"
+    case "$c" in [A-Za-z0-9._~-]) out+="$c" ;; *) out+="$(printf '%%%02X' "'$c")" ;; esac
+  done
+  printf '%s' "$out"
+}
+
+# The URL the server (MCP and ingest functions) connects with: the login role authenticator.
+server_url() { echo "postgresql://authenticator:$(urlencode "$AUTHENTICATOR_PASSWORD")@127.0.0.1:$PORT/postgres"; }
 
 # Runs a command as the cluster's OS user.
 as_pg() {
@@ -114,6 +131,10 @@ wait_ready() {
 # Roles, extensions and the database search path; idempotent.
 bootstrap() {
   psql_url -f "$ROOT/scripts/roles.sql"
+  # the server's login password, local only (the variable keeps it out of the command line)
+  psql_url -v pw="$AUTHENTICATOR_PASSWORD" <<'SQL'
+alter role authenticator password :'pw';
+SQL
   psql_url <<'SQL'
 create schema if not exists extensions;
 grant usage on schema extensions to anon, authenticated, service_role;
@@ -174,12 +195,15 @@ cmd_status() {
   if is_running && pg_isready -q -h 127.0.0.1 -p "$PORT"; then
     echo "running: PostgreSQL $(cat "$PGDATA/PG_VERSION") in $PGDATA on 127.0.0.1:$PORT"
     echo "url: $URL"
+    echo "server url: $(server_url)"
   elif [ -f "$PGDATA/PG_VERSION" ]; then
     echo "stopped: cluster in $PGDATA (start it with: npm run db:start)"
     echo "url: $URL"
+    echo "server url: $(server_url)"
   else
     echo "absent: no cluster yet (create it with: npm run db:start)"
     echo "url: $URL"
+    echo "server url: $(server_url)"
   fi
 }
 
@@ -190,6 +214,13 @@ case "${1:-}" in
   reset) cmd_reset ;;
   status) cmd_status ;;
   migrate) cmd_migrate ;;
-  url) echo "$URL" ;;
+  url)
+    role="${2:-}"
+    [ "$role" = --role ] && role="--role=${3:-}"
+    case "$role" in
+      "" | --role=postgres) echo "$URL" ;;
+      --role=authenticator) server_url ;;
+      *) die "url: use url [--role postgres|authenticator]; got \"${*:2}\"" ;;
+    esac ;;
   *) sed -n '2,13s/^# \{0,1\}//p' "${BASH_SOURCE[0]}" >&2; exit 2 ;;
 esac
