@@ -51,6 +51,34 @@ urlencode() {
 # The URL the server (MCP and ingest functions) connects with: the login role authenticator.
 server_url() { echo "postgresql://authenticator:$(urlencode "$AUTHENTICATOR_PASSWORD")@127.0.0.1:$PORT/postgres"; }
 
+# Before anything starts: the server binaries and the preloaded/created extensions must be
+# installed, else initdb or the server fails half-way (e.g. "could not access file pg_cron").
+preflight() {
+  local missing=() f libdir sharedir
+  for f in postgres initdb pg_ctl; do
+    [ -x "$PGBIN/$f" ] || missing+=("$PGBIN/$f (postgresql-15)")
+  done
+  for f in psql pg_isready; do
+    command -v "$f" >/dev/null || missing+=("$f (postgresql-client-15)")
+  done
+  if [ -x "$PGBIN/pg_config" ]; then
+    libdir="$("$PGBIN/pg_config" --pkglibdir)"
+    sharedir="$("$PGBIN/pg_config" --sharedir)"
+  else
+    libdir="$(dirname "$PGBIN")/lib"
+    sharedir="/usr/share/postgresql/$(basename "$(dirname "$PGBIN")")"
+  fi
+  [ -f "$libdir/pg_cron.so" ] || missing+=("$libdir/pg_cron.so (postgresql-15-cron)")
+  [ -f "$sharedir/extension/pg_cron.control" ] || missing+=("$sharedir/extension/pg_cron.control (postgresql-15-cron)")
+  [ -f "$sharedir/extension/pgtap.control" ] || missing+=("$sharedir/extension/pgtap.control (postgresql-15-pgtap)")
+  [ -f "$sharedir/extension/plpgsql_check.control" ] \
+    || missing+=("$sharedir/extension/plpgsql_check.control (postgresql-15-plpgsql-check)")
+  if [ ${#missing[@]} -gt 0 ]; then
+    printf 'stack: missing: %s\n' "${missing[@]}" >&2
+    die "start: PostgreSQL 15 or its extensions are not installed; run \`npm run db:install\` (as root, or with sudo) first"
+  fi
+}
+
 # Runs a command as the cluster's OS user.
 as_pg() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -149,6 +177,7 @@ SQL
 }
 
 cmd_start() {
+  preflight
   [ -f "$PGDATA/PG_VERSION" ] || init_cluster
   if is_running; then
     say "start: already running on 127.0.0.1:$PORT"
