@@ -64,3 +64,32 @@ export async function withCaller<T>(
     return await fn(tx);
   });
 }
+
+/**
+ * A Db whose every statement runs as `role`, for the server's own writes (the ingest function runs
+ * as service_role): each transaction begins with `set_config('role', role, true)`, and `query` or
+ * `exec` outside a transaction gets a transaction of its own. So the connection's login user — a
+ * superuser locally, `authenticator` (no privileges of its own) when the server connects as it —
+ * never runs them; grants and RLS of `role` apply. Unlike withCaller: read-write, no JWT claims, no
+ * timeout. Any other member of `db` (engine, close, …) is passed through unchanged.
+ *
+ * @example
+ * const writer = asRole(db, "service_role");
+ * await writer.query("select * from analytics.refresh_features()");
+ */
+export function asRole(db: Db, role: CallerRole): Db {
+  if (!isCallerRole(role)) {
+    throw new AppError(500, `Cannot run as role "${String(role)}": only ${CALLER_ROLES.join(" and ")} are allowed.`);
+  }
+  const transaction: Db["transaction"] = (fn, ...rest) =>
+    db.transaction(async (tx) => {
+      await tx.query("select set_config('role', $1, true)", [role]);
+      return await fn(tx);
+    }, ...rest);
+  return {
+    ...db,
+    query: <T>(sql: string, params?: unknown[]) => transaction((tx) => tx.query<T>(sql, params)),
+    exec: (script: string) => transaction((tx) => tx.exec(script)),
+    transaction,
+  };
+}

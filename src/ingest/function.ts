@@ -19,6 +19,7 @@
  */
 import type { AuthConfig } from "../auth/config.ts";
 import { createVerifier } from "../auth/verify.ts";
+import { asRole } from "../db/caller.ts";
 import type { Db, Executor } from "../db/types.ts";
 import { AppError, isAppError, sqlState } from "../errors.ts";
 import { readBodyLimited } from "../server/body.ts";
@@ -352,7 +353,9 @@ export interface IngestFunctionOptions extends Partial<Omit<GuardOptions, "name"
  * await handler(new Request("http://x/functions/v1/ingest", { method: "POST", headers, body }));
  */
 export function createIngestFunction(opts: IngestFunctionOptions): HttpHandler {
-  const { db, auth, env = (n: string) => Deno.env.get(n), maxRecords = MAX_BATCH_RECORDS, ...rest } = opts;
+  const { db: connection, auth, env = (n: string) => Deno.env.get(n), maxRecords = MAX_BATCH_RECORDS, ...rest } = opts;
+  // batches and webhooks write as service_role, never as the connection's own login user
+  const db = asRole(connection, "service_role");
   const maxBodyBytes = rest.maxBodyBytes ?? MAX_BATCH_BYTES;
   const batches = guard(batchHandler(db, maxRecords), {
     name: "ingest",
