@@ -350,6 +350,7 @@ set search_path = ''
 set jit = off
 as $$
 begin
+  perform aoma_private.bump_data_version();
   refresh materialized view aoma_private.features_hourly_raw;
   refresh materialized view analytics.features_hourly;
   refresh materialized view analytics.features_daily;

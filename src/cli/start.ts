@@ -13,6 +13,7 @@
  */
 import { authConfigFromEnv } from "../auth/config.ts";
 import { issueToken } from "../auth/token.ts";
+import { asRole } from "../db/caller.ts";
 import { migrateAll } from "../db/migrate.ts";
 import { databaseUrlFromEnv, DEFAULT_PGLITE_DIR, openDb } from "../db/open.ts";
 import type { Db } from "../db/types.ts";
@@ -107,7 +108,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Cannot start: ${pgliteDir} is in use by process ${holder.pid} (${holder.url}); stop it first.`);
     return 1;
   }
-  const db = await openDb();
+  const db = await openDb({ worker: true });
   if (pgliteDir) await writeServerLock(pgliteDir, `http://${host}:${port}`);
   let closing = false;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
@@ -128,10 +129,12 @@ export async function main(args: readonly string[]): Promise<number> {
     if (db.engine === "pglite") await migrateAll(db);
     const demo = flags.demo as "planted" | "null" | undefined;
     const seed = Number(flags.seed ?? 1);
-    if (demo || await isDatabaseEmpty(db)) {
+    // as service_role: a server login (authenticator) has no rights of its own
+    const writer = asRole(db, "service_role");
+    if (demo || await isDatabaseEmpty(writer)) {
       const variant = demo ?? "planted";
       console.log(`Loading the ${variant} demo quarter (seed ${seed}) …`);
-      const r = await loadDemo(db, { variant, seed });
+      const r = await loadDemo(writer, { variant, seed });
       console.log(`  ${r.counts.jira_issues} tickets, ${r.counts.git_commits} commits, ${r.counts.incidents} incidents, ` +
         `${r.counts.processing_attempts} processing attempts in ${(r.elapsedMs / 1000).toFixed(1)} s`);
     }

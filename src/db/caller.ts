@@ -33,6 +33,7 @@ export function isCallerRole(role: unknown): role is CallerRole {
  * - `set_config('role', …, true)` with the role from the allowlist (authenticated, service_role);
  *   any other role is refused with AppError 403 before the database is touched.
  * - `set_config('request.jwt.claims', <claims json>, true)` and `statement_timeout` (default 15 s).
+ * - `signal` (the call's deadline, the client leaving) cancels the work: see TransactionOptions.
  *
  * The transaction always ends (commit of a read-only transaction changes nothing; a throw rolls back).
  *
@@ -44,7 +45,7 @@ export async function withCaller<T>(
   db: Db,
   caller: Caller,
   fn: (tx: Executor) => Promise<T>,
-  opts: { statementTimeoutMs?: number } = {},
+  opts: { statementTimeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<T> {
   if (!isCallerRole(caller?.role)) {
     throw new AppError(
@@ -62,7 +63,7 @@ export async function withCaller<T>(
       [caller.role, JSON.stringify(caller.claims ?? {}), String(timeout)],
     );
     return await fn(tx);
-  });
+  }, { readOnly: true, signal: opts.signal });
 }
 
 /**

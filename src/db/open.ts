@@ -1,4 +1,5 @@
 import { openPglite } from "./pglite.ts";
+import { openPgliteWorker } from "./pglite_host.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Db } from "./types.ts";
 
@@ -17,9 +18,13 @@ export function databaseUrlFromEnv(): string | undefined {
   return undefined;
 }
 
-/** Opens the configured database: a server when a URL is given, else PGlite in `pgliteDir`. */
+/**
+ * Opens the configured database: a server when a URL is given, else PGlite in `pgliteDir`.
+ * `worker: true` (the server) runs PGlite in a worker of its own (src/db/pglite_host.ts) so that a
+ * long analysis never blocks the calling thread and can be stopped; it needs a data directory.
+ */
 export async function openDb(
-  opts: { url?: string; pgliteDir?: string | null } = {},
+  opts: { url?: string; pgliteDir?: string | null; worker?: boolean } = {},
 ): Promise<Db> {
   const url = opts.url ?? databaseUrlFromEnv();
   if (url) return openPostgres(url);
@@ -27,5 +32,5 @@ export async function openDb(
     ? undefined
     : (opts.pgliteDir ?? Deno.env.get("AOMA_PGLITE_DIR") ?? DEFAULT_PGLITE_DIR);
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  return openPglite(dir);
+  return opts.worker && dir ? await openPgliteWorker(dir) : await openPglite(dir);
 }

@@ -16,10 +16,33 @@ export interface Executor extends Queryable {
   exec(script: string): Promise<void>;
 }
 
+/** How a transaction may be run. */
+export interface TransactionOptions {
+  /**
+   * The work only reads (the caller also says `set transaction read only`). An adapter may stop a
+   * read-only transaction by force when `signal` aborts (PGlite in a worker: by ending the worker);
+   * writes are never stopped from outside once they began.
+   */
+  readOnly?: boolean;
+  /**
+   * Aborting it cancels the work: a transaction still waiting for the database never starts; a
+   * running one is cancelled (server: the backend's query is cancelled; PGlite in a worker: see
+   * readOnly). The promise then rejects with `signal.reason`.
+   */
+  signal?: AbortSignal;
+}
+
 export interface Db extends Executor {
   /** Which engine answers: "pglite" (embedded, PostgreSQL 18) or "postgres" (a server). */
   readonly engine: "pglite" | "postgres";
   /** Runs fn in one transaction; commits when it resolves, rolls back when it throws. */
-  transaction<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Executor) => Promise<T>, opts?: TransactionOptions): Promise<T>;
+  /**
+   * The data version (analytics.data_version()): it changes whenever a raw table is written or the
+   * feature views are refreshed. Answered without waiting behind running analyses where the
+   * adapter can (a worker-hosted PGlite keeps it in memory; a server pool reads it on its own
+   * connection). "0" before the migrations ran.
+   */
+  dataVersion(): Promise<string>;
   close(): Promise<void>;
 }

@@ -36,7 +36,7 @@ export interface CorrelationRow {
   significant: boolean;
   note: string | null;
   /** "weekday" etc. when the row is a partial correlation given that pattern, else null. */
-  adjustedFor?: string | null;
+  adjustedFor: string | null;
 }
 
 /** What the writer needs to know about the analysis. */

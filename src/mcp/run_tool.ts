@@ -1,11 +1,18 @@
 /**
- * Runs one tool call: argument size limit, strict input validation with readable sentences, the
- * handler, output validation, and the single conversion of any failure into `isError: true`.
+ * Runs one tool call — the one path every tool's answer takes: argument size limit, strict input
+ * validation with readable sentences, the answer cache (by data version), the call queue, the
+ * deadline, the handler, output validation, the stamp that says when the answer was computed, and
+ * the single conversion of any failure into `isError: true`.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { z } from "zod";
+import type { Caller } from "../db/caller.ts";
+import type { Db } from "../db/types.ts";
 import { AppError } from "../errors.ts";
-import type { Tool, ToolContext } from "../tools/types.ts";
+import type { Tool } from "../tools/types.ts";
+import { answerKey } from "./answer_cache.ts";
+import { isBusyError } from "./call_queue.ts";
+import type { ServingCore } from "./serving.ts";
 import { toolErrorMessage } from "./tool_error.ts";
 
 /** At most this many validation problems are reported in one message. */
@@ -47,12 +54,59 @@ function jsonBytes(args: unknown): number {
   return args === undefined ? 0 : new TextEncoder().encode(JSON.stringify(args)).byteLength;
 }
 
+/** Where the answer's provenance goes in `_meta` (reverse-DNS prefix, as MCP asks of extensions). */
+export const META_PREFIX = "dev.aoma-mesh/";
+
+/** What a call runs with: the database, who calls, the serving core, and the client's signal. */
+export interface CallContext {
+  db: Db;
+  caller: Caller;
+  core: ServingCore;
+  /** Aborts when the client goes away (HTTP disconnect, notifications/cancelled). */
+  signal?: AbortSignal;
+}
+
+/** The deadline's error: says how long the call ran and how to narrow it. */
+export class DeadlineError extends AppError {
+  constructor(tool: Tool, ms: number) {
+    super(
+      504,
+      `Cannot run ${tool.definition.name}: the analysis did not finish within ${formatSeconds(ms)} and was stopped; ` +
+        `${tool.definition.narrowing}.`,
+    );
+  }
+}
+
+function formatSeconds(ms: number): string {
+  const s = ms / 1000;
+  return `${s < 10 ? s.toFixed(1).replace(/\.0$/, "") : Math.round(s)} s`;
+}
+
+/** Adds when and on which data version the answer was computed, to its text and its `_meta`. */
+function stamped(result: CallToolResult, at: Date, version: string, cached: boolean): CallToolResult {
+  const when = `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+  const line = `Computed ${when} on data version ${version}${cached ? " (answered from the cache: the data has not changed since)" : ""}.`;
+  const [first, ...rest] = result.content;
+  const content = first?.type === "text" ? [{ ...first, text: `${first.text}\n\n${line}` }, ...rest] : [{ type: "text" as const, text: line }, ...result.content];
+  return {
+    ...result,
+    content,
+    _meta: {
+      ...result._meta,
+      [`${META_PREFIX}computedAt`]: at.toISOString(),
+      [`${META_PREFIX}dataVersion`]: version,
+      [`${META_PREFIX}cached`]: cached,
+    },
+  };
+}
+
 /**
  * Validates `args` and runs `tool`. Always resolves: failures come back as `isError: true` with one
- * clean sentence.
+ * clean sentence — except BusyError (queue full), which the HTTP layer answers with 429.
  */
-export async function runTool(tool: Tool, args: unknown, ctx: ToolContext): Promise<CallToolResult> {
+export async function runTool(tool: Tool, args: unknown, ctx: CallContext): Promise<CallToolResult> {
   const def = tool.definition;
+  const { core } = ctx;
   try {
     const size = jsonBytes(args);
     if (size > def.maxArgumentBytes) {
@@ -65,14 +119,32 @@ export async function runTool(tool: Tool, args: unknown, ctx: ToolContext): Prom
     }
     const parsed = def.inputSchema.safeParse(args ?? {});
     if (!parsed.success) throw new AppError(400, describeIssues(def.name, parsed.error.issues));
-    const result = await tool.handler(parsed.data, ctx);
-    const checked = def.outputSchema.safeParse(result.structuredContent);
-    if (!checked.success) {
-      console.error(`Tool ${def.name} produced output that does not match its schema:`, checked.error.issues);
-      throw new AppError(500, `Cannot run ${def.name}: internal error (the result did not match its schema).`);
-    }
-    return result;
+    const version = await ctx.db.dataVersion();
+    const answer = await core.cache.get(
+      answerKey(def.name, ctx.caller, parsed.data),
+      version,
+      (flightSignal) =>
+        core.queue.run(async () => {
+          const deadline = AbortSignal.timeout(core.deadlineMs);
+          const signal = AbortSignal.any([flightSignal, deadline]);
+          try {
+            const result = await tool.handler(parsed.data, { db: ctx.db, caller: ctx.caller, signal, deadlineMs: core.deadlineMs });
+            const checked = def.outputSchema.safeParse(result.structuredContent);
+            if (!checked.success) {
+              console.error(`Tool ${def.name} produced output that does not match its schema:`, checked.error.issues);
+              throw new AppError(500, `Cannot run ${def.name}: internal error (the result did not match its schema).`);
+            }
+            return result;
+          } catch (e) {
+            if (deadline.aborted) throw new DeadlineError(tool, core.deadlineMs);
+            throw e;
+          }
+        }, flightSignal),
+      ctx.signal,
+    );
+    return stamped(answer.result, answer.computedAt, answer.version, answer.cached);
   } catch (e) {
+    if (isBusyError(e)) throw e;
     return toolError(toolErrorMessage(def.name, e));
   }
 }

@@ -1,48 +1,94 @@
 /**
- * The MCP server factory: a fresh McpServer per request (stateless), with every tool of
- * src/tools/index.ts registered for listing (title, description, JSON schemas, annotations) and one
- * tools/call handler that runs them through src/mcp/run_tool.ts.
+ * The one place that maps our tools onto the MCP SDK (v2, @modelcontextprotocol/server): a
+ * low-level Server per request with tools/list (the tools of src/tools/index.ts in that fixed
+ * order, their JSON schemas built once) and tools/call (every call through src/mcp/run_tool.ts).
+ * The same server answers both protocol eras: 2026-07-28 (server/discover, per-request _meta) and
+ * 2025-11-25 (initialize), see src/mcp/handler.ts.
  */
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { type CallToolRequest, CallToolRequestSchema, ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
+import { ProtocolError, ProtocolErrorCode, Server, type Tool as ListedTool } from "@modelcontextprotocol/server";
+import { z } from "zod";
 import { TOOLS } from "../tools/index.ts";
-import type { Tool, ToolContext } from "../tools/types.ts";
-import { runTool } from "./run_tool.ts";
+import type { Tool } from "../tools/types.ts";
+import { isBusyError } from "./call_queue.ts";
+import { type CallContext, runTool } from "./run_tool.ts";
 
-/** Name and version the server reports in `initialize`. */
-export const SERVER_INFO = { name: "aoma-mesh-analytics", title: "AOMA Mesh Analytics", version: "0.1.0" };
+/** Name and version the server reports in `initialize` and `server/discover`. */
+export const SERVER_INFO = { name: "aoma-mesh-analytics", title: "AOMA Mesh Analytics", version: "0.2.0" };
 
 const INSTRUCTIONS = "AOMA Mesh Analytics runs real analyses on AOMA data inside Postgres. " +
   "Call analyze_correlations with no arguments for what drives system failures; every number in an " +
   "answer comes from the database and cites its sample size and interval.";
 
+/** The JSON-RPC error code of "the server is busy" (HTTP 429 carries it; src/mcp/handler.ts). */
+export const BUSY_ERROR_CODE = -32000;
+
+/** What one HTTP exchange learns from its tool call: a refusal for lack of capacity. */
+export interface Exchange {
+  busy?: { message: string; retryAfterSeconds: number };
+}
+
+interface Listing {
+  tools: ListedTool[];
+  byName: Map<string, { tool: Tool; outputSchema: Record<string, unknown> }>;
+}
+
+const listings = new WeakMap<readonly Tool[], Listing>();
+
+/** The tools/list entries of `tools` (schemas converted once per list). */
+function listing(tools: readonly Tool[]): Listing {
+  let l = listings.get(tools);
+  if (!l) {
+    const byName = new Map<string, { tool: Tool; outputSchema: Record<string, unknown> }>();
+    const listed = tools.map((tool) => {
+      const d = tool.definition;
+      const inputSchema = z.toJSONSchema(d.inputSchema, { io: "input" }) as ListedTool["inputSchema"];
+      const outputSchema = z.toJSONSchema(d.outputSchema, { io: "output" }) as Record<string, unknown>;
+      byName.set(d.name, { tool, outputSchema });
+      return {
+        name: d.name,
+        title: d.title,
+        description: d.description,
+        inputSchema,
+        outputSchema: outputSchema as ListedTool["outputSchema"],
+        annotations: { title: d.title, ...d.annotations },
+      };
+    });
+    l = { tools: listed, byName };
+    listings.set(tools, l);
+  }
+  return l;
+}
+
 /**
- * Builds an McpServer whose tools run as `ctx.caller` on `ctx.db`.
+ * Builds the Server of one request; its tools run as `ctx.caller` on `ctx.db`.
  *
  * @example
- * const server = createMcpServer({ db, caller });
- * await server.connect(transport);
+ * const server = createMcpServer({ db, caller, core }, exchange);
  */
-export function createMcpServer(ctx: ToolContext, tools: readonly Tool[] = TOOLS): McpServer {
-  const server = new McpServer(SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
-  const byName = new Map<string, Tool>();
-  for (const tool of tools) {
-    const d = tool.definition;
-    byName.set(d.name, tool);
-    server.registerTool(d.name, {
-      title: d.title,
-      description: d.description,
-      inputSchema: d.inputSchema,
-      outputSchema: d.outputSchema,
-      annotations: { title: d.title, ...d.annotations },
-    }, (args: unknown) => runTool(tool, args, ctx));
-  }
-  // McpServer validates arguments itself and reports zod issues raw; our call handler checks the
-  // argument size first and writes the problems as sentences. Listing stays with McpServer.
-  server.server.setRequestHandler(CallToolRequestSchema, async (request: CallToolRequest) => {
-    const tool = byName.get(request.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Tool ${request.params.name} not found`);
-    return await runTool(tool, request.params.arguments, ctx);
+export function createMcpServer(ctx: CallContext, exchange: Exchange, tools: readonly Tool[] = TOOLS): Server {
+  const server = new Server(SERVER_INFO, {
+    capabilities: { tools: { listChanged: false } },
+    instructions: INSTRUCTIONS,
+  });
+  const { tools: listed, byName } = listing(tools);
+  server.setRequestHandler("tools/list", () => ({ tools: listed }));
+  server.setRequestHandler("tools/call", async (request, reqCtx) => {
+    const entry = byName.get(request.params.name);
+    if (!entry) {
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidParams,
+        `Unknown tool "${String(request.params.name).slice(0, 64)}"; available: ${[...byName.keys()].join(", ")}.`,
+      );
+    }
+    const signals = [ctx.signal, reqCtx.mcpReq.signal].filter((s): s is AbortSignal => s !== undefined);
+    try {
+      const result = await runTool(entry.tool, request.params.arguments, { ...ctx, signal: AbortSignal.any(signals) });
+      return server.projectCallToolResult(result, entry.outputSchema);
+    } catch (e) {
+      if (!isBusyError(e)) throw e;
+      exchange.busy = { message: e.message, retryAfterSeconds: e.retryAfterSeconds };
+      throw new ProtocolError(BUSY_ERROR_CODE, e.message, { retryAfterSeconds: e.retryAfterSeconds });
+    }
   });
   return server;
 }

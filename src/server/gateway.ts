@@ -11,6 +11,7 @@ import type { Db } from "../db/types.ts";
 import { AppError } from "../errors.ts";
 import { createIngestFunction } from "../ingest/function.ts";
 import { createMcpFunction } from "../mcp/function.ts";
+import { createServingCore, type ServingOptions } from "../mcp/serving.ts";
 import { withCors } from "./cors.ts";
 import { checkOrigin } from "./guard.ts";
 import { FUNCTIONS_PREFIX, protectedResourceMetadata, resourceUrls, WELL_KNOWN } from "./metadata.ts";
@@ -33,6 +34,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Host names accepted in the Host header (see allowedHostsFor); undefined = any. */
   allowedHosts?: readonly string[];
+  /** Queue, cache and deadline settings of the MCP function (default: environment, src/mcp/serving.ts). */
+  serving?: ServingOptions;
 }
 
 /**
@@ -47,6 +50,7 @@ export function createGateway(opts: GatewayOptions): HttpHandler {
     mcp: createMcpFunction({
       db: opts.db,
       auth: opts.auth,
+      core: createServingCore(opts.db, opts.serving),
       metadataAtRoot: true,
       allowedOrigins,
       maxBodyBytes: opts.maxBodyBytes,

@@ -92,7 +92,8 @@ export function guard(handler: FunctionHandler, opts: GuardOptions): HttpHandler
       let inner = req;
       if (req.method !== "GET" && req.method !== "HEAD") {
         const body = await readBodyLimited(req, limit);
-        inner = new Request(req.url, { method: req.method, headers: req.headers, body });
+        // the signal goes along: it aborts when the client disconnects, which cancels its work
+        inner = new Request(req.url, { method: req.method, headers: req.headers, body, signal: req.signal });
       }
       return withCors(await handler(inner, { caller, resource }), origin);
     } catch (e) {

@@ -129,6 +129,7 @@ export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema>
   outputSchema,
   annotations: { readOnlyHint: true, openWorldHint: false, destructiveHint: false, idempotentHint: true },
   maxArgumentBytes: 64 * 1024,
+  narrowing: "narrow timeRange, list fewer features, lower maxLag or use a coarser aggregationLevel",
 };
 
 export type AnalyzeCorrelationsInput = z.output<typeof inputSchema>;
@@ -292,7 +293,7 @@ export async function handler(
       notes.push("The driver model (thresholds found together) runs on daily data only; ask with aggregationLevel daily.");
     }
     return { rows, coverage, catalog, matrix, drivers };
-  });
+  }, { signal: ctx.signal, statementTimeoutMs: ctx.deadlineMs });
 
   const catalog = new Map(data.catalog.map((c) => [c.name, c]));
   const cov = new Map(data.coverage.map((c) => [c.source, c]));

@@ -3,7 +3,7 @@
  * limits) kept apart from the handler that executes it. src/tools/index.ts lists them; src/mcp/
  * registers them and is the only place that turns a thrown error into `isError: true`.
  */
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import type { z } from "zod";
 import type { Caller } from "../db/caller.ts";
 import type { Db } from "../db/types.ts";
@@ -28,12 +28,18 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   annotations: ReadOnlyAnnotations;
   /** Largest accepted arguments object, in bytes of JSON, checked before schema validation. */
   maxArgumentBytes: number;
+  /** How a caller makes a call smaller, said when a call is stopped at its deadline ("narrow …"). */
+  narrowing: string;
 }
 
-/** What a handler gets besides its input: the database and who is calling. */
+/** What a handler gets besides its input: the database, who is calling, and when to stop. */
 export interface ToolContext {
   db: Db;
   caller: Caller;
+  /** Aborts at the call's deadline or when every client waiting for it has gone: pass it to withCaller. */
+  signal?: AbortSignal;
+  /** The call's deadline in milliseconds (the statement timeout on a server). */
+  deadlineMs?: number;
 }
 
 /** A tool's result: content for people and models, structuredContent matching the output schema. */
