@@ -1,19 +1,18 @@
 /**
  * Turns a Vega-Lite spec into MCP content items: the SVG as an embedded resource
- * (image/svg+xml) and the PNG as an image. Rendering failures are not fatal: what could be rendered
+ * (image/svg+xml) and the PNG as an image, rendered on worker threads (src/charts/render_pool.ts)
+ * so the serving thread stays free. Rendering failures are not fatal: what could be rendered
  * is returned, and each failure becomes a note for the answer.
  */
 import { Buffer } from "node:buffer";
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { renderPng, renderSvg } from "./render.ts";
+import type { CallToolResult } from "@modelcontextprotocol/server";
+import { workerRenderers } from "./render_pool.ts";
 
 /** The renderers used (replaceable in tests). */
 export interface Renderers {
   svg(spec: Record<string, unknown>): Promise<string>;
   png(svg: string): Promise<Uint8Array>;
 }
-
-const DEFAULT_RENDERERS: Renderers = { svg: renderSvg, png: (svg) => renderPng(svg) };
 
 /**
  * Renders `spec` to content items under `uri` (e.g. chart://analyze_correlations/matrix.svg).
@@ -24,7 +23,7 @@ const DEFAULT_RENDERERS: Renderers = { svg: renderSvg, png: (svg) => renderPng(s
 export async function chartContent(
   spec: Record<string, unknown>,
   uri: string,
-  renderers: Renderers = DEFAULT_RENDERERS,
+  renderers: Renderers = workerRenderers,
 ): Promise<{ content: CallToolResult["content"]; notes: string[] }> {
   const content: CallToolResult["content"] = [];
   const notes: string[] = [];
