@@ -34,6 +34,28 @@ interface Listing {
 
 const listings = new WeakMap<readonly Tool[], Listing>();
 
+/**
+ * zod writes a tuple as JSON Schema 2020-12 `prefixItems` with `items: false`, which a draft-07
+ * validator — the v1 SDK client's (MCP Inspector, most 2025-era clients) — reads as "no items at
+ * all", rejecting every result that has one ("…/ci/0 boolean schema is false"). Each such tuple is
+ * rewritten as `items` (the positions' schema, or their union) with `maxItems`: the same meaning in
+ * both dialects when all positions share one schema, as our [low, high] intervals do.
+ */
+function portableTuples(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(portableTuples);
+  if (!schema || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) out[k] = portableTuples(v);
+  const prefix = out.prefixItems;
+  if (Array.isArray(prefix) && prefix.length > 0 && out.items === false) {
+    const distinct = [...new Map(prefix.map((p) => [JSON.stringify(p), p])).values()];
+    delete out.prefixItems;
+    out.items = distinct.length === 1 ? distinct[0] : { anyOf: distinct };
+    out.maxItems = Math.min(typeof out.maxItems === "number" ? out.maxItems : prefix.length, prefix.length);
+  }
+  return out;
+}
+
 /** The tools/list entries of `tools` (schemas converted once per list). */
 function listing(tools: readonly Tool[]): Listing {
   let l = listings.get(tools);
@@ -41,8 +63,8 @@ function listing(tools: readonly Tool[]): Listing {
     const byName = new Map<string, { tool: Tool; outputSchema: Record<string, unknown> }>();
     const listed = tools.map((tool) => {
       const d = tool.definition;
-      const inputSchema = z.toJSONSchema(d.inputSchema, { io: "input" }) as ListedTool["inputSchema"];
-      const outputSchema = z.toJSONSchema(d.outputSchema, { io: "output" }) as Record<string, unknown>;
+      const inputSchema = portableTuples(z.toJSONSchema(d.inputSchema, { io: "input" })) as ListedTool["inputSchema"];
+      const outputSchema = portableTuples(z.toJSONSchema(d.outputSchema, { io: "output" })) as Record<string, unknown>;
       byName.set(d.name, { tool, outputSchema });
       return {
         name: d.name,

@@ -3,9 +3,17 @@
  * write): the real server is started as a child process (tests/e2e/_server.ts), and the CLI
  * from tools/inspector (installed by scripts/install-test-tools.sh) lists and calls the tool
  * over Streamable HTTP with a bearer token.
+ *
+ * The Inspector speaks protocol revision 2025-11-25 only: inspector-cli (0.16.8 here, 1.0.3 the
+ * newest) is built on the v1 SDK, whose newest release (1.32.2) knows revisions up to 2025-11-25,
+ * always initializes and has no server/discover. One step records what it sends and fails once an
+ * Inspector speaks 2026-07-28, so that this test is then extended to it (tests/e2e/CONFORMANCE.md,
+ * "MCP Inspector CLI"). The 2026-07-28 revision is driven by tests/e2e/discover_test.ts and the
+ * 0.2.0-alpha.12 conformance run.
  */
 import assert from "node:assert/strict";
-import { REPO_ROOT, startServerProcess } from "./_server.ts";
+import { type ProxyExchange, startAuthProxy } from "./_auth_proxy.ts";
+import { MCP_PATH, REPO_ROOT, startServerProcess } from "./_server.ts";
 
 const INSPECTOR_BIN = `${REPO_ROOT}/tools/inspector/node_modules/.bin/mcp-inspector-cli`;
 const CLI_TIMEOUT_MS = 180_000;
@@ -43,6 +51,15 @@ async function inspector(url: string, args: string[]): Promise<CliRun> {
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/** JSON text parsed, or undefined when it is not JSON. */
+function parse(text: string): Json {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 Deno.test({
   name: "MCP Inspector CLI: list and call analyze_correlations on the running server",
   async fn(t) {
@@ -70,6 +87,30 @@ Deno.test({
           assert.ok(arg in (tool.inputSchema.properties ?? {}), `inputSchema lacks the argument ${arg}`);
         }
         assert.deepEqual(tool.inputSchema.required ?? [], [], "every argument is optional");
+      });
+
+      await t.step("the Inspector speaks 2025-11-25 (initialize), not 2026-07-28: its v1 SDK has no newer revision", async () => {
+        const seen: ProxyExchange[] = [];
+        const proxy = await startAuthProxy(server.origin, { authorization: `Bearer ${server.token}` }, {
+          onExchange: (x) => seen.push(x),
+        });
+        let run: CliRun;
+        try {
+          run = await inspector(`${proxy.origin}${MCP_PATH}`, ["--method", "tools/list"]);
+        } finally {
+          await proxy.close();
+        }
+        assert.equal(run.code, 0, debug(run));
+        const bodies = seen.map((x) => ({ req: parse(x.requestBody), res: parse(x.responseBody), status: x.status }));
+        const init = bodies.find((x) => x.req?.method === "initialize");
+        assert.ok(init, `the Inspector sent no initialize; it sent ${bodies.map((x) => x.req?.method).join(", ")}`);
+        assert.equal(init.status, 200);
+        assert.equal(init.req.params?.protocolVersion, "2025-11-25", "the Inspector asks for another revision: extend this test");
+        assert.equal(init.res?.result?.protocolVersion, "2025-11-25", "the server negotiated another revision with the Inspector");
+        assert.ok(
+          !bodies.some((x) => x.req?.method === "server/discover" || x.req?.params?._meta?.["io.modelcontextprotocol/protocolVersion"]),
+          "the Inspector now speaks 2026-07-28 (server/discover or a _meta envelope): extend this test to that revision",
+        );
       });
 
       await t.step("tools/call with no arguments returns real correlations", async () => {
