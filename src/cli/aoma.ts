@@ -23,7 +23,16 @@ import { compileTagPattern, ingestGit, readGitCommits, repoNameOf } from "../ing
 import { ATTEMPT_COLUMNS, ingestAttempts, mapAttemptRecords } from "../ingest/attempts.ts";
 import { ingestJiraApi } from "../ingest/jira_api.ts";
 import { ingestJiraCsv, JIRA_CSV_PRESETS, type JiraCsvOptions, parseJiraCsv } from "../ingest/jira_csv.ts";
-import { ingestLogs, isRejection, LOG_LEVELS, type LogLevel, LogLineParser, type LogRecord, readFileLines } from "../ingest/logs.ts";
+import {
+  ingestLogs,
+  isRejection,
+  LOG_LEVELS,
+  type LogLevel,
+  LogLineParser,
+  type LogRecord,
+  parseInChunks,
+  readFileLines,
+} from "../ingest/logs.ts";
 import {
   formatOf,
   ingestMetrics,
@@ -34,6 +43,7 @@ import {
 } from "../ingest/metrics.ts";
 import { createProgress } from "../ingest/progress.ts";
 import { IngestReport, type Progress, SILENT } from "../ingest/report.ts";
+import { readUtf8File } from "../ingest/storable.ts";
 import { removeServerLock, serverHoldingPglite, writeServerLock } from "./server_lock.ts";
 
 // ───────────────────────────── usage errors and flags ─────────────────────────────
@@ -227,7 +237,7 @@ export const SOURCES: Record<string, SourceCommand> = {
         ? ingestJiraApi(db, { jql: one(p, "jql")!, baseUrl: one(p, "base-url"), full: has(p, "full") }, progress)
         : ingestJiraCsv(db, one(p, "csv")!, jiraCsvOptions(p), progress),
     async *batches(p, size) {
-      const parsed = parseJiraCsv(await Deno.readTextFile(one(p, "csv")!), jiraCsvOptions(p));
+      const parsed = parseJiraCsv(await readUtf8File(one(p, "csv")!), jiraCsvOptions(p));
       yield* chunks(parsed.rows, size, {}, parsed.read, parsed.rejections);
     },
   },
@@ -265,16 +275,21 @@ export const SOURCES: Record<string, SourceCommand> = {
       const parser = new LogLineParser({ ...opts, source, format });
       let records: LogRecord[] = [], rejections: { line: number; reason: string }[] = [], read = 0;
       const fields = { logSource: source, format: "parsed" };
-      for await (const { text, line } of readFileLines(path)) {
-        const r = parser.parse(text, line);
-        if (r === null) continue;
-        read++;
-        if (isRejection(r)) rejections.push(r);
-        else records.push(r);
-        if (records.length >= size) {
-          yield { records, fields, read, rejections };
-          records = [], rejections = [], read = 0;
+      try {
+        for await (const parsed of parseInChunks(parser, readFileLines(path))) {
+          for (const r of parsed) {
+            if (r === null) continue;
+            read++;
+            if (isRejection(r)) rejections.push(r);
+            else records.push(r);
+            if (records.length >= size) {
+              yield { records, fields, read, rejections };
+              records = [], rejections = [], read = 0;
+            }
+          }
         }
+      } finally {
+        parser.close();
       }
       if (records.length || read || rejections.length) yield { records, fields, read, rejections };
     },
@@ -308,7 +323,7 @@ export const SOURCES: Record<string, SourceCommand> = {
     },
     direct: (db, p, progress) => ingestMetrics(db, { path: p.positional[0], ...metricOptions(p), batchSize: wholeNumber(p, "batch-size") }, progress),
     async *batches(p, size) {
-      const text = await Deno.readTextFile(p.positional[0]);
+      const text = await readUtf8File(p.positional[0]);
       const opts = metricOptions(p);
       const { records, rejections } = readRecords(text, { format: opts.format ?? formatOf(p.positional[0], text), delimiter: opts.delimiter });
       const mapped = mapMetricRecords(records, opts);
@@ -337,7 +352,7 @@ export const SOURCES: Record<string, SourceCommand> = {
     },
     direct: (db, p, progress) => ingestAttempts(db, { path: p.positional[0], ...attemptOptions(p), batchSize: wholeNumber(p, "batch-size") }, progress),
     async *batches(p, size) {
-      const text = await Deno.readTextFile(p.positional[0]);
+      const text = await readUtf8File(p.positional[0]);
       const opts = attemptOptions(p);
       const { records, rejections } = readRecords(text, { format: opts.format ?? formatOf(p.positional[0], text), delimiter: opts.delimiter });
       const mapped = mapAttemptRecords(records, opts);

@@ -11,19 +11,21 @@
  * status; unparseable or absurd times; finished_at before started_at; a status other than
  * succeeded/failed (success, ok, completed → succeeded; failure, error → failed); a migration state
  * other than legacy/migrating/migrated; an error message on a succeeded attempt; oversized fields;
- * a repeated attempt_id (the first is kept).
+ * a repeated attempt_id (the first is kept); a record holding invalid UTF-8, a NUL character or a
+ * lone surrogate (readRecords / recordsOf, storable.ts).
  *
  * @example
  * await ingestAttempts(db, { path: "attempts.csv" });
  * await ingestAttempts(db, { path: "export.json", columns: { attempt_id: "id", error_message: "error" } });
  */
 import type { Db } from "../db/types.ts";
+import { writeBatch } from "./batch.ts";
 import type { DrainOptions } from "./drain.ts";
 import { inputText, type InputRecord, readRecords, type RecordRejection, type TabularOptions, formatOf } from "./metrics.ts";
 import { IngestReport, type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
-import { type Mined, TemplateMiner } from "./templates.ts";
-import { quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { type Mined, TemplateMiner, templatesOf } from "./templates.ts";
+import { checkTimestampFormat, quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
 import { upsertRows } from "./upsert.ts";
 import type { ProcessingAttemptRow } from "../db/rows.ts";
 
@@ -55,20 +57,24 @@ const STATUS: Record<string, "succeeded" | "failed"> = {
 const MIGRATION = new Set(["legacy", "migrating", "migrated"]);
 
 /**
- * Validates records into attempt rows.
+ * Validates records into attempt rows (with the line of each row).
  *
  * @example
  * const { records } = readRecords(csvText, { format: "csv" });
  * const { rows, rejections } = mapAttemptRecords(records);
  */
-export function mapAttemptRecords(records: InputRecord[], opts: AttemptMapOptions = {}): { rows: AttemptRow[]; rejections: RecordRejection[] } {
+export function mapAttemptRecords(
+  records: InputRecord[],
+  opts: AttemptMapOptions = {},
+): { rows: AttemptRow[]; lines: number[]; rejections: RecordRejection[] } {
   for (const k of Object.keys(opts.columns ?? {})) {
     if (!ATTEMPT_COLUMNS.includes(k as AttemptColumn)) {
       throw new Error(`Cannot map attempts: ${quoteShort(k)} is not an attempt column; allowed: ${ATTEMPT_COLUMNS.join(", ")}`);
     }
   }
+  checkTimestampFormat(opts.tsFormat);
   const col = (c: AttemptColumn) => opts.columns?.[c] ?? c;
-  const rows: AttemptRow[] = [], rejections: RecordRejection[] = [];
+  const rows: AttemptRow[] = [], lines: number[] = [], rejections: RecordRejection[] = [];
   const first = new Map<string, number>();
   for (const rec of records) {
     const r = mapOne(rec.values, col, opts);
@@ -83,8 +89,9 @@ export function mapAttemptRecords(records: InputRecord[], opts: AttemptMapOption
     }
     first.set(r.attempt_id, rec.line);
     rows.push(r);
+    lines.push(rec.line);
   }
-  return { rows, rejections };
+  return { rows, lines, rejections };
 }
 
 function mapOne(v: Record<string, unknown>, col: (c: AttemptColumn) => string, opts: AttemptMapOptions): AttemptRow | string {
@@ -137,7 +144,7 @@ function mapOne(v: Record<string, unknown>, col: (c: AttemptColumn) => string, o
     started_at: started.iso!,
     finished_at: finished.iso,
     status,
-    error_message: message === null ? null : message.replaceAll("\u0000", "\uFFFD"),
+    error_message: message,
   };
 }
 
@@ -145,6 +152,8 @@ function mapOne(v: Record<string, unknown>, col: (c: AttemptColumn) => string, o
 export interface WriteAttemptOptions {
   /** Rows per transaction. Default 5,000. */
   batchSize?: number;
+  /** Line (record number) of each row, for rows the database refuses (default: 1-based position). */
+  lines?: readonly number[];
   drain?: DrainOptions;
   /** A miner to reuse (loaded from the database when absent). */
   miner?: TemplateMiner;
@@ -153,8 +162,9 @@ export interface WriteAttemptOptions {
 }
 
 /**
- * Templates the error messages and upserts the rows in transactional batches, then refreshes the
- * stats of the templates used. Does not refresh the feature views.
+ * Templates the error messages and upserts the rows in transactional batches (a row the database
+ * refuses is rejected on its own, batch.ts), then refreshes the stats of the templates used. Does
+ * not refresh the feature views.
  *
  * @example
  * const report = new IngestReport("attempts");
@@ -171,11 +181,13 @@ export async function writeAttemptRows(db: Db, rows: AttemptRow[], report: Inges
     const mined: (Mined | null)[] = part.map((r) => (r.error_message === null ? null : miner.mine(r.error_message)));
     const plan = miner.plan(mined);
     const out = part.map((r, k) => ({ ...r, error_template_id: plan.resolved[k]?.template_id ?? null }));
-    await db.transaction(async (tx) => {
-      await plan.apply(tx, report);
-      report.add("processing_attempts", await upsertRows(tx, "processing_attempts", out));
+    const lines = (opts.lines ?? rows.map((_, k) => k + 1)).slice(i, i + size);
+    const rejected = await writeBatch(db, out, { report, lines }, async (tx, chunk, counts) => {
+      await plan.apply(tx, counts, templatesOf(chunk));
+      counts.add("processing_attempts", await upsertRows(tx, "processing_attempts", chunk));
     });
-    plan.committed();
+    const refused = new Set(rejected);
+    plan.committed(refused.size ? templatesOf(out.filter((_, k) => !refused.has(k))) : undefined);
     opts.progress?.advance(part.length);
     await opts.onBatch?.(++batch);
   }
@@ -210,7 +222,13 @@ export async function ingestAttempts(db: Db, opts: AttemptIngestOptions, progres
     const mapped = mapAttemptRecords(records, opts);
     for (const r of [...rejections, ...mapped.rejections].sort((a, b) => a.line - b.line)) report.reject(r.line, r.reason);
     try {
-      await writeAttemptRows(db, mapped.rows, report, { batchSize: opts.batchSize, drain: opts.drain, onBatch: opts.onBatch, progress });
+      await writeAttemptRows(db, mapped.rows, report, {
+        batchSize: opts.batchSize,
+        lines: mapped.lines,
+        drain: opts.drain,
+        onBatch: opts.onBatch,
+        progress,
+      });
     } finally {
       progress.done();
     }

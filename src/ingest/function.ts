@@ -26,13 +26,14 @@ import { readBodyLimited } from "../server/body.ts";
 import { guard, type GuardOptions } from "../server/guard.ts";
 import { errorResponse } from "../server/respond.ts";
 import type { FunctionHandler, HttpHandler } from "../server/types.ts";
-import { DEFAULT_DEPLOY_TAG_PATTERN, mapGithubPush } from "./github_push.ts";
-import { compileTagPattern } from "./git.ts";
+import { DEFAULT_DEPLOY_TAG_PATTERN, mapGithubPush, pushedTag } from "./github_push.ts";
+import { compileTagPattern, type TagPattern } from "./git.ts";
 import { applyJiraWebhook, writeJiraIssues } from "./jira.ts";
-import { finishJiraRow, type JiraIssueRow, type JiraMapResult, mapJiraIssue, storableText } from "./jira_map.ts";
+import { finishJiraRow, type JiraIssueRow, type JiraMapResult, mapJiraIssue } from "./jira_map.ts";
 import { mapAttemptRecords, type AttemptMapOptions, writeAttemptRows } from "./attempts.ts";
 import { writeGitBatch } from "./git.ts";
 import {
+  type InputLine,
   isRejection,
   LOG_LEVELS,
   LOG_LIMITS,
@@ -44,8 +45,10 @@ import {
 } from "./logs.ts";
 import { mapMetricRecords, type MetricMapOptions, recordsOf, writeMetricRows } from "./metrics.ts";
 import { type GitCommitRow, MAX_MESSAGE_CHARS, MAX_NAME_CHARS } from "./git_log.ts";
+import { RegexBudgetError } from "./regex_guard.ts";
 import type { IngestReport } from "./report.ts";
 import { type IngestSource, runIngest } from "./run.ts";
+import { clipText, decodeUtf8, unstorable, withoutBom } from "./storable.ts";
 import { upsertRows } from "./upsert.ts";
 import { claimDelivery, verifySignature, type WebhookProvider, WEBHOOKS } from "./webhooks.ts";
 
@@ -79,14 +82,14 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
   jira: {
     expects: "records are Jira issues as the REST API returns them ({ key, fields }) or aoma.jira_issues rows ({ issue_key, … })",
     async write(db, body, report) {
-      const rows: JiraIssueRow[] = [];
+      const rows: JiraIssueRow[] = [], lines: number[] = [];
       for (const [i, rec] of body.records.entries()) {
         report.read++;
         const r = jiraRecord(rec);
-        if (r.ok) rows.push(r.row);
+        if (r.ok) rows.push(r.row), lines.push(lineOf(body, i));
         else report.reject(lineOf(body, i), r.reason);
       }
-      await writeJiraIssues(db, rows, report);
+      await writeJiraIssues(db, rows, report, { lines });
     },
   },
   git: {
@@ -96,15 +99,15 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
       if (!repo || repo.length > 200) {
         throw new AppError(400, "Cannot read the git batch: repo must be the repository name (1 to 200 characters).");
       }
-      const rows: GitCommitRow[] = [];
+      const rows: GitCommitRow[] = [], lines: number[] = [];
       for (const [i, rec] of body.records.entries()) {
         report.read++;
         const r = gitRecord(repo, rec);
         if (typeof r === "string") report.reject(lineOf(body, i), r);
-        else rows.push(r);
+        else rows.push(r), lines.push(lineOf(body, i));
       }
       report.add("repositories", await upsertRows(db, "repositories", [{ repo }]));
-      await writeGitBatch(db, repo, rows, report);
+      await writeGitBatch(db, repo, rows, report, { lines });
     },
   },
   logs: {
@@ -127,12 +130,25 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
       } else if (format === "text") {
         const parser = badRequest("logs", () => new LogLineParser({ ...opts, format: "text" }));
         parsed = { records: [], rejections: [] };
+        const lines: InputLine[] = [];
         for (const [i, rec] of body.records.entries()) {
-          const r = typeof rec === "string" ? parser.parse(rec, first + i) : { line: first + i, reason: "text records must be strings" };
-          if (r === null) continue;
-          if (isRejection(r)) parsed.rejections.push(r);
-          else parsed.records.push(r);
+          if (typeof rec === "string") lines.push({ text: rec, line: first + i });
+          else parsed.rejections.push({ line: first + i, reason: "text records must be strings" });
         }
+        try {
+          // a caller's pattern runs in the regex guard (a time limit per line)
+          for (const r of await parser.parseLines(lines)) {
+            if (r === null) continue;
+            if (isRejection(r)) parsed.rejections.push(r);
+            else parsed.records.push(r);
+          }
+        } catch (e) {
+          if (e instanceof RegexBudgetError) throw new AppError(400, `${e.message} (logs batch).`);
+          throw e;
+        } finally {
+          parser.close();
+        }
+        parsed.rejections.sort((a, b) => a.line - b.line);
       } else if (format === "parsed") {
         parsed = { records: [], rejections: [] };
         for (const [i, rec] of body.records.entries()) {
@@ -164,7 +180,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
         }));
       report.read += body.records.length;
       for (const r of [...rejections, ...mapped.rejections].sort((a, b) => a.line - b.line)) report.reject(r.line, r.reason);
-      await writeMetricRows(db, mapped.rows, report);
+      await writeMetricRows(db, mapped.rows, report, { lines: mapped.lines });
     },
   },
   attempts: {
@@ -178,7 +194,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
         }));
       report.read += body.records.length;
       for (const r of [...rejections, ...mapped.rejections].sort((a, b) => a.line - b.line)) report.reject(r.line, r.reason);
-      await writeAttemptRows(db, mapped.rows, report);
+      await writeAttemptRows(db, mapped.rows, report, { lines: mapped.lines });
     },
   },
 };
@@ -217,6 +233,8 @@ function badRequest<T>(source: string, fn: () => T): T {
 /** A log record as `aoma ingest logs --via-function` sends it (parsed on the client), checked again. */
 function parsedLogRecord(rec: unknown, line: number): LogRecord | string {
   if (!isRecord(rec)) return "record is not a JSON object";
+  const bad = unstorable(rec);
+  if (bad) return bad;
   if (typeof rec.event_key !== "string" || !/^[0-9a-f]{32}$/.test(rec.event_key)) return "event_key must be 32 hex digits";
   const ts = typeof rec.ts === "string" ? Date.parse(rec.ts) : NaN;
   if (Number.isNaN(ts)) return "ts must be an ISO time";
@@ -234,7 +252,7 @@ function parsedLogRecord(rec: unknown, line: number): LogRecord | string {
     level: rec.level as LogLevel,
     service,
     host,
-    message: storableText(rec.message),
+    message: rec.message,
   };
 }
 
@@ -279,6 +297,8 @@ const EARLIEST_COMMIT = Date.UTC(1970, 0, 1);
 /** An aoma.git_commits row from a batch record (exactly the columns the git ingest writes), or why not. */
 function gitRecord(repo: string, rec: unknown): GitCommitRow | string {
   if (!isRecord(rec)) return "record is not a JSON object";
+  const bad = unstorable(rec);
+  if (bad) return bad;
   const sha = typeof rec.sha === "string" ? rec.sha.toLowerCase() : "";
   if (!SHA.test(sha)) return `invalid commit hash ${JSON.stringify(String(rec.sha ?? "").slice(0, 80))}`;
   const at = (name: string): string | null => {
@@ -307,7 +327,7 @@ function gitRecord(repo: string, rec: unknown): GitCommitRow | string {
   if (!parents.every((x) => SHA.test(x))) return `commit ${sha}: parents must be commit hashes`;
   const str = (name: string, max: number): string | null => {
     const v = rec[name];
-    return typeof v === "string" && v !== "" ? storableText(v.length > max ? `${v.slice(0, max - 1)}…` : v) : null;
+    return typeof v === "string" && v !== "" ? clipText(v, max) : null;
   };
   return {
     repo,
@@ -388,7 +408,8 @@ function batchHandler(db: Db, maxRecords: number): FunctionHandler {
     if (ctx.caller.role !== "service_role") {
       throw new AppError(403, `Cannot ingest with a token of role "${ctx.caller.role}": ingesting needs role service_role (npm run -s token -- --role service_role).`);
     }
-    const body = parseBatch(await req.text(), maxRecords);
+    // invalid UTF-8 stays visible to the record checks (storable.ts) instead of becoming U+FFFD
+    const body = parseBatch(withoutBom(decodeUtf8(new Uint8Array(await req.arrayBuffer()))), maxRecords);
     const writer = BATCH_SOURCES[body.source];
     const report = await asAppError(`Cannot ingest the ${body.source} batch`, () =>
       runIngest(db, body.source as IngestSource, (r) => writer.write(db, body, r), { refresh: body.refresh !== false }));
@@ -508,15 +529,18 @@ function githubApply(event: string | null, tagPattern: string): Apply {
       report.notes.push(`event ${JSON.stringify(event)} ignored: only push events are ingested`);
       return;
     }
-    let pattern: { test(tag: string): boolean };
+    let pattern: TagPattern;
     try {
-      pattern = { test: compileTagPattern(tagPattern) };
+      pattern = compileTagPattern(tagPattern);
     } catch {
       throw new AppError(500, 'Cannot read GITHUB_DEPLOY_TAG_PATTERN: use comma-separated globs such as "v[0-9]*,release-*" or "/regex/".');
     }
+    const tag = pushedTag(payload);
+    const deploy = tag !== null && (await pattern.match([tag]))[0];
+    if (pattern.timedOut.length) report.notes.push(`GITHUB_DEPLOY_TAG_PATTERN ran longer than its time limit on tag ${JSON.stringify(tag)}; not taken as a deployment`);
     let push;
     try {
-      push = mapGithubPush(payload, { tagPattern: pattern, report });
+      push = mapGithubPush(payload, { tagPattern: { test: (t) => t === tag && deploy }, report });
     } catch (e) {
       throw new AppError(400, (e as Error).message);
     }

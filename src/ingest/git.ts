@@ -23,6 +23,8 @@
 import type { Db, Queryable } from "../db/types.ts";
 import { type IngestReport, type Progress, type Rejection, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
+import { writeBatch } from "./batch.ts";
+import { RegexGuard, TIMEOUT } from "./regex_guard.ts";
 import { upsertRows } from "./upsert.ts";
 import { fallbackDecoder, GIT_LOG_ARGS, type GitCommitRow, GitLogParser, toCommitRow } from "./git_log.ts";
 
@@ -52,9 +54,11 @@ export interface GitCursor {
   mergeDeployments?: boolean;
 }
 
-/** One batch from readGitCommits: the rows, the commits kept out (with their log position), the count read. */
+/** One batch from readGitCommits: the rows with their log positions, the commits kept out (with theirs), the count read. */
 export interface GitCommitBatch {
   rows: GitCommitRow[];
+  /** Position in the log of each row (the "line" of a row the database refuses). */
+  lines: number[];
   rejections: Rejection[];
   read: number;
 }
@@ -205,41 +209,98 @@ async function existingCommits(path: string, shas: string[]): Promise<string[]> 
 
 // ───────────────────────────── deployments ─────────────────────────────
 
+/** Which tag names a tag pattern takes as deployments. */
+export interface TagPattern {
+  /** Per tag: does it match. A tag a "/regex/" pattern overran its time limit on counts as no match. */
+  match(tags: readonly string[]): Promise<boolean[]>;
+  /** Tags a "/regex/" pattern overran its time limit on (regex_guard.ts), in the order met. */
+  readonly timedOut: string[];
+}
+
+type GlobPart = { kind: "char"; ch: string } | { kind: "one" } | { kind: "star" } | { kind: "class"; re: RegExp };
+
+/** One glob ("v[0-9]*") as parts: `*` any text, `?` one character, `[…]` a class (`[!…]` negated), the rest literal. */
+function globParts(g: string, whole: string): GlobPart[] {
+  const parts: GlobPart[] = [];
+  for (let i = 0; i < g.length; i++) {
+    const c = g[i];
+    if (c === "*") {
+      if (parts.at(-1)?.kind !== "star") parts.push({ kind: "star" });
+    } else if (c === "?") parts.push({ kind: "one" });
+    else if (c === "[" && g.indexOf("]", i + 2) > 0) {
+      const end = g.indexOf("]", i + 2);
+      const body = g.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\");
+      try {
+        // a class tests one character: no backtracking
+        parts.push({ kind: "class", re: new RegExp(`^[${body}]$`) });
+      } catch (e) {
+        throw new Error(`Cannot use the tag pattern ${JSON.stringify(whole)}: ${(e as Error).message}`);
+      }
+      i = end;
+    } else parts.push({ kind: "char", ch: c });
+  }
+  return parts;
+}
+
+/**
+ * Whether `s` matches the glob `parts` as a whole, in O(length of s × parts): a wildcard match that
+ * only ever returns to the last `*` (the regex a glob once compiled to backtracked polynomially on
+ * patterns like "*a*a*a*a*b").
+ */
+function globMatches(parts: readonly GlobPart[], s: string): boolean {
+  const one = (p: GlobPart, ch: string) =>
+    p.kind === "one" ? ch !== "\n" && ch !== "\r" : p.kind === "char" ? p.ch === ch : p.kind === "class" && p.re.test(ch);
+  let p = 0, i = 0, star = -1, resume = 0;
+  while (i < s.length) {
+    if (p < parts.length && parts[p].kind === "star") {
+      star = p++;
+      resume = i;
+    } else if (p < parts.length && one(parts[p], s[i])) {
+      p++;
+      i++;
+    } else if (star !== -1) {
+      p = star + 1;
+      i = ++resume;
+    } else return false;
+  }
+  while (p < parts.length && parts[p].kind === "star") p++;
+  return p === parts.length;
+}
+
 /**
  * Compiles a tag pattern: comma-separated globs (`*` any text, `?` one character, `[…]` a class),
- * "/regex/" or a RegExp. null or "" matches nothing.
+ * "/regex/" or a RegExp. null or "" matches nothing. Globs match in linear time on this thread; a
+ * "/regex/" is the caller's and runs in the regex guard (a time limit per tag, regex_guard.ts); a
+ * RegExp object comes from code and runs here. Throws an Error with a sentence for a bad pattern.
  *
  * @example
- * const m = compileTagPattern("v*,release-*"); m("v1.2.0"); // true
+ * const p = compileTagPattern("v*,release-*");
+ * await p.match(["v1.2.0", "nightly"]); // [true, false]
  */
-export function compileTagPattern(pattern: string | RegExp | null | undefined): (tag: string) => boolean {
-  if (pattern === null || pattern === "") return () => false;
-  if (pattern instanceof RegExp) return (t) => pattern.test(t);
+export function compileTagPattern(pattern: string | RegExp | null | undefined): TagPattern {
+  const timedOut: string[] = [];
+  const sync = (test: (tag: string) => boolean): TagPattern => ({ match: (tags) => Promise.resolve(tags.map(test)), timedOut });
+  if (pattern === null || pattern === "") return sync(() => false);
+  if (pattern instanceof RegExp) return sync((t) => pattern.test(t));
   const p = pattern ?? DEFAULT_TAG_PATTERN;
   const re = /^\/(.+)\/([a-z]*)$/.exec(p);
   if (re) {
-    try {
-      const rx = new RegExp(re[1], re[2].replace("g", ""));
-      return (t) => rx.test(t);
-    } catch (e) {
-      throw new Error(`Cannot use the tag pattern ${JSON.stringify(p)}: ${(e as Error).message}`);
-    }
+    const guard = new RegexGuard(re[1], re[2], { what: `the tag pattern ${JSON.stringify(p)}` });
+    return {
+      timedOut,
+      async match(tags) {
+        try {
+          const answers = await guard.test(tags);
+          answers.forEach((a, i) => a === TIMEOUT && timedOut.push(tags[i]));
+          return answers.map((a) => a === true);
+        } finally {
+          guard.close();
+        }
+      },
+    };
   }
-  const globs = p.split(",").map((g) => g.trim()).filter((g) => g !== "").map((g) => {
-    let src = "";
-    for (let i = 0; i < g.length; i++) {
-      const c = g[i];
-      if (c === "*") src += ".*";
-      else if (c === "?") src += ".";
-      else if (c === "[" && g.indexOf("]", i + 2) > 0) {
-        const end = g.indexOf("]", i + 2);
-        src += "[" + g.slice(i + 1, end).replace(/^!/, "^").replace(/\\/g, "\\\\") + "]";
-        i = end;
-      } else src += c.replace(/[.+^${}()|[\]\\/]/g, "\\$&");
-    }
-    return new RegExp(`^${src}$`);
-  });
-  return (t) => globs.some((g) => g.test(t));
+  const globs = p.split(",").map((g) => g.trim()).filter((g) => g !== "").map((g) => globParts(g, p));
+  return sync((t) => globs.some((g) => globMatches(g, t)));
 }
 
 const RAW_DATE = /^(\d+) [+-]\d{4}$/;
@@ -252,7 +313,7 @@ const rawToIso = (raw: string) => {
 async function tagDeployments(
   path: string,
   repo: string,
-  matches: (tag: string) => boolean,
+  pattern: TagPattern,
   environment: string,
 ): Promise<GitDeploymentRow[]> {
   const out = await git(path, [
@@ -260,11 +321,11 @@ async function tagDeployments(
     "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(creatordate:raw)",
     "refs/tags",
   ], "list tags");
+  const refs = (out ?? "").split("\n").filter((line) => line !== "").map((line) => line.split("\0"));
+  const matches = await pattern.match(refs.map((r) => r[0]));
   const rows: GitDeploymentRow[] = [];
-  for (const line of (out ?? "").split("\n")) {
-    if (line === "") continue;
-    const [tag, type, sha, peeledType, peeled, date] = line.split("\0");
-    if (!matches(tag)) continue;
+  for (const [k, [tag, type, sha, peeledType, peeled, date]] of refs.entries()) {
+    if (!matches[k]) continue;
     const annotated = type === "tag";
     const commit = annotated ? (peeledType === "commit" ? peeled : null) : (type === "commit" ? sha : null);
     const at = rawToIso(date ?? "");
@@ -368,16 +429,16 @@ export async function* readGitCommits(path: string, opts: ReadGitOptions): Async
 
   const producer = (async () => {
     const parser = new GitLogParser(fallbackDecoder(fallbackEncoding));
-    let batch: GitCommitBatch = { rows: [], rejections: [], read: 0 };
+    let batch: GitCommitBatch = { rows: [], lines: [], rejections: [], read: 0 };
     const take = (recs: ReturnType<GitLogParser["push"]>) => {
       for (const rec of recs) {
         batch.read++;
         const r = toCommitRow(opts.repo, rec);
         if (typeof r === "string") batch.rejections.push({ line: rec.index, reason: r });
-        else batch.rows.push(r);
+        else batch.rows.push(r), batch.lines.push(rec.index);
         if (batch.read >= batchSize) {
           queue.push(batch);
-          batch = { rows: [], rejections: [], read: 0 };
+          batch = { rows: [], lines: [], rejections: [], read: 0 };
           signalConsumer();
         }
       }
@@ -455,7 +516,9 @@ export async function loadGitCursor(db: Queryable, repo: string): Promise<GitCur
 /**
  * Writes one batch of commit rows in one transaction; with `cursor`, the cursor of `repo` moves in
  * that same transaction, and `deployments` are upserted there too (the last batch of a run carries
- * both). Counts go to the report only after the commit.
+ * both). A commit the database refuses is rejected on its own at `lines[i]` (batch.ts); the cursor
+ * and deployments then go with the last transaction of the batch. Counts go to the report only
+ * after the commit.
  *
  * @example
  * await writeGitBatch(db, "api", rows, report, { cursor: { refs: { "refs/heads/main": tip } } });
@@ -465,13 +528,15 @@ export async function writeGitBatch(
   repo: string,
   rows: GitCommitRow[],
   report: IngestReport,
-  extra: { cursor?: GitCursor; deployments?: GitDeploymentRow[] } = {},
+  extra: { cursor?: GitCursor; deployments?: GitDeploymentRow[]; lines?: readonly number[] } = {},
 ): Promise<void> {
-  const counts = await db.transaction(async (tx) => {
-    const commits = await upsertRows(tx, "git_commits", rows as unknown as Record<string, unknown>[]);
-    const deployments = extra.deployments?.length
-      ? await upsertRows(tx, "deployments", extra.deployments as unknown as Record<string, unknown>[])
-      : null;
+  const commits = rows as unknown as Record<string, unknown>[];
+  await writeBatch(db, commits, { report, lines: extra.lines }, async (tx, chunk, counts, last) => {
+    counts.add("git_commits", await upsertRows(tx, "git_commits", chunk));
+    if (!last) return;
+    if (extra.deployments?.length) {
+      counts.add("deployments", await upsertRows(tx, "deployments", extra.deployments as unknown as Record<string, unknown>[]));
+    }
     if (extra.cursor) {
       await tx.query(
         `insert into aoma.ingest_state (source, scope, state) values ('git', $1, $2::text::jsonb)
@@ -480,10 +545,7 @@ export async function writeGitBatch(
         [repo, JSON.stringify(extra.cursor)],
       );
     }
-    return { commits, deployments };
   });
-  report.add("git_commits", counts.commits);
-  if (counts.deployments) report.add("deployments", counts.deployments);
 }
 
 /** Default repository name of a path: its last directory name without ".git". */
@@ -518,7 +580,14 @@ async function ingestOne(
   if (opts.isService !== undefined) repoRow.is_service = opts.isService;
   report.add("repositories", await upsertRows(db, "repositories", [repoRow]));
 
-  const deployments = await tagDeployments(path, repo, compileTagPattern(opts.tagPattern), environment);
+  const tagPattern = compileTagPattern(opts.tagPattern);
+  const deployments = await tagDeployments(path, repo, tagPattern, environment);
+  if (tagPattern.timedOut.length) {
+    report.notes.push(
+      `${repo}: the tag pattern ran longer than its time limit on ${tagPattern.timedOut.length} tag(s) ` +
+        `(${tagPattern.timedOut.slice(0, 5).map((t) => JSON.stringify(t)).join(", ")}); they were not taken as deployments`,
+    );
+  }
   if (opts.mergeDeployments) {
     // merges behind the old tips were listed already only if the previous run listed merges too
     const seen = stored.mergeDeployments ? oldTips : [];
@@ -553,14 +622,14 @@ async function ingestOne(
   ) {
     if (held) {
       check();
-      await writeGitBatch(db, repo, held.rows, report);
+      await writeGitBatch(db, repo, held.rows, report, { lines: held.lines });
       progress.advance(held.read);
     }
     hold(b);
     held = b;
   }
   check();
-  await writeGitBatch(db, repo, held?.rows ?? [], report, { cursor, deployments });
+  await writeGitBatch(db, repo, held?.rows ?? [], report, { cursor, deployments, lines: held?.lines });
   if (held) progress.advance(held.read);
 }
 

@@ -23,6 +23,7 @@
  * for (const rec of parser.end()) …
  */
 import type { GitCommitRow } from "../db/rows.ts";
+import { clipText, concatBytes } from "./storable.ts";
 
 /** Arguments of the `git log` this parser reads (add revisions, `--not …`, `--since=…`). */
 export const GIT_LOG_ARGS: readonly string[] = [
@@ -115,19 +116,6 @@ function count(bytes: Uint8Array, from: number, to: number): number {
   return n;
 }
 
-function concat(parts: Uint8Array[], last: Uint8Array): Uint8Array {
-  let len = last.length;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  out.set(last, at);
-  return out;
-}
-
 /**
  * Streaming parser of `git log` output produced with GIT_LOG_ARGS. Feed it chunks in order with
  * push(); each call returns the commits completed so far; end() returns the last one. A record is
@@ -152,7 +140,7 @@ export class GitLogParser {
     for (let nul = chunk.indexOf(NUL); nul >= 0; nul = chunk.indexOf(NUL, start)) {
       const piece = chunk.subarray(start, nul);
       if (this.#parts.length) {
-        this.#token(concat(this.#parts, piece));
+        this.#token(concatBytes([...this.#parts, piece]));
         this.#parts = [];
       } else {
         this.#token(piece);
@@ -166,7 +154,7 @@ export class GitLogParser {
   /** Ends the stream; returns the last commit(s). Throws when the output stopped inside a header. */
   end(): GitLogRecord[] {
     if (this.#parts.length) {
-      this.#token(concat(this.#parts, new Uint8Array(0)));
+      this.#token(concatBytes(this.#parts));
       this.#parts = [];
     }
     if (this.#field > 0) {
@@ -259,8 +247,7 @@ function instant(raw: string, what: string): { at: string; tz: string } | string
   return { at: new Date(ms).toISOString(), tz: m[2] };
 }
 
-const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max - 1) + "…" : s);
-const orNull = (s: string) => (s === "" ? null : clip(s, MAX_NAME_CHARS));
+const orNull = (s: string) => (s === "" ? null : clipText(s, MAX_NAME_CHARS));
 
 /**
  * Maps one parsed commit to a row of aoma.git_commits, or to the reason it is kept out (an invalid
@@ -295,6 +282,6 @@ export function toCommitRow(repo: string, rec: GitLogRecord): GitCommitRow | str
     deletions: rec.deletions,
     is_merge: rec.parents.length > 1,
     parents: rec.parents,
-    message: message === "" ? null : clip(message, MAX_MESSAGE_CHARS),
+    message: message === "" ? null : clipText(message, MAX_MESSAGE_CHARS),
   };
 }

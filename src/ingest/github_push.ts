@@ -13,6 +13,7 @@
  * push.deployment;  // { deployment_id: "aoma-mesh:tag:v1.2.0", … } or null
  */
 import type { IngestReport } from "./report.ts";
+import { unstorable } from "./storable.ts";
 
 /**
  * Tags that count as deployments unless GITHUB_DEPLOY_TAG_PATTERN says otherwise — the same default
@@ -43,9 +44,15 @@ export function isoOffset(ts: string): string | null {
   return m ? `${m[1]}${m[2]}${m[3]}` : null;
 }
 
+/** The tag a push payload pushes (`ref` refs/tags/<tag>), or null. */
+export function pushedTag(payload: unknown): string | null {
+  return isObj(payload) ? /^refs\/tags\/(.+)$/.exec(String(payload.ref))?.[1] ?? null : null;
+}
+
 /**
- * Maps a push payload. Commits without a valid sha or timestamp are rejected in `report` with their
- * 1-based position in payload.commits. Throws an Error with a sentence when the payload is not a
+ * Maps a push payload. Commits without a valid sha or timestamp, or holding a NUL character or a
+ * lone surrogate (storable.ts), are rejected in `report` with their 1-based position in
+ * payload.commits. Throws an Error with a sentence when the payload is not a
  * push (no repository name or ref).
  */
 export function mapGithubPush(
@@ -60,6 +67,11 @@ export function mapGithubPush(
   const list = Array.isArray(payload.commits) ? payload.commits : [];
   list.forEach((c, i) => {
     if (opts.report) opts.report.read++;
+    const bad = unstorable(c);
+    if (bad) {
+      opts.report?.reject(i + 1, bad);
+      return;
+    }
     const sha = isObj(c) ? str(c.id)?.toLowerCase() : null;
     const ts = isObj(c) ? str(c.timestamp) : null;
     if (!isObj(c) || !sha || !/^[0-9a-f]{7,64}$/.test(sha)) {
@@ -90,7 +102,7 @@ export function mapGithubPush(
   });
 
   let deployment: Record<string, unknown> | null = null;
-  const tag = /^refs\/tags\/(.+)$/.exec(String(payload.ref))?.[1];
+  const tag = pushedTag(payload);
   if (tag && payload.deleted !== true && opts.tagPattern.test(tag)) {
     const head = isObj(payload.head_commit) ? payload.head_commit : {};
     const sha = (str(head.id) ?? str(payload.after))?.toLowerCase() ?? null;

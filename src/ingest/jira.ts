@@ -10,6 +10,7 @@
  * await applyJiraWebhook(db, payload, report);      // one webhook delivery
  */
 import type { Db, Queryable } from "../db/types.ts";
+import { writeBatch } from "./batch.ts";
 import type { IngestReport, Progress } from "./report.ts";
 import { SILENT } from "./report.ts";
 import { upsertRows } from "./upsert.ts";
@@ -30,6 +31,8 @@ export interface IngestCursor {
 export interface WriteJiraOptions {
   /** Rows per transaction (default 500). */
   batchSize?: number;
+  /** Line (record number) of each row, for rows the database refuses (default: 1-based position). */
+  lines?: readonly number[];
   /** Cursor to store with the last batch (aoma.ingest_state, source 'jira'). */
   cursor?: IngestCursor;
   /** Run the failure sync afterwards (default true). */
@@ -58,7 +61,8 @@ export async function loadJiraCursor(db: Queryable, scope: string): Promise<Reco
 
 /**
  * Upserts `rows` into aoma.jira_issues in transactional batches (the cursor, when given, goes
- * into the last batch's transaction), adds the counts to `report`, then runs the failure sync.
+ * into the last batch's transaction; a row the database refuses is rejected on its own, batch.ts),
+ * adds the counts to `report`, then runs the failure sync.
  *
  * @example
  * await writeJiraIssues(db, [row], report, { batchSize: 1000 });
@@ -73,14 +77,14 @@ export async function writeJiraIssues(
   const progress = opts.progress ?? SILENT;
   // at least one transaction when there is a cursor to store, even with no rows
   const batches = Math.max(Math.ceil(rows.length / size), opts.cursor ? 1 : 0);
+  const lines = opts.lines ?? rows.map((_, i) => i + 1);
   for (let b = 0; b < batches; b++) {
     const batch = rows.slice(b * size, (b + 1) * size) as unknown as Record<string, unknown>[];
-    const counts = await db.transaction(async (tx) => {
-      const c = await upsertRows(tx, "jira_issues", batch);
-      if (b === batches - 1 && opts.cursor) await saveJiraCursor(tx, opts.cursor);
-      return c;
+    const cursor = b === batches - 1 ? opts.cursor : undefined;
+    await writeBatch(db, batch, { report, lines: lines.slice(b * size, (b + 1) * size) }, async (tx, chunk, counts, last) => {
+      counts.add("jira_issues", await upsertRows(tx, "jira_issues", chunk));
+      if (last && cursor) await saveJiraCursor(tx, cursor);
     });
-    report.add("jira_issues", counts);
     progress.advance(batch.length);
   }
   if (opts.sync !== false) await syncJiraIncidents(db, report);

@@ -19,11 +19,10 @@
  * const report = await ingestJiraApi(db, { jql: "project = AOMA" });
  */
 import type { Db } from "../db/types.ts";
-import { loadJiraCursor, saveJiraCursor, syncJiraIncidents } from "./jira.ts";
+import { loadJiraCursor, syncJiraIncidents, writeJiraIssues } from "./jira.ts";
 import { type JiraIssueRow, mapJiraIssue, parseJiraIsoTime, wallClockIn } from "./jira_map.ts";
 import { type IngestReport, type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
-import { upsertRows } from "./upsert.ts";
 
 /** Fields asked for by default: everything the mapping uses. */
 export const JIRA_DEFAULT_FIELDS = [
@@ -305,7 +304,7 @@ export async function ingestJiraApi(
       if (token) q.set("nextPageToken", token);
       const body = await jiraFetch(c, `/rest/api/3/search/jql?${q}`, opts.retry, fetchFn) as JiraSearchPage;
       const issues = Array.isArray(body?.issues) ? body.issues : [];
-      const rows: JiraIssueRow[] = [];
+      const rows: JiraIssueRow[] = [], lines: number[] = [];
       for (const issue of issues) {
         record++;
         report.read++;
@@ -313,21 +312,19 @@ export async function ingestJiraApi(
         const u = typeof updated === "string" ? parseJiraIsoTime(updated) : null;
         if (u !== null && u <= Date.now() + 86_400_000) maxUpdated = Math.max(maxUpdated, u);
         const r = mapJiraIssue(issue);
-        if (r.ok) rows.push(r.row);
+        if (r.ok) rows.push(r.row), lines.push(record);
         else report.reject(record, r.reason);
       }
       const complete = body?.isLast === true || !body?.nextPageToken || issues.length === 0;
       const isLast = complete || (opts.maxPages !== undefined && page >= opts.maxPages);
       // the cursor moves with a page only when pages come in updated order; else after the last page
       const moveCursor = (ordered || complete) && Number.isFinite(maxUpdated);
-      const counts = await db.transaction(async (tx) => {
-        const n = await upsertRows(tx, "jira_issues", rows as unknown as Record<string, unknown>[]);
-        if (moveCursor) {
-          await saveJiraCursor(tx, { scope, state: { updated: new Date(maxUpdated).toISOString() } });
-        }
-        return n;
+      await writeJiraIssues(db, rows, report, {
+        batchSize: Math.max(rows.length, 1),
+        lines,
+        cursor: moveCursor ? { scope, state: { updated: new Date(maxUpdated).toISOString() } } : undefined,
+        sync: false,
       });
-      report.add("jira_issues", counts);
       progress.advance(issues.length);
       if (isLast) break;
       token = body.nextPageToken as string;

@@ -23,6 +23,7 @@ import { finishJiraRow, type JiraIssueRow, parseJiraIsoTime, utcOrNull, zonedToU
 import { writeJiraIssues } from "./jira.ts";
 import { type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
+import { readUtf8File, unstorable } from "./storable.ts";
 import type { IngestReport } from "./report.ts";
 
 /** The Apache Jira bug-fix data set next to the clone (shared/data/jira-apache/). */
@@ -119,6 +120,8 @@ export interface JiraCsvOptions {
 /** Result of the pure parse: rows, rejections with their lines, and records read. */
 export interface JiraCsvParse {
   rows: JiraIssueRow[];
+  /** The line each row starts on. */
+  lines: number[];
   rejections: { line: number; reason: string }[];
   read: number;
   /** The delimiter used and the header names recognised per field. */
@@ -222,7 +225,8 @@ const norm = (h: string) => h.trim().toLowerCase();
 /**
  * Parses a whole CSV export into rows and rejections (pure; no database). Line numbers are the
  * line each record starts on. Records with another number of fields than the header, without a
- * key, with an unparseable or absurd date, or with an oversized field are rejected.
+ * key, with an unparseable or absurd date, with an oversized field, or holding invalid UTF-8, a
+ * NUL character or a lone surrogate in any cell (storable.ts) are rejected.
  *
  * @example
  * const { rows, rejections } = parseJiraCsv('Issue key,Issue Type,Status,Created\nA-1,Bug,Open,05/Sep/26 3:04 PM\n');
@@ -247,7 +251,7 @@ export function parseJiraCsv(text: string, opts: JiraCsvOptions = {}): JiraCsvPa
   const delimiter = !opts.delimiter || opts.delimiter === "auto" ? detectDelimiter(text, [",", ";"]) : opts.delimiter;
   const records = readCsv(text, { delimiter });
   const header = records.next();
-  const out: JiraCsvParse = { rows: [], rejections: [], read: 0, delimiter, matched: {} };
+  const out: JiraCsvParse = { rows: [], lines: [], rejections: [], read: 0, delimiter, matched: {} };
   if (header.done) return out;
   const names = header.value.fields;
   const idx = {} as Record<keyof JiraCsvColumns, number[]>;
@@ -316,6 +320,11 @@ export function parseJiraCsv(text: string, opts: JiraCsvOptions = {}): JiraCsvPa
       const prev = raw[n];
       raw[n] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     });
+    const bad = unstorable(raw);
+    if (bad) {
+      out.rejections.push({ line: p.line, reason: bad });
+      continue;
+    }
     const created = date("created"), resolved = date("resolved"), updated = date("updated");
     const r = finishJiraRow({
       issue_key: first(f, "key"),
@@ -332,7 +341,7 @@ export function parseJiraCsv(text: string, opts: JiraCsvOptions = {}): JiraCsvPa
       badDate,
       raw,
     }, now);
-    if (r.ok) out.rows.push(r.row);
+    if (r.ok) out.rows.push(r.row), out.lines.push(p.line);
     else out.rejections.push({ line: p.line, reason: r.reason });
   }
   out.rejections.sort((a, b) => a.line - b.line);
@@ -357,13 +366,13 @@ export async function ingestJiraCsv(
   opts: JiraCsvOptions = {},
   progress: Progress = SILENT,
 ): Promise<IngestReport> {
-  const text = typeof input === "object" && "text" in input ? input.text : await Deno.readTextFile(input);
+  const text = typeof input === "object" && "text" in input ? input.text : await readUtf8File(input);
   return await runIngest(db, "jira", async (report) => {
     const parsed = parseJiraCsv(text, opts);
     report.read += parsed.read;
     for (const r of parsed.rejections) report.reject(r.line, r.reason);
     progress.total(parsed.rows.length);
-    await writeJiraIssues(db, parsed.rows, report, { batchSize: opts.batchSize, progress });
+    await writeJiraIssues(db, parsed.rows, report, { batchSize: opts.batchSize, lines: parsed.lines, progress });
     progress.done();
   });
 }

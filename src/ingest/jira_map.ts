@@ -5,8 +5,9 @@
  * A row is rejected (with a reason) when its key is missing or not a Jira key, a required field
  * (type, status, created) is missing, a date is unparseable or absurd (before 1990, more than a day
  * in the future, resolved more than a day before created), or a field is oversized (summary over
- * 10,000 characters, raw payload over 1 MB). Text is made storable: NUL characters and lone
- * surrogates (which PostgreSQL refuses in text and jsonb) become U+FFFD.
+ * 10,000 characters, raw payload over 1 MB), or when a field or the raw payload holds a NUL
+ * character, a lone surrogate or invalid UTF-8 (which PostgreSQL refuses in text and jsonb; see
+ * storable.ts) — reported, never replaced.
  *
  * @example
  * const r = mapJiraIssue({ key: "AOMA-7", fields: { issuetype: { name: "Bug" }, status: { name: "Done" },
@@ -14,6 +15,7 @@
  * r.ok && r.row.created_at; // "2026-09-01T08:15:30.000Z"
  */
 import type { JiraIssueRow } from "../db/rows.ts";
+import { unstorable } from "./storable.ts";
 
 /** One aoma.jira_issues row as upserted (timestamps as ISO strings in UTC). */
 export type { JiraIssueRow } from "../db/rows.ts";
@@ -132,25 +134,6 @@ export function zonedToUtc(wallMs: number, timeZone: string): number {
   return wallClockIn(t, timeZone) === wallMs ? t : guess;
 }
 
-/** Replaces what PostgreSQL cannot store in text/jsonb (NUL, lone surrogates) with U+FFFD. */
-export function storableText(s: string): string {
-  // deno-lint-ignore no-control-regex
-  const noNul = s.includes("\u0000") ? s.replace(/\u0000/g, "\uFFFD") : s;
-  return noNul.isWellFormed() ? noNul : noNul.toWellFormed();
-}
-
-/** storableText applied to every string (keys and values) of a JSON value. */
-export function storableJson(v: unknown): unknown {
-  if (typeof v === "string") return storableText(v);
-  if (Array.isArray(v)) return v.map(storableJson);
-  if (v && typeof v === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[storableText(k)] = storableJson(x);
-    return out;
-  }
-  return v;
-}
-
 /** Fields of a row before validation: dates already parsed to epoch ms (null = absent). */
 export interface JiraDraft {
   issue_key: string | null;
@@ -172,7 +155,7 @@ export interface JiraDraft {
 
 const clean = (s: string | null | undefined): string | null => {
   if (s === null || s === undefined) return null;
-  const t = storableText(String(s)).trim();
+  const t = String(s).trim();
   return t === "" ? null : t;
 };
 const cleanList = (xs: readonly unknown[]): string[] => {
@@ -189,6 +172,12 @@ const cleanList = (xs: readonly unknown[]): string[] => {
  * Shared by every Jira input so all reject the same things with the same sentences.
  */
 export function finishJiraRow(d: JiraDraft, now = Date.now()): JiraMapResult {
+  const { created: _c, resolved: _r, updated: _u, badDate: _b, raw, ...text } = d;
+  const bad = unstorable(text) ?? unstorable(raw ?? null, "raw");
+  if (bad) {
+    const k = typeof d.issue_key === "string" && unstorable(d.issue_key) === null ? `${d.issue_key.trim().slice(0, 80)}: ` : "";
+    return { ok: false, reason: `${k}${bad}` };
+  }
   const key = clean(d.issue_key);
   if (!key) return { ok: false, reason: "missing issue key" };
   if (!JIRA_KEY.test(key)) {
@@ -225,7 +214,6 @@ export function finishJiraRow(d: JiraDraft, now = Date.now()): JiraMapResult {
       reason: `${key}: summary has ${summary.length} characters; at most ${JIRA_LIMITS.summaryChars} allowed`,
     };
   }
-  const raw = storableJson(d.raw);
   const rawBytes = new TextEncoder().encode(JSON.stringify(raw ?? null)).length;
   if (rawBytes > JIRA_LIMITS.rawBytes) {
     return {

@@ -4,7 +4,8 @@
  * templates.ts), written to aoma.log_events and aoma.message_templates in transactional batches.
  *
  * Three steps, so the CLI and the `ingest` edge function can share them:
- *   1. parse: `LogLineParser` turns one line into a `LogRecord` or a reason (pure; no database);
+ *   1. parse: `LogLineParser` turns lines into `LogRecord`s or reasons (no database; a caller's text
+ *      pattern runs in the regex guard, regex_guard.ts, with a time limit per line);
  *   2. write: `writeLogEvents(db, records, report, opts)` mines templates and upserts in batches;
  *   3. run: `ingestLogs(db, opts, progress?)` streams a file (or a text) through both inside
  *      `runIngest` (an aoma.ingest_runs row, the feature views refreshed at the end).
@@ -15,6 +16,10 @@
  * after log rotation — maps every line to the key it had. No cursor is kept: a re-run reads the
  * whole input and the upsert on (source, event_key) makes it a no-op (0 inserted, 0 updated).
  *
+ * A line holding invalid UTF-8, a NUL character or a lone surrogate (raw, or as a `\u0000` /
+ * `\ud800` escape in any JSON field) is rejected with its line number (storable.ts); the other
+ * lines of its batch are stored.
+ *
  * @example
  * const report = await ingestLogs(db, { path: "app.jsonl", source: "aoma-mesh/app" });
  * const text = await ingestLogs(db, {
@@ -24,11 +29,14 @@
  */
 import { createHash } from "node:crypto";
 import type { Db } from "../db/types.ts";
+import { writeBatch } from "./batch.ts";
 import type { DrainOptions } from "./drain.ts";
+import { RegexGuard, type RegexLimits, TIMEOUT } from "./regex_guard.ts";
 import { IngestReport, type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
-import { type Mined, TemplateMiner } from "./templates.ts";
-import { quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { concatBytes, decodeUtf8, unstorable, withoutBom } from "./storable.ts";
+import { type Mined, TemplateMiner, templatesOf } from "./templates.ts";
+import { checkTimestampFormat, quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
 import { upsertRows } from "./upsert.ts";
 
 /** The normalised levels aoma.log_events accepts. */
@@ -109,8 +117,14 @@ export interface LogParseOptions {
   source: string;
   /** "jsonl": one JSON object per line; "text": `pattern` with named groups. */
   format: "jsonl" | "text";
-  /** Text lines: regex with named groups ts, level, message and optional service, host. Default DEFAULT_TEXT_PATTERN. */
+  /**
+   * Text lines: regex with named groups ts, level, message and optional service, host. Default
+   * DEFAULT_TEXT_PATTERN. A string is a caller's pattern: it runs in the regex guard (a time limit
+   * per line, `regexLimits`); a RegExp object comes from code and runs on this thread.
+   */
   pattern?: string | RegExp;
+  /** Limits of the regex guard for a caller's pattern (default REGEX_LIMITS). */
+  regexLimits?: Partial<RegexLimits>;
   /** How timestamps are written (see timestamps.ts). Default "iso" (also takes epoch numbers). */
   tsFormat?: TimestampFormat;
   /** Year for timestamp patterns without one (syslog). Default the current UTC year. */
@@ -146,12 +160,20 @@ export interface LogRejection {
 }
 
 const sha32 = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 32);
-// NUL cannot be stored in text or jsonb
-const storable = (s: string) => (s.includes("\u0000") ? s.replaceAll("\u0000", "\uFFFD") : s);
+
+/** One line of an input with its 1-based number. */
+export interface InputLine {
+  text: string;
+  line: number;
+}
+
+/** Lines handed to the regex guard at once. */
+const GUARDED_LINES = 1_000;
 
 /**
  * Parses lines of one input into records (keeps the duplicate-line counter of that input, so use
- * one parser per file or stream).
+ * one parser per file or stream). With a caller's text pattern (a string), lines go through
+ * {@link parseLines} and the parser must be closed ({@link close}) when done.
  *
  * @example
  * const p = new LogLineParser({ source: "app", format: "jsonl" });
@@ -162,6 +184,8 @@ export class LogLineParser {
   private readonly seen = new Map<string, number>();
   private readonly fields: JsonLogFields;
   private readonly pattern: RegExp;
+  /** The caller's text pattern, run in a worker with a time limit (null: the pattern runs here). */
+  private readonly guard: RegexGuard | null = null;
   private readonly defaultLevel: LogLevel;
 
   constructor(readonly opts: LogParseOptions) {
@@ -175,10 +199,12 @@ export class LogLineParser {
     for (const [k, v] of Object.entries(opts.fields ?? {})) {
       if (v && v.length) this.fields[k as keyof JsonLogFields] = v;
     }
-    try {
-      this.pattern = opts.pattern instanceof RegExp ? opts.pattern : new RegExp(opts.pattern ?? DEFAULT_TEXT_PATTERN);
-    } catch (e) {
-      throw new Error(`Cannot read logs: the pattern is not a valid regular expression (${(e as Error).message})`);
+    if (opts.format === "text" && typeof opts.pattern === "string") {
+      // checks length and syntax now; the pattern itself only ever runs in the guard's worker
+      this.guard = new RegexGuard(opts.pattern, "", { what: "the pattern", ...opts.regexLimits });
+      this.pattern = new RegExp(opts.pattern);
+    } else {
+      this.pattern = opts.pattern instanceof RegExp ? opts.pattern : new RegExp(DEFAULT_TEXT_PATTERN);
     }
     if (opts.format === "text" && !/\(\?<message>/.test(this.pattern.source)) {
       throw new Error("Cannot read logs: the pattern has no named group (?<message>…); it needs ts and message, level is optional");
@@ -186,6 +212,7 @@ export class LogLineParser {
     if (opts.format === "text" && !/\(\?<ts>/.test(this.pattern.source)) {
       throw new Error("Cannot read logs: the pattern has no named group (?<ts>…); it needs ts and message, level is optional");
     }
+    checkTimestampFormat(opts.tsFormat);
     const dl = opts.defaultLevel ?? "INFO";
     if (!LOG_LEVELS.includes(dl)) {
       throw new Error(`Cannot read logs: default level ${quoteShort(dl)} is not allowed; use one of ${LOG_LEVELS.join(", ")}`);
@@ -193,33 +220,78 @@ export class LogLineParser {
     this.defaultLevel = dl;
   }
 
-  /** One line (without its line break) → a record, a rejection, or null for a blank line. */
+  /**
+   * One line (without its line break) → a record, a rejection, or null for a blank line. For JSON
+   * lines and text with the default (or a RegExp) pattern; a caller's pattern needs {@link parseLines}.
+   */
   parse(raw: string, line: number): LogRecord | LogRejection | null {
+    const early = this.check(raw, line);
+    if (early !== undefined) return early;
+    if (this.opts.format === "jsonl") return this.fromJson(raw, line);
+    if (this.guard) throw new Error("Cannot parse with a caller's pattern on this thread: use LogLineParser.parseLines");
+    return this.fromGroups(raw, line, this.pattern.exec(raw)?.groups ?? null);
+  }
+
+  /**
+   * Lines → records, rejections, or null for blank lines, in order. A caller's text pattern runs in
+   * the regex guard: a line it overruns its time limit on is rejected; too many such lines throw
+   * (RegexBudgetError, one sentence).
+   */
+  async parseLines(lines: readonly InputLine[]): Promise<(LogRecord | LogRejection | null)[]> {
+    if (!this.guard) return lines.map(({ text, line }) => this.parse(text, line));
+    const out: (LogRecord | LogRejection | null)[] = new Array(lines.length);
+    const matching: number[] = [];
+    lines.forEach(({ text, line }, i) => {
+      const early = this.check(text, line);
+      if (early !== undefined) out[i] = early;
+      else matching.push(i);
+    });
+    for (let from = 0; from < matching.length; from += GUARDED_LINES) {
+      const part = matching.slice(from, from + GUARDED_LINES);
+      const answers = await this.guard.exec(part.map((i) => lines[i].text));
+      part.forEach((i, k) => {
+        const { text, line } = lines[i], a = answers[k];
+        out[i] = a === TIMEOUT
+          ? { line, reason: `the pattern ran longer than ${this.guard!.limits.perInputMs} ms on this line (it backtracks); simplify it` }
+          : this.fromGroups(text, line, a);
+      });
+    }
+    return out;
+  }
+
+  /** Ends the regex guard's worker, if any. */
+  close(): void {
+    this.guard?.close();
+  }
+
+  /** What every line is checked for first: size, blank, storable text. undefined = go on. */
+  private check(raw: string, line: number): LogRejection | null | undefined {
     if (raw.length > LOG_LIMITS.line) return { line, reason: `oversized line: ${raw.length} characters; allowed: ${LOG_LIMITS.line}` };
     if (raw.trim() === "") return null;
-    let ts: unknown, level: unknown, message: unknown, service: unknown, host: unknown;
-    if (this.opts.format === "jsonl") {
-      let obj: unknown;
-      try {
-        obj = JSON.parse(raw);
-      } catch {
-        return { line, reason: `unparseable JSON ${quoteShort(raw)}` };
-      }
-      if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
-        return { line, reason: "not a JSON object" };
-      }
-      const o = obj as Record<string, unknown>;
-      ts = pick(o, this.fields.ts);
-      level = pick(o, this.fields.level);
-      message = pick(o, this.fields.message);
-      service = pick(o, this.fields.service);
-      host = pick(o, this.fields.host);
-    } else {
-      const m = this.pattern.exec(raw);
-      if (!m || !m.groups) return { line, reason: `line does not match the pattern: ${quoteShort(raw)}` };
-      ({ ts, level, message, service, host } = m.groups);
+    const bad = unstorable(raw, "the line");
+    return bad ? { line, reason: bad } : undefined;
+  }
+
+  private fromJson(raw: string, line: number): LogRecord | LogRejection {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(raw);
+    } catch {
+      return { line, reason: `unparseable JSON ${quoteShort(raw)}` };
     }
-    return this.finish(raw, line, ts, level, message, service, host);
+    if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
+      return { line, reason: "not a JSON object" };
+    }
+    const bad = unstorable(obj);
+    if (bad) return { line, reason: bad };
+    const o = obj as Record<string, unknown>;
+    const f = this.fields;
+    return this.finish(raw, line, pick(o, f.ts), pick(o, f.level), pick(o, f.message), pick(o, f.service), pick(o, f.host));
+  }
+
+  private fromGroups(raw: string, line: number, groups: Record<string, string | undefined> | null): LogRecord | LogRejection {
+    if (!groups) return { line, reason: `line does not match the pattern: ${quoteShort(raw)}` };
+    return this.finish(raw, line, groups.ts, groups.level, groups.message, groups.service, groups.host);
   }
 
   private finish(
@@ -255,15 +327,7 @@ export class LogLineParser {
     const copies = this.seen.get(key);
     this.seen.set(key, (copies ?? 0) + 1);
     if (copies) key = sha32(`${key}#${copies}`);
-    return {
-      line,
-      event_key: key,
-      ts: t.iso,
-      level,
-      service: service === null ? null : storable(service),
-      host: host === null ? null : storable(host),
-      message: storable(message),
-    };
+    return { line, event_key: key, ts: t.iso, level, service, host, message };
   }
 }
 
@@ -330,9 +394,10 @@ export interface WriteLogOptions {
 }
 
 /**
- * Batches mined records and writes each batch in one transaction. One batch is in flight while the
- * next is read and mined (PostgreSQL works in its own process meanwhile); the next batch is
- * planned only after the previous one committed.
+ * Batches mined records and writes each batch in one transaction (a row the database refuses is
+ * rejected on its own, batch.ts). One batch is in flight while the next is read and mined
+ * (PostgreSQL works in its own process meanwhile); the next batch is planned only after the
+ * previous one committed.
  */
 class LogWriter {
   private buffer: { rec: LogRecord; mined: Mined }[] = [];
@@ -383,11 +448,13 @@ class LogWriter {
         params: t.params,
       };
     });
-    const done = this.db.transaction(async (tx) => {
-      await plan.apply(tx, this.report);
-      this.report.add("log_events", await upsertRows(tx, "log_events", rows));
-    }).then(async () => {
-      plan.committed();
+    const lines = batch.map(({ rec }) => rec.line);
+    const done = writeBatch(this.db, rows, { report: this.report, lines }, async (tx, chunk, counts) => {
+      await plan.apply(tx, counts, templatesOf(chunk));
+      counts.add("log_events", await upsertRows(tx, "log_events", chunk));
+    }).then(async (rejected) => {
+      const refused = new Set(rejected);
+      plan.committed(refused.size ? templatesOf(rows.filter((_, i) => !refused.has(i))) : undefined);
       this.batches++;
       await this.opts.onBatch?.(this.batches);
     });
@@ -456,28 +523,56 @@ export async function ingestLogs(db: Db, opts: LogIngestOptions, progress: Progr
   const source = opts.source ?? (opts.path ? opts.path.split(/[\\/]/).pop()! : "");
   const format = opts.format ?? guessFormat(opts.path, opts.text);
   const parser = new LogLineParser({ ...opts, source, format });
-  return await runIngest(db, "logs", async (report) => {
-    const lines = opts.path !== undefined ? readFileLines(opts.path, progress) : textLines(opts.text!, progress);
-    async function* records(): AsyncGenerator<LogRecord> {
-      for await (const { text, line } of lines) {
-        const r = parser.parse(text, line);
-        if (r === null) continue;
-        report.read++;
-        if (isRejection(r)) report.reject(r.line, r.reason);
-        else yield r;
+  try {
+    return await runIngest(db, "logs", async (report) => {
+      const lines = opts.path !== undefined ? readFileLines(opts.path, progress) : textLines(opts.text!, progress);
+      async function* records(): AsyncGenerator<LogRecord> {
+        for await (const parsed of parseInChunks(parser, lines)) {
+          for (const r of parsed) {
+            if (r === null) continue;
+            report.read++;
+            if (isRejection(r)) report.reject(r.line, r.reason);
+            else yield r;
+          }
+        }
       }
+      try {
+        await writeLogEvents(db, records(), report, {
+          source,
+          batchSize: opts.batchSize,
+          drain: opts.drain,
+          onBatch: opts.onBatch,
+        });
+      } finally {
+        progress.done();
+      }
+    }, { refresh: opts.refresh });
+  } finally {
+    parser.close();
+  }
+}
+
+/**
+ * Parses `lines` in chunks of `size` with `parser.parseLines` (so a caller's pattern runs in its
+ * worker a chunk at a time), yielding each chunk's results in order.
+ *
+ * @example
+ * for await (const results of parseInChunks(parser, readFileLines("app.log"))) …
+ */
+export async function* parseInChunks(
+  parser: LogLineParser,
+  lines: AsyncIterable<InputLine> | Iterable<InputLine>,
+  size = GUARDED_LINES,
+): AsyncGenerator<(LogRecord | LogRejection | null)[]> {
+  let chunk: InputLine[] = [];
+  for await (const l of lines) {
+    chunk.push(l);
+    if (chunk.length >= size) {
+      yield await parser.parseLines(chunk);
+      chunk = [];
     }
-    try {
-      await writeLogEvents(db, records(), report, {
-        source,
-        batchSize: opts.batchSize,
-        drain: opts.drain,
-        onBatch: opts.onBatch,
-      });
-    } finally {
-      progress.done();
-    }
-  }, { refresh: opts.refresh });
+  }
+  if (chunk.length) yield await parser.parseLines(chunk);
 }
 
 function guessFormat(path?: string, text?: string): "jsonl" | "text" {
@@ -502,30 +597,46 @@ async function* textLines(text: string, progress: Progress): AsyncGenerator<{ te
 }
 
 /**
- * Streams the lines of a file (UTF-8; LF or CRLF) with their 1-based numbers; progress in bytes.
+ * Streams the lines of a file (UTF-8; LF or CRLF; a leading byte-order mark dropped) with their
+ * 1-based numbers; progress in bytes. Lines are cut on bytes and decoded by decodeUtf8, so a line
+ * with invalid UTF-8 keeps its number and shows its bad bytes to the check (storable.ts) instead of
+ * U+FFFD.
  *
  * @example
  * for await (const { text, line } of readFileLines("app.log")) …
  */
-export async function* readFileLines(path: string, progress: Progress = SILENT): AsyncGenerator<{ text: string; line: number }> {
+export async function* readFileLines(path: string, progress: Progress = SILENT): AsyncGenerator<InputLine> {
   const file = await Deno.open(path, { read: true });
   try {
     progress.total((await file.stat()).size);
-    const decoder = new TextDecoder("utf-8");
-    let rest = "", line = 0;
+    let pending: Uint8Array[] = [], line = 0, first = true;
+    const decode = (bytes: Uint8Array) => {
+      const text = decodeUtf8(bytes);
+      if (!first) return text;
+      first = false;
+      return withoutBom(text);
+    };
     for await (const chunk of file.readable) {
       progress.advance(chunk.byteLength);
-      const text = rest + decoder.decode(chunk, { stream: true });
-      let start = 0;
-      for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", start)) {
-        line++;
-        yield { text: text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end), line };
-        start = end + 1;
+      const end = chunk.lastIndexOf(10);
+      if (end === -1) {
+        pending.push(chunk.slice());
+        continue;
       }
-      rest = text.slice(start);
+      // whole lines only: an LF byte never sits inside a UTF-8 sequence
+      const text = decode(concatBytes([...pending, chunk.subarray(0, end + 1)]));
+      pending = end + 1 < chunk.length ? [chunk.slice(end + 1)] : [];
+      let start = 0;
+      for (let lf = text.indexOf("\n"); lf !== -1; lf = text.indexOf("\n", start)) {
+        line++;
+        yield { text: text.charCodeAt(lf - 1) === 13 ? text.slice(start, lf - 1) : text.slice(start, lf), line };
+        start = lf + 1;
+      }
     }
-    rest += decoder.decode();
-    if (rest !== "") yield { text: rest.endsWith("\r") ? rest.slice(0, -1) : rest, line: line + 1 };
+    if (pending.length) {
+      const rest = decode(concatBytes(pending));
+      if (rest !== "") yield { text: rest.endsWith("\r") ? rest.slice(0, -1) : rest, line: line + 1 };
+    }
   } finally {
     try {
       file.close();

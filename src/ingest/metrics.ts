@@ -10,7 +10,8 @@
  *
  * Rejected with their line numbers: unparseable or missing timestamps, absurd dates, unparseable
  * numbers, negative counts or times, fractions in integer columns (unless `round`), values beyond
- * integer range, oversized cells, and repeated timestamps (the first one is kept).
+ * integer range, oversized cells, repeated timestamps (the first one is kept), and records holding
+ * invalid UTF-8, a NUL character or a lone surrogate in any field (storable.ts).
  *
  * @example
  * await ingestMetrics(db, {
@@ -20,10 +21,12 @@
  * await ingestMetrics(db, { path: "metrics.json", source: "aoma" }); // columns named like the table's
  */
 import type { Db } from "../db/types.ts";
+import { writeBatch } from "./batch.ts";
 import { readCsv } from "./csv.ts";
 import { IngestReport, type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
-import { quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { checkTimestampFormat, quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { readUtf8File, unstorable } from "./storable.ts";
 import { upsertRows } from "./upsert.ts";
 
 /** The metric columns of aoma.aoma_system_metrics. */
@@ -60,8 +63,8 @@ export interface TabularOptions {
 
 /**
  * Reads CSV (first record = header) or JSON into records. Never throws on bad data: a CSV record
- * with the wrong number of fields or an unterminated quote, a JSON line that does not parse, or a
- * non-object is a rejection.
+ * with the wrong number of fields or an unterminated quote, a JSON line that does not parse, a
+ * non-object, or a record holding invalid UTF-8, NUL or a lone surrogate (storable.ts) is a rejection.
  *
  * @example
  * readRecords("timestamp,value\n2014-02-14 14:30:00,0.132\n", { format: "csv" });
@@ -87,7 +90,7 @@ export function readRecords(text: string, opts: TabularOptions = {}): { records:
       }
       const values: Record<string, unknown> = {};
       header.forEach((h, i) => (values[h] = rec.fields[i]));
-      records.push({ line: rec.line, values });
+      keep(records, rejections, rec.line, values);
     }
     return { records, rejections };
   }
@@ -118,24 +121,38 @@ export function readRecords(text: string, opts: TabularOptions = {}): { records:
   for (const raw of text.split("\n")) {
     line++;
     if (raw.trim() === "") continue;
+    const bad = unstorable(raw, "the line");
+    if (bad) {
+      rejections.push({ line, reason: bad });
+      continue;
+    }
+    let v: unknown;
     try {
-      const v = JSON.parse(raw);
-      if (v === null || typeof v !== "object" || Array.isArray(v)) rejections.push({ line, reason: "not a JSON object" });
-      else records.push({ line, values: v as Record<string, unknown> });
+      v = JSON.parse(raw);
     } catch {
       rejections.push({ line, reason: `unparseable JSON ${quoteShort(raw)}` });
+      continue;
     }
+    keep(records, rejections, line, v);
   }
   return { records, rejections };
+}
+
+/** Adds `v` as the record of `line`, or its rejection: not an object, or holding what cannot be stored. */
+function keep(records: InputRecord[], rejections: RecordRejection[], line: number, v: unknown): void {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    rejections.push({ line, reason: "not a JSON object" });
+    return;
+  }
+  const bad = unstorable(v);
+  if (bad) rejections.push({ line, reason: bad });
+  else records.push({ line, values: v as Record<string, unknown> });
 }
 
 /** Records of already-decoded objects (an HTTP batch), numbered from `firstLine`. */
 export function recordsOf(objects: unknown[], firstLine = 1): { records: InputRecord[]; rejections: RecordRejection[] } {
   const records: InputRecord[] = [], rejections: RecordRejection[] = [];
-  objects.forEach((v, i) => {
-    if (v === null || typeof v !== "object" || Array.isArray(v)) rejections.push({ line: firstLine + i, reason: "not a JSON object" });
-    else records.push({ line: firstLine + i, values: v as Record<string, unknown> });
-  });
+  objects.forEach((v, i) => keep(records, rejections, firstLine + i, v));
   return { records, rejections };
 }
 
@@ -193,23 +210,27 @@ function mapping(opts: MetricMapOptions, present: Set<string>): { ts: string; co
       `Cannot map metrics: no metric column found; name columns ${METRIC_COLUMNS.join(", ")}, or map them with columns / valueColumn + as`,
     );
   }
+  checkTimestampFormat(opts.tsFormat);
   const ts = opts.timestampColumn ?? TIMESTAMP_COLUMNS.find((c) => present.has(c)) ?? "timestamp";
   return { ts, cols };
 }
 
 /**
- * Validates records into metric rows. Rows are keyed by (source, timestamp); a repeated timestamp
- * is rejected (the first is kept).
+ * Validates records into metric rows (with the line of each row). Rows are keyed by (source,
+ * timestamp); a repeated timestamp is rejected (the first is kept).
  *
  * @example
  * const { records } = readRecords(text, { format: "csv" });
  * const { rows, rejections } = mapMetricRecords(records, { source: "elb", valueColumn: "value", as: "asset_volume" });
  */
-export function mapMetricRecords(records: InputRecord[], opts: MetricMapOptions): { rows: MetricRow[]; rejections: RecordRejection[] } {
+export function mapMetricRecords(
+  records: InputRecord[],
+  opts: MetricMapOptions,
+): { rows: MetricRow[]; lines: number[]; rejections: RecordRejection[] } {
   const present = new Set<string>();
   for (const r of records.slice(0, 1000)) for (const k of Object.keys(r.values)) present.add(k);
   const { ts, cols } = mapping(opts, present);
-  const rows: MetricRow[] = [], rejections: RecordRejection[] = [];
+  const rows: MetricRow[] = [], lines: number[] = [], rejections: RecordRejection[] = [];
   const firstLine = new Map<string, number>();
   outer: for (const rec of records) {
     const t = readTimestamp(rec.values[ts], `timestamp (column ${ts})`, opts.tsFormat ?? "iso", { now: opts.now });
@@ -233,8 +254,9 @@ export function mapMetricRecords(records: InputRecord[], opts: MetricMapOptions)
     }
     firstLine.set(t.iso, rec.line);
     rows.push(row);
+    lines.push(rec.line);
   }
-  return { rows, rejections };
+  return { rows, lines, rejections };
 }
 
 /** A number for `col`, null for an empty cell, or the reason it is rejected. */
@@ -257,6 +279,8 @@ function readNumber(v: unknown, col: MetricColumn, from: string, round: boolean)
 export interface WriteRowsOptions {
   /** Rows per transaction. Default 5,000. */
   batchSize?: number;
+  /** Line (record number) of each row, for rows the database refuses (default: 1-based position). */
+  lines?: readonly number[];
   /** Called after each committed batch with its 1-based number. */
   onBatch?: (batch: number) => void | Promise<void>;
   progress?: Progress;
@@ -264,7 +288,8 @@ export interface WriteRowsOptions {
 
 /**
  * Upserts metric rows in transactional batches (every row must have the same columns, as
- * mapMetricRecords makes them). Does not refresh the feature views.
+ * mapMetricRecords makes them); a row the database refuses is rejected on its own (batch.ts).
+ * Does not refresh the feature views.
  *
  * @example
  * const report = new IngestReport("metrics");
@@ -275,8 +300,9 @@ export async function writeMetricRows(db: Db, rows: MetricRow[], report: IngestR
   let batch = 0;
   for (let i = 0; i < rows.length; i += size) {
     const part = rows.slice(i, i + size);
-    await db.transaction(async (tx) => {
-      report.add("aoma_system_metrics", await upsertRows(tx, "aoma_system_metrics", part));
+    const lines = (opts.lines ?? rows.map((_, k) => k + 1)).slice(i, i + size);
+    await writeBatch(db, part, { report, lines }, async (tx, chunk, counts) => {
+      counts.add("aoma_system_metrics", await upsertRows(tx, "aoma_system_metrics", chunk));
     });
     opts.progress?.advance(part.length);
     await opts.onBatch?.(++batch);
@@ -311,19 +337,24 @@ export async function ingestMetrics(db: Db, opts: MetricIngestOptions, progress:
     const mapped = mapMetricRecords(records, opts);
     for (const r of [...rejections, ...mapped.rejections].sort((a, b) => a.line - b.line)) report.reject(r.line, r.reason);
     try {
-      await writeMetricRows(db, mapped.rows, report, { batchSize: opts.batchSize, onBatch: opts.onBatch, progress });
+      await writeMetricRows(db, mapped.rows, report, {
+        batchSize: opts.batchSize,
+        lines: mapped.lines,
+        onBatch: opts.onBatch,
+        progress,
+      });
     } finally {
       progress.done();
     }
   }, { refresh: opts.refresh });
 }
 
-/** The text of `path` or `text` (exactly one). */
+/** The text of `path` (invalid UTF-8 kept visible, see storable.ts) or `text` (exactly one). */
 export async function inputText(opts: { path?: string; text?: string }): Promise<string> {
   if ((opts.path === undefined) === (opts.text === undefined)) {
     throw new Error("Cannot ingest: give exactly one of path or text");
   }
-  return opts.text ?? await Deno.readTextFile(opts.path!);
+  return opts.text ?? await readUtf8File(opts.path!);
 }
 
 /** "json" for .json/.jsonl/.ndjson files or text starting with [ or {, else "csv". */

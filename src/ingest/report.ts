@@ -15,6 +15,14 @@ export interface TableCounts {
   unchanged: number;
 }
 
+/**
+ * A reason or note as the report keeps it: a quoted piece of a bad input may hold what the summary's
+ * jsonb cannot (NUL, half a surrogate pair); those show as "\\0" and U+FFFD in the report text only.
+ */
+export function storableNote(text: string): string {
+  return (text.includes("\u0000") ? text.replaceAll("\u0000", "\\0") : text).toWellFormed();
+}
+
 /** One record kept out of the database, and why. */
 export interface Rejection {
   /** 1-based line (text inputs) or record number (JSON, API pages). */
@@ -37,7 +45,7 @@ export class IngestReport {
   /** Counts a rejected record; keeps its reason while fewer than MAX_REJECTIONS_KEPT are kept. */
   reject(line: number, reason: string): void {
     this.rejected++;
-    if (this.rejections.length < MAX_REJECTIONS_KEPT) this.rejections.push({ line, reason });
+    if (this.rejections.length < MAX_REJECTIONS_KEPT) this.rejections.push({ line, reason: storableNote(reason) });
   }
 
   /** Adds one batch's upsert counts for `table`. */
@@ -46,6 +54,15 @@ export class IngestReport {
     t.inserted += c.inserted;
     t.updated += c.updated;
     t.unchanged += c.unchanged;
+  }
+
+  /** Adds everything `other` counted (reads, tables, rejections, notes) to this report. */
+  merge(other: IngestReport): void {
+    this.read += other.read;
+    for (const [table, c] of Object.entries(other.tables)) this.add(table, c);
+    this.rejected += other.rejected - other.rejections.length;
+    for (const r of other.rejections) this.reject(r.line, r.reason);
+    for (const n of other.notes) this.notes.push(n);
   }
 
   /** Totals over every table. */
@@ -68,7 +85,7 @@ export class IngestReport {
       rejected: this.rejected,
       tables: this.tables,
       rejections: this.rejections,
-      notes: this.notes,
+      notes: this.notes.map(storableNote),
     };
   }
 

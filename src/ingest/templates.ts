@@ -55,10 +55,17 @@ export interface ResolvedTemplate {
 export interface TemplatePlan {
   /** Per mined message (same order): its template, id and slot values; null where none was mined. */
   resolved: (ResolvedTemplate | null)[];
-  /** Writes the template rows and moves, inside the batch's transaction. */
-  apply(tx: Queryable, report: IngestReport): Promise<void>;
-  /** Records what is stored now; call only after the transaction committed. */
-  committed(): void;
+  /**
+   * Writes the template rows and moves, inside the batch's transaction. With `only`, writes just the
+   * templates of those ids (the rows of a part of the batch, batch.ts) and the targets of moves.
+   */
+  apply(tx: Queryable, report: IngestReport, only?: ReadonlySet<string>): Promise<void>;
+  /**
+   * Records what is stored now; call only after the transaction(s) committed. With `stored`, only
+   * the templates of those ids (those of the rows that were stored) and the targets of moves count
+   * as stored; the others are written again with the next batch that needs them.
+   */
+  committed(stored?: ReadonlySet<string>): void;
 }
 
 /** Most characters of a template kept (longer messages are cut before mining). */
@@ -139,9 +146,13 @@ export class TemplateMiner {
       moves.push({ cluster: c, live, from: c.stored, to: live.template, tokens: live.tokens.slice() });
     }
     const rows = [...need].map(([template, cluster]) => ({ template, cluster }));
+    const targets = new Set(moves.map((m) => m.to));
+    const wanted = (ids: ReadonlySet<string> | undefined) =>
+      ids ? rows.filter((r) => ids.has(idOf(r.template)) || targets.has(r.template)) : rows;
     return {
       resolved,
-      apply: async (tx, report) => {
+      apply: async (tx, report, only) => {
+        const rows = wanted(only);
         if (rows.length) {
           const inserted = await tx.query<{ template_id: string }>(
             `insert into aoma.message_templates (template_id, template)
@@ -155,9 +166,9 @@ export class TemplateMiner {
         }
         for (const m of moves) await this.move(tx, m.from, m.to, m.tokens, report);
       },
-      committed: () => {
+      committed: (stored) => {
         for (const m of moves) if (m.cluster !== m.live) m.cluster.stored = null;
-        for (const r of rows) r.cluster.stored = r.template;
+        for (const r of wanted(stored)) r.cluster.stored = r.template;
         // still dirty: a stored template generalised again after the snapshot
         for (const c of [...this.dirty]) {
           if (c.stored === null || (!c.aliasOf && c.stored === c.template)) this.dirty.delete(c);
@@ -241,6 +252,16 @@ export class TemplateMiner {
       report.add("message_templates", { inserted: 0, updated, unchanged: 0 });
     }
   }
+}
+
+/** The template ids rows refer to (template_id of log events, error_template_id of attempts). */
+export function templatesOf(rows: readonly { template_id?: string | null; error_template_id?: string | null }[]): Set<string> {
+  const ids = new Set<string>();
+  for (const r of rows) {
+    const id = r.template_id ?? r.error_template_id;
+    if (id) ids.add(id);
+  }
+  return ids;
 }
 
 const idCache = new Map<string, string>();

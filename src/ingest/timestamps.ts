@@ -11,6 +11,8 @@
  * checkTimestamp(Date.UTC(1900, 0, 1));                        // "absurd date 1900-01-01T00:00:00.000Z; allowed: …"
  */
 
+import { clipText } from "./storable.ts";
+
 /** Earliest accepted event time: 1970-01-01. */
 export const MIN_TIMESTAMP_MS = 0;
 /** How far in the future an event time may lie (clock skew, time zones): 2 days. */
@@ -83,34 +85,64 @@ function zoneOffsetMinutes(zone?: string): number | null {
 
 const patternCache = new Map<string, { re: RegExp; fields: string[] }>();
 
+/** Longest timestamp text read with a pattern format (longer is unparseable). */
+export const MAX_PATTERN_TIMESTAMP_CHARS = 100;
+
+/**
+ * The regex of a pattern format. It cannot backtrack without bound whatever the caller writes:
+ * every field has a bounded width (a fraction at most 9 digits) and appears at most once, a run of
+ * whitespace is one `\s+` between matchers that take no whitespace, and the text matched is at
+ * most MAX_PATTERN_TIMESTAMP_CHARS long. Throws an Error with a sentence for a field given twice.
+ */
 function compilePattern(format: string): { re: RegExp; fields: string[] } {
   let c = patternCache.get(format);
   if (c) return c;
   const fields: string[] = [];
+  const literal = (text: string) =>
+    text.split(/\s+/).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("\\s+");
   let src = "^";
   const tokens = /yyyy|yy|MMM|MM|M|dd|d|HH|H|mm|ss|S+|Z+|X+/g;
+  const seen = new Map<string, string>();
   let last = 0;
   for (let m = tokens.exec(format); m; m = tokens.exec(format)) {
-    src += format.slice(last, m.index).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    src += literal(format.slice(last, m.index));
     const t = m[0];
     const part: Record<string, string> = {
       yyyy: "(\\d{4})", yy: "(\\d{2})", MMM: "([A-Za-z]{3})", MM: "(\\d{2})", M: "(\\d{1,2})", dd: "(\\d{2})",
       d: "(\\d{1,2})", HH: "(\\d{2})", H: "(\\d{1,2})", mm: "(\\d{2})", ss: "(\\d{2})",
     };
-    if (t[0] === "S") src += "(\\d+)";
+    if (t[0] === "S") src += "(\\d{1,9})";
     else if (t[0] === "Z" || t[0] === "X") src += "(Z|UTC|GMT|[+-]\\d{2}(?::?\\d{2})?)";
     else src += part[t];
-    fields.push(t[0] === "S" ? "S" : t[0] === "X" ? "Z" : t[0] === "Z" ? "Z" : t);
+    const field = t[0] === "S" ? "S" : t[0] === "X" || t[0] === "Z" ? "Z" : t;
+    const kind = field[0] === "y" ? "y" : field[0] === "M" ? "M" : field[0];
+    if (seen.has(kind)) {
+      throw new Error(`Cannot use the timestamp format ${JSON.stringify(format)}: ${seen.get(kind)} and ${t} name the same field; each field may appear once`);
+    }
+    seen.set(kind, t);
+    fields.push(field);
     last = m.index + t.length;
   }
-  src += format.slice(last).replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "$";
-  c = { re: new RegExp(src.replace(/ /g, "\\s+")), fields };
+  src += literal(format.slice(last)) + "$";
+  c = { re: new RegExp(src), fields };
   patternCache.set(format, c);
   return c;
 }
 
+/**
+ * Throws an Error with a sentence when `format` cannot be used (a pattern naming a field twice).
+ *
+ * @example
+ * checkTimestampFormat("yyyy-MM-dd HH:mm:ss,SSS"); // ok
+ */
+export function checkTimestampFormat(format: TimestampFormat | undefined): void {
+  if (format === undefined || format === "iso" || format === "epoch" || format === "epoch_s" || format === "epoch_ms") return;
+  compilePattern(format);
+}
+
 function parsePattern(s: string, format: string, year?: number): number | null {
   const { re, fields } = compilePattern(format);
+  if (s.length > MAX_PATTERN_TIMESTAMP_CHARS) return null;
   const m = re.exec(s);
   if (!m) return null;
   let y = year ?? new Date().getUTCFullYear(), mo = 1, d = 1, h = 0, mi = 0, sec = 0, frac = "";
@@ -170,5 +202,5 @@ export function readTimestamp(
 /** A value quoted for an error message, cut to 60 characters. */
 export function quoteShort(value: unknown): string {
   const s = typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
-  return JSON.stringify(s.length > 60 ? s.slice(0, 57) + "…" : s);
+  return JSON.stringify(s.length > 60 ? clipText(s, 58) : s);
 }

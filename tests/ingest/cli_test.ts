@@ -13,26 +13,7 @@ import { projectUrl, parseArgs, redact } from "../../src/cli/aoma.ts";
 import { createProgress, formatDuration } from "../../src/ingest/progress.ts";
 import { startServer } from "../../src/server/gateway.ts";
 import { testAuth } from "../mcp_fixture.ts";
-
-const CLI = new URL("../../src/cli/aoma.ts", import.meta.url).pathname;
-const DENO = Deno.execPath();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function aoma(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const out = await new Deno.Command(DENO, {
-    args: ["run", "-A", CLI, ...args],
-    env: { AOMA_DB_URL: "", SUPABASE_DB_URL: "", DATABASE_URL: "", AOMA_SERVICE_TOKEN: "", NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const d = new TextDecoder();
-  return { code: out.code, stdout: d.decode(out.stdout), stderr: d.decode(out.stderr) };
-}
+import { aoma } from "./_cli.ts";
 
 const METRICS_CSV = [
   "timestamp,asset_volume,processing_time,error_count,performance_score",

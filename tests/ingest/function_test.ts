@@ -5,33 +5,8 @@
  * answer, bad records are rejected with their numbers, and limits answer 413/400 with a sentence.
  */
 import assert from "node:assert/strict";
-import { migrateAll } from "../../src/db/migrate.ts";
-import { openPglite } from "../../src/db/pglite.ts";
-import type { Db } from "../../src/db/types.ts";
 import { MAX_BATCH_RECORDS } from "../../src/ingest/function.ts";
-import { type RunningServer, startServer } from "../../src/server/gateway.ts";
-import { testAuth } from "../mcp_fixture.ts";
-
-async function withServer(fn: (srv: RunningServer, db: Db, service: string) => Promise<void>): Promise<void> {
-  const db = await openPglite();
-  await migrateAll(db);
-  const srv = await startServer({ db, auth: testAuth(), port: 0 });
-  try {
-    await fn(srv, db, await srv.token({ role: "service_role" }));
-  } finally {
-    await srv.close();
-    await db.close();
-  }
-}
-
-async function post(srv: RunningServer, body: unknown, token?: string): Promise<{ status: number; headers: Headers; json: Record<string, unknown> }> {
-  const res = await fetch(`${srv.baseUrl}/functions/v1/ingest`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-  return { status: res.status, headers: res.headers, json: await res.json() };
-}
+import { post, withServer } from "./_function.ts";
 
 const issue = (key: string, type = "Bug", extra: Record<string, unknown> = {}) => ({
   key,

@@ -157,9 +157,16 @@ Deno.test("map: rejections — missing key, bad key, absurd and bad dates, overs
   assert.equal(reason({ key: "A-1", fields: { ...base, summary: "x".repeat(10_000) } }), "ok");
   const big = reason({ key: "A-1", fields: { ...base, description: "é".repeat(500_001) } });
   assert.match(big, /^A-1: raw payload has 100\d{4} bytes; at most 1000000 allowed$/);
-  // NUL and lone surrogates become U+FFFD instead of failing the batch in PostgreSQL
-  const r = mapJiraIssue({ key: "A-1", fields: { ...base, summary: "a\u0000b\ud800c" } }, NOW);
-  assert.ok(r.ok && r.row.summary === "a\uFFFDb\uFFFDc");
+  // NUL and lone surrogates (which PostgreSQL refuses) are rejected with the field, never replaced
+  assert.equal(
+    reason({ key: "A-1", fields: { ...base, summary: "a\u0000b" } }),
+    'A-1: "summary" holds a NUL character (U+0000) at character 2; PostgreSQL text and jsonb cannot store it',
+  );
+  assert.equal(
+    reason({ key: "A-1", fields: { ...base, description: "ok", labels: ["x\ud800"] } }),
+    'A-1: "labels.0" holds a lone surrogate \\ud800 at character 2 (half of a UTF-16 pair); only well-formed Unicode can be stored',
+  );
+  assert.match(reason({ key: "A-1", fields: { ...base, environment: "\udcff" } }), /^A-1: "fields\.environment" holds invalid UTF-8 \(byte 0xff\)/);
 });
 
 Deno.test("map: webhooks — created/updated upsert, deleted deletes, others ignored", () => {
