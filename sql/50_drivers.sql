@@ -609,7 +609,7 @@ begin
   v_p := cardinality(ent) + 1;
   fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
   if not fit.converged then
-    raise exception 'the model of % did not converge; narrow the candidates or the date range', v_target using errcode = '22000';
+    raise exception 'the model of % did not converge; narrow the candidates or the date range', v_target using errcode = 'P0001';
   end if;
   v_phi_full := greatest(1, fit.pearson_x2 / (v_n - v_p));
   v_beta := fit.beta;

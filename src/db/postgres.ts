@@ -7,7 +7,14 @@ type Pending = { cancel(): void };
 
 /** An executor over `s`; `track` learns each query while it runs (to cancel it). */
 function executor(s: Sql, track?: (q: Pending | null) => void, signal?: AbortSignal): Executor {
+  const inTransaction = "savepoint" in s;
   return {
+    ...(inTransaction
+      ? {
+        savepoint: <T>(fn: (tx: Executor) => Promise<T>) =>
+          (s as postgres.TransactionSql).savepoint((sp) => fn(executor(sp, track, signal))) as Promise<T>,
+      }
+      : {}),
     async query<T>(text: string, params?: unknown[]) {
       throwIfAborted(signal);
       const q = s.unsafe(text, (params ?? []) as postgres.ParameterOrJSON<never>[]);

@@ -14,6 +14,12 @@ export interface Queryable {
 export interface Executor extends Queryable {
   /** Runs a script of several statements without parameters (migrations, sql/ modules). */
   exec(script: string): Promise<void>;
+  /**
+   * The adapter's own savepoint, where plain SAVEPOINT statements do not do (postgres.js fails
+   * the whole transaction on any failed statement unless its savepoint API ran it). Use
+   * withSavepoint (src/db/savepoint.ts), which falls back to the statements.
+   */
+  savepoint?<T>(fn: (tx: Executor) => Promise<T>): Promise<T>;
 }
 
 /** How a transaction may be run. */

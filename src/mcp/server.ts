@@ -19,6 +19,9 @@ const INSTRUCTIONS = "AOMA Mesh Analytics runs real analyses on AOMA data inside
   "Call analyze_correlations with no arguments for what drives system failures; every number in an " +
   "answer comes from the database and cites its sample size and interval.";
 
+/** How long a client may reuse tools/list (2026-07-28 `ttlMs`): 5 minutes. */
+export const TOOLS_LIST_TTL_MS = 300_000;
+
 /** The JSON-RPC error code of "the server is busy" (HTTP 429 carries it; src/mcp/handler.ts). */
 export const BUSY_ERROR_CODE = -32000;
 
@@ -91,6 +94,8 @@ export function createMcpServer(ctx: CallContext, exchange: Exchange, tools: rea
   const server = new Server(SERVER_INFO, {
     capabilities: { tools: { listChanged: false } },
     instructions: INSTRUCTIONS,
+    // the tool list is the same for every caller and changes only with a deployment (2026-07-28 caching)
+    cacheHints: { "tools/list": { ttlMs: TOOLS_LIST_TTL_MS, cacheScope: "public" } },
   });
   const { tools: listed, byName } = listing(tools);
   server.setRequestHandler("tools/list", () => ({ tools: listed }));

@@ -22,6 +22,21 @@ export function toolErrorMessage(tool: string, e: unknown): string {
   return `Cannot run ${tool}: internal error.`;
 }
 
+/**
+ * The note for one part of an answer that failed while the rest stands (a chart, the driver model):
+ * the database's own sentence where it was written for the user, else a plain "could not be
+ * computed" (the error is logged). A call that was cancelled or ran past its deadline is not a
+ * part's failure: `signal`'s reason is thrown instead.
+ */
+export function partFailureNote(part: string, e: unknown, signal?: AbortSignal): string {
+  if (signal?.aborted) throw signal.reason;
+  if (isAppError(e)) return `${part}: ${e.message}`;
+  const state = sqlState(e);
+  if (state && USER_FACING.has(state)) return sentence(`${part}: ${(e as Error).message}`);
+  console.error(`${part}:`, e);
+  return `${part}: it could not be computed on this data.`;
+}
+
 function sentence(s: string): string {
   const t = s.trim();
   return /[.!?]$/.test(t) ? t : `${t}.`;

@@ -11,7 +11,9 @@ import type { MatrixCell } from "../charts/correlation_matrix.ts";
 import { correlationReportSpec } from "../charts/correlation_report.ts";
 import { chartContent } from "../charts/content.ts";
 import { withCaller } from "../db/caller.ts";
+import { withSavepoint } from "../db/savepoint.ts";
 import type { Executor } from "../db/types.ts";
+import { partFailureNote } from "../mcp/tool_error.ts";
 import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights } from "../insights/correlations.ts";
 import { grainAdjective, type Grain } from "../insights/wording.ts";
 import { type DriverRow, writeDriverInsights } from "../insights/drivers.ts";
@@ -257,14 +259,11 @@ export async function handler(
       if (top.length > 0) {
         const variables = [target, ...top];
         // a failing chart must not abort the transaction the answer was read in
-        await tx.query("savepoint chart");
         try {
-          const cells = await tx.query<MatrixCell>(MATRIX_SQL, [JSON.stringify(variables), from, to, grain]);
+          const cells = await withSavepoint(tx, (sp) => sp.query<MatrixCell>(MATRIX_SQL, [JSON.stringify(variables), from, to, grain]));
           matrix = { variables, cells: cells.map((c) => ({ x: c.x, y: c.y, n: Number(c.n), r: num(c.r) })) };
-          await tx.query("release savepoint chart");
         } catch (e) {
-          await tx.query("rollback to savepoint chart");
-          notes.push(`The correlation matrix could not be computed: ${(e as Error).message}`);
+          notes.push(partFailureNote("The correlation matrix", e, ctx.signal));
         }
       }
     }
@@ -274,19 +273,17 @@ export async function handler(
       const kinds = new Map(catalog.map((c) => [c.name, c.kind]));
       const candidates = input.features?.filter((f) => kinds.get(f) === "driver" || kinds.get(f) === "calendar");
       if (!candidates || candidates.length) {
-        await tx.query("savepoint drivers");
         try {
-          drivers = await tx.query<DriverSqlRow>(DRIVERS_SQL, [
-            target,
-            candidates ? JSON.stringify(candidates) : null,
-            Math.min(maxLag, 7),
-            from,
-            to,
-          ]);
-          await tx.query("release savepoint drivers");
+          drivers = await withSavepoint(tx, (sp) =>
+            sp.query<DriverSqlRow>(DRIVERS_SQL, [
+              target,
+              candidates ? JSON.stringify(candidates) : null,
+              Math.min(maxLag, 7),
+              from,
+              to,
+            ]));
         } catch (e) {
-          await tx.query("rollback to savepoint drivers");
-          notes.push(`No driver model: ${(e as Error).message}`);
+          notes.push(partFailureNote("No driver model", e, ctx.signal));
         }
       }
     } else {

@@ -122,7 +122,8 @@ Deno.test({
         const tools: Json[] = list.body.result?.tools ?? [];
         assert.deepEqual(tools.map((x) => x.name), ["analyze_correlations"], show(list));
         assert.equal(tools[0].inputSchema?.type, "object");
-        assert.ok(Number.isInteger(list.body.result.ttlMs) && list.body.result.ttlMs >= 0, `tools/list has no ttlMs\n${show(list)}`);
+        assert.equal(list.body.result.ttlMs, 300_000, `tools/list ttlMs\n${show(list)}`);
+        assert.equal(list.body.result.cacheScope, "public", `tools/list cacheScope\n${show(list)}`);
         assert.ok(["public", "private"].includes(list.body.result.cacheScope), `tools/list has no cacheScope\n${show(list)}`);
 
         const call = await modern(server.url, server.token, 8, "tools/call", { name: "analyze_correlations", arguments: args });
