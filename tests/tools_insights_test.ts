@@ -54,6 +54,7 @@ function row(feature: string, lag: number, r: number | null, q: number | null, r
     rank,
     significant: q !== null && q < 0.05,
     note: null,
+    adjustedFor: null,
     ...extra,
   };
 }

@@ -214,6 +214,58 @@ const CHART_URI = "chart://analyze_correlations/matrix.svg";
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
+/** The result rows of the answer: analytics.correlate's rows with the catalog's words. */
+function toResults(rows: CorrelateRow[], catalog: Map<string, { kind: string; unit: string; description: string }>): CorrelationRow[] {
+  return rows.map((r) => {
+    const q = num(r.pearson_q);
+    const c = catalog.get(r.feature);
+    return {
+      feature: r.feature,
+      description: c?.description ?? "",
+      unit: c?.unit ?? "",
+      kind: c?.kind ?? "",
+      lag: Number(r.lag),
+      n: Number(r.n),
+      pearson: { r: num(r.pearson_r), p: num(r.pearson_p), ci: [num(r.pearson_ci_low), num(r.pearson_ci_high)] },
+      spearman: { rho: num(r.spearman_rho), p: num(r.spearman_p), q: num(r.spearman_q) },
+      q,
+      rank: Number(r.rank),
+      significant: q !== null && q < Q_THRESHOLD,
+      note: r.note,
+      adjustedFor: r.adjusted_for,
+    };
+  });
+}
+
+/** The Vega-Lite spec of the answer's chart: the top tests with their intervals, and the matrix. */
+function chartSpec(
+  results: CorrelationRow[],
+  matrix: { variables: string[]; cells: MatrixCell[] },
+  target: string,
+  grain: Grain,
+): Record<string, unknown> {
+  const forest: ForestRow[] = results
+    .filter((r) => r.pearson.r !== null && r.pearson.ci[0] !== null && r.pearson.ci[1] !== null)
+    .slice(0, CHART_TESTS)
+    .map((r) => ({
+      label: r.kind === "calendar" ? r.feature : `${r.feature} (lag ${r.lag})`,
+      r: r.pearson.r!,
+      lo: r.pearson.ci[0]!,
+      hi: r.pearson.ci[1]!,
+      n: r.n,
+      q: r.q,
+      significant: r.significant,
+    }));
+  return correlationReportSpec({
+    title: `What moves with ${targetNoun(target)} (${target}), ${grainAdjective(grain)}`,
+    forest,
+    forestTitle: `Top ${forest.length} tests by rank: Pearson r with 95% CI (lag in ${grain}s)`,
+    cells: matrix.cells,
+    variables: matrix.variables,
+    matrixTitle: `Correlation matrix, same ${grain} (lag 0): ${target} and its top ${matrix.variables.length - 1} features`,
+  });
+}
+
 /**
  * Runs the analysis for `input` as `ctx.caller`.
  *
@@ -250,6 +302,7 @@ export async function handler(
     );
     const catalog = await tx.query<{ name: string; kind: string; unit: string; description: string }>(CATALOG_SQL, [grain]);
     let matrix: { variables: string[]; cells: MatrixCell[] } | null = null;
+    let chart: { spec: Record<string, unknown>; rendered: ReturnType<typeof chartContent> } | null = null;
     if (includeChart) {
       const top: string[] = [];
       for (const r of rows) {
@@ -262,6 +315,9 @@ export async function handler(
         try {
           const cells = await withSavepoint(tx, (sp) => sp.query<MatrixCell>(MATRIX_SQL, [JSON.stringify(variables), from, to, grain]));
           matrix = { variables, cells: cells.map((c) => ({ x: c.x, y: c.y, n: Number(c.n), r: num(c.r) })) };
+          // the chart renders on its worker while the database works on the drivers
+          const spec = chartSpec(toResults(rows, new Map(catalog.map((c) => [c.name, c]))), matrix, target, grain);
+          chart = { spec, rendered: chartContent(spec, CHART_URI) };
         } catch (e) {
           notes.push(partFailureNote("The correlation matrix", e, ctx.signal));
         }
@@ -289,31 +345,13 @@ export async function handler(
     } else {
       notes.push("The driver model (thresholds found together) runs on daily data only; ask with aggregationLevel daily.");
     }
-    return { rows, coverage, catalog, matrix, drivers };
+    return { rows, coverage, catalog, matrix, drivers, chart };
   }, { signal: ctx.signal, statementTimeoutMs: ctx.deadlineMs });
 
   const catalog = new Map(data.catalog.map((c) => [c.name, c]));
   const cov = new Map(data.coverage.map((c) => [c.source, c]));
   const count = (source: string) => Math.round(Number(cov.get(source)?.rows ?? 0));
-  const results: CorrelationRow[] = data.rows.map((r) => {
-    const q = num(r.pearson_q);
-    const c = catalog.get(r.feature);
-    return {
-      feature: r.feature,
-      description: c?.description ?? "",
-      unit: c?.unit ?? "",
-      kind: c?.kind ?? "",
-      lag: Number(r.lag),
-      n: Number(r.n),
-      pearson: { r: num(r.pearson_r), p: num(r.pearson_p), ci: [num(r.pearson_ci_low), num(r.pearson_ci_high)] },
-      spearman: { rho: num(r.spearman_rho), p: num(r.spearman_p), q: num(r.spearman_q) },
-      q,
-      rank: Number(r.rank),
-      significant: q !== null && q < Q_THRESHOLD,
-      note: r.note,
-      adjustedFor: r.adjusted_for,
-    };
-  });
+  const results = toResults(data.rows, catalog);
   const drivers: DriverRow[] = (data.drivers ?? []).map((d) => {
     const c = catalog.get(d.feature);
     const q = num(d.q_value);
@@ -357,31 +395,9 @@ export async function handler(
   const insights = writeCorrelationInsights(report);
 
   const content: ToolResult["content"] = [];
-  let chart: { vegaLite: Record<string, unknown> } | undefined;
-  if (data.matrix) {
-    const forest: ForestRow[] = results
-      .filter((r) => r.pearson.r !== null && r.pearson.ci[0] !== null && r.pearson.ci[1] !== null)
-      .slice(0, CHART_TESTS)
-      .map((r) => ({
-        label: r.kind === "calendar" ? r.feature : `${r.feature} (lag ${r.lag})`,
-        r: r.pearson.r!,
-        lo: r.pearson.ci[0]!,
-        hi: r.pearson.ci[1]!,
-        n: r.n,
-        q: r.q,
-        significant: r.significant,
-      }));
-    chart = {
-      vegaLite: correlationReportSpec({
-        title: `What moves with ${targetNoun(target)} (${target}), ${grainAdjective(grain)}`,
-        forest,
-        forestTitle: `Top ${forest.length} tests by rank: Pearson r with 95% CI (lag in ${grain}s)`,
-        cells: data.matrix.cells,
-        variables: data.matrix.variables,
-        matrixTitle: `Correlation matrix, same ${grain} (lag 0): ${target} and its top ${data.matrix.variables.length - 1} features`,
-      }),
-    };
-    const rendered = await chartContent(chart.vegaLite, CHART_URI);
+  const chart = data.chart ? { vegaLite: data.chart.spec } : undefined;
+  if (data.chart) {
+    const rendered = await data.chart.rendered;
     content.push(...rendered.content);
     notes.push(...rendered.notes);
   }
