@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { correlationMatrixSpec, type MatrixCell } from "../src/charts/correlation_matrix.ts";
 import { chartContent } from "../src/charts/content.ts";
 import { correlationReportSpec } from "../src/charts/correlation_report.ts";
-import { renderPng, renderSvg } from "../src/charts/render.ts";
+import { PNG_SCALE, renderPng, renderSvg } from "../src/charts/render.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -48,13 +48,14 @@ Deno.test("renderSvg: the SVG names every variable and prints the values", async
   assert.ok(svg.includes("DejaVu Sans"), "the SVG asks for the shipped font");
 });
 
-Deno.test("renderPng: a PNG at 2x, with text drawn (the font is loaded)", async () => {
+Deno.test("renderPng: a PNG at PNG_SCALE (1.5x), with text drawn (the font is loaded)", async () => {
   const svg = await renderSvg(correlationMatrixSpec(cells, VARS, "Failures and their drivers"));
   const png = await renderPng(svg);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const width = Number(/width="(\d+)"/.exec(svg)![1]);
   const height = Number(/height="(\d+)"/.exec(svg)![1]);
-  assert.deepEqual(pngSize(png), [width * 2, height * 2]);
+  assert.equal(PNG_SCALE, 1.5);
+  assert.deepEqual(pngSize(png), [Math.round(width * PNG_SCALE), Math.round(height * PNG_SCALE)]);
 
   // text only: without a font resvg draws nothing and the PNG is as small as a blank one
   const blank = `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="60"><rect width="400" height="60" fill="white"/></svg>`;
