@@ -45,7 +45,7 @@ import {
 } from "./logs.ts";
 import { mapMetricRecords, type MetricMapOptions, recordsOf, writeMetricRows } from "./metrics.ts";
 import { type GitCommitRow, MAX_MESSAGE_CHARS, MAX_NAME_CHARS } from "./git_log.ts";
-import { RegexBudgetError } from "./regex_guard.ts";
+import { RegexBudgetError, RegexUnavailableError } from "./regex_guard.ts";
 import type { IngestReport } from "./report.ts";
 import { type IngestSource, runIngest } from "./run.ts";
 import { clipText, decodeUtf8, unstorable, withoutBom } from "./storable.ts";
@@ -144,6 +144,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
           }
         } catch (e) {
           if (e instanceof RegexBudgetError) throw new AppError(400, `${e.message} (logs batch).`);
+          if (e instanceof RegexUnavailableError) throw new AppError(503, `${e.message}.`);
           throw e;
         } finally {
           parser.close();
@@ -536,7 +537,13 @@ function githubApply(event: string | null, tagPattern: string): Apply {
       throw new AppError(500, 'Cannot read GITHUB_DEPLOY_TAG_PATTERN: use comma-separated globs such as "v[0-9]*,release-*" or "/regex/".');
     }
     const tag = pushedTag(payload);
-    const deploy = tag !== null && (await pattern.match([tag]))[0];
+    let deploy = false;
+    try {
+      deploy = tag !== null && (await pattern.match([tag]))[0];
+    } catch (e) {
+      if (e instanceof RegexUnavailableError) throw new AppError(503, `${e.message}.`);
+      throw e;
+    }
     if (pattern.timedOut.length) report.notes.push(`GITHUB_DEPLOY_TAG_PATTERN ran longer than its time limit on tag ${JSON.stringify(tag)}; not taken as a deployment`);
     let push;
     try {

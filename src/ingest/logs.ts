@@ -282,7 +282,8 @@ export class LogLineParser {
     if (obj === null || typeof obj !== "object" || Array.isArray(obj)) {
       return { line, reason: "not a JSON object" };
     }
-    const bad = unstorable(obj);
+    // the line itself passed the check, so only a \u escape can have made a NUL or a lone surrogate
+    const bad = raw.includes("\\u") ? unstorable(obj) : null;
     if (bad) return { line, reason: bad };
     const o = obj as Record<string, unknown>;
     const f = this.fields;

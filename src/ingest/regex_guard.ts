@@ -47,6 +47,11 @@ export class RegexBudgetError extends Error {
   override name = "RegexBudgetError";
 }
 
+/** The guard cannot run the pattern here (no worker, or it would not start). The message is one sentence. */
+export class RegexUnavailableError extends Error {
+  override name = "RegexUnavailableError";
+}
+
 const WORKER_URL = new URL("./regex_worker.ts", import.meta.url).href;
 
 type Groups = Record<string, string | undefined>;
@@ -126,7 +131,7 @@ export class RegexGuard {
     try {
       worker = this.worker ??= new Worker(WORKER_URL, { type: "module" });
     } catch (e) {
-      throw new Error(`Cannot use ${this.what}: this runtime cannot run it with a time limit (no worker: ${(e as Error).message})`);
+      throw new RegexUnavailableError(`Cannot use ${this.what}: this runtime cannot run it with a time limit (no worker: ${(e as Error).message})`);
     }
     const cell = new Int32Array(new SharedArrayBuffer(4));
     const { perInputMs, startupMs } = this.limits;
@@ -151,7 +156,7 @@ export class RegexGuard {
         if (current === -1) return; // finished; the answer is on its way
         if (current === 0) {
           if (now - posted > startupMs) {
-            finish(() => reject(new Error(`Cannot use ${this.what}: its worker did not start within ${startupMs} ms`)), true);
+            finish(() => reject(new RegexUnavailableError(`Cannot use ${this.what}: its worker did not start within ${startupMs} ms`)), true);
           }
           return;
         }
@@ -166,7 +171,7 @@ export class RegexGuard {
         finish(() => ("error" in ev.data ? reject(new Error(`Cannot use ${this.what}: ${ev.data.error}`)) : resolve(ev.data)));
       worker.onerror = (ev: ErrorEvent) => {
         ev.preventDefault();
-        finish(() => reject(new Error(`Cannot use ${this.what}: its worker failed (${ev.message})`)), true);
+        finish(() => reject(new RegexUnavailableError(`Cannot use ${this.what}: its worker failed (${ev.message})`)), true);
       };
       worker.postMessage({ source: this.source, flags: this.flags, mode, inputs, progress: cell.buffer as SharedArrayBuffer } satisfies RegexJob);
     });
