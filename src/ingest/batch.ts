@@ -8,12 +8,14 @@
  * This is the safety net behind the checks in TypeScript (storable.ts and each source's mapping),
  * which reject bad records before any SQL; it catches what they do not know about.
  *
- * Why smaller transactions rather than savepoints: postgres.js fails a whole transaction on any
- * statement error — even one caught and rolled back to a savepoint — unless its own savepoint API
- * runs the statement, and the Db interface does not expose that. Every ingest write is an
- * idempotent upsert, so a batch stored in several transactions leaves exactly the rows one
- * transaction would; whatever must ride with the end of a batch (an incremental cursor, deployments)
- * is written by the `last` transaction only, after every row before it.
+ * Why the whole batch body is written again on a part, in a transaction of its own, rather than
+ * only the row upsert under savepoints (src/db/savepoint.ts): the statement the database refuses
+ * may be any of the batch — the template rows a part's messages need, a move, the rows, the cursor —
+ * and each part keeps every statement that belongs to its rows in one transaction with them (the
+ * write callback writes only what its part needs). Every ingest write is an idempotent upsert, so a
+ * batch stored in several transactions leaves exactly the rows one transaction would; whatever must
+ * ride with the end of a batch (an incremental cursor, deployments) is written by the `last`
+ * transaction only, after every row before it.
  *
  * A foreign-key violation is not a row's fault (a concurrent run moved a template): it fails the
  * run as before, and its re-run stores the rows.
