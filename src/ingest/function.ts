@@ -26,6 +26,7 @@ import { readBodyLimited } from "../server/body.ts";
 import { guard, type GuardOptions } from "../server/guard.ts";
 import { errorResponse } from "../server/respond.ts";
 import type { FunctionHandler, HttpHandler } from "../server/types.ts";
+import { readDataVersion } from "../db/data_version.ts";
 import { DEFAULT_DEPLOY_TAG_PATTERN, mapGithubPush, pushedTag } from "./github_push.ts";
 import { compileTagPattern, type TagPattern } from "./git.ts";
 import { applyJiraWebhook, writeJiraIssues } from "./jira.ts";
@@ -463,6 +464,7 @@ function inTransaction(tx: Executor, engine: Db["engine"]): Db {
     query: (sql, params) => tx.query(sql, params),
     exec: (script) => tx.exec(script),
     transaction: (fn) => fn(tx),
+    dataVersion: () => readDataVersion(tx),
     close: () => Promise.resolve(),
   };
 }
