@@ -20,12 +20,20 @@ const MISSING = new Set(["42P01", "42883", "3F000"]);
  */
 export async function readDataVersion(q: Queryable): Promise<string> {
   try {
-    const [row] = await q.query<{ v: string }>("select version::text as v from analytics.data_version()");
+    const [row] = await q.query<{ v: string }>(DATA_VERSION_SQL);
     return row?.v ?? NO_DATA_VERSION;
   } catch (e) {
-    if (MISSING.has(sqlState(e) ?? "")) return NO_DATA_VERSION;
-    throw e;
+    return versionOnError(e);
   }
+}
+
+/** The statement that reads the version (one row, column `v`). */
+export const DATA_VERSION_SQL = "select version::text as v from analytics.data_version()";
+
+/** NO_DATA_VERSION when `e` says the counter does not exist yet; else throws `e`. */
+export function versionOnError(e: unknown): string {
+  if (MISSING.has(sqlState(e) ?? "")) return NO_DATA_VERSION;
+  throw e;
 }
 
 /** Rejects with `signal.reason` when `signal` is already aborted. */

@@ -14,7 +14,7 @@
  * A database in memory cannot be reopened, so this adapter needs a data directory.
  */
 import { AppError } from "../errors.ts";
-import { NO_DATA_VERSION, throwIfAborted } from "./data_version.ts";
+import { DATA_VERSION_SQL, NO_DATA_VERSION, throwIfAborted, versionOnError } from "./data_version.ts";
 import type { WorkerError, WorkerReply, WorkerRequest } from "./pglite_worker.ts";
 import type { Db, Executor, TransactionOptions } from "./types.ts";
 
@@ -36,7 +36,6 @@ function toError(e: WorkerError): Error {
   return Object.assign(new Error(e.message), { code: e.code, detail: e.detail, hint: e.hint });
 }
 
-const DATA_VERSION_SQL = "select version::text as v from analytics.data_version()";
 
 /** A request without its id (the host numbers them). */
 type Message = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, "id"> : never) : never;
@@ -104,13 +103,18 @@ export async function openPgliteWorker(dataDir: string): Promise<PgliteHostDb> {
   let stops = 0;
   let lastReopenMs: number | null = null;
   let waiting = 0;
+  let unread = 0;
 
   const readVersion = async (g: Generation) => {
     try {
       const rows = await g.send<{ v: string }[]>({ op: "query", sql: DATA_VERSION_SQL });
       version = rows[0]?.v ?? NO_DATA_VERSION;
-    } catch {
-      version = NO_DATA_VERSION; // before the migrations: nothing to key on
+    } catch (e) {
+      try {
+        version = versionOnError(e); // before the migrations: nothing to key on
+      } catch {
+        version = `unread-${++unread}`; // unknown: nothing cached under an older version may answer
+      }
     }
   };
   await readVersion(gen);

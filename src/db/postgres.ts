@@ -1,8 +1,11 @@
 import postgres from "postgres";
-import { readDataVersion, throwIfAborted } from "./data_version.ts";
+import { DATA_VERSION_SQL, NO_DATA_VERSION, throwIfAborted, versionOnError } from "./data_version.ts";
 import type { Db, Executor, TransactionOptions } from "./types.ts";
 
 type Sql = postgres.Sql | postgres.TransactionSql;
+
+/** The data version in one round trip, read as `authenticated` (see dataVersion below). */
+const VERSION_SCRIPT = `begin; set local role authenticated; ${DATA_VERSION_SQL}; commit`;
 type Pending = { cancel(): void };
 
 /** An executor over `s`; `track` learns each query while it runs (to cancel it). */
@@ -51,6 +54,7 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
   };
   const sql = postgres(url, { max: opts.max ?? 5, ...options });
   let control: postgres.Sql | undefined;
+  let versionRead: Promise<string> | null = null;
   const direct = executor(sql);
   return {
     engine: "postgres",
@@ -75,12 +79,20 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
       }
     },
     dataVersion: () => {
-      control ??= postgres(url, { max: 1, idle_timeout: 60, ...options });
-      // as the role every tool call reads as: the login (authenticator) may not read it itself
-      return control.begin(async (tx) => {
-        await tx.unsafe("select set_config('role', 'authenticated', true)");
-        return await readDataVersion(executor(tx));
-      }) as Promise<string>;
+      // every call asks; callers that arrive while a read is under way share it (they are concurrent
+      // with any commit it might miss), so one connection serves any number of callers
+      versionRead ??= (async () => {
+        control ??= postgres(url, { max: 1, idle_timeout: 60, ...options });
+        try {
+          // one round trip, as the role every tool call reads as (the login, authenticator, may not)
+          const results = await control.unsafe(VERSION_SCRIPT).simple() as unknown as { v?: string }[][];
+          return results.flat().find((r) => r?.v !== undefined)?.v ?? NO_DATA_VERSION;
+        } catch (e) {
+          await control.unsafe("rollback").catch(() => {});
+          return versionOnError(e);
+        }
+      })().finally(() => (versionRead = null));
+      return versionRead;
     },
     close: async () => {
       await Promise.all([sql.end({ timeout: 5 }), control?.end({ timeout: 5 })]);

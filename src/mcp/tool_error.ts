@@ -14,6 +14,9 @@ export function toolErrorMessage(tool: string, e: unknown): string {
   if (isAppError(e)) return e.message;
   const state = sqlState(e);
   if (state && USER_FACING.has(state)) return sentence((e as Error).message);
+  if (e instanceof DOMException && e.name === "AbortError") {
+    return `Cannot run ${tool}: the call was cancelled (the client closed its request).`;
+  }
   if (state === "57014") {
     return `Cannot run ${tool}: the analysis took longer than the statement timeout; narrow the time range or the list of features.`;
   }
