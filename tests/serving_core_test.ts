@@ -138,7 +138,8 @@ Deno.test({
       });
 
       await t.step("after the stop the server answers, and the database is intact", async () => {
-        const res = await client.callTool({ name: "analyze_correlations", arguments: { includeChart: false } }) as Json;
+        // (on the server without the short deadline: the first call after a reopen reads a cold cache)
+        const res = (await (await rpc(relaxed.url, token, call(5, { includeChart: false }))).json()).result;
         assert.notEqual(res.isError, true, res.content?.[0]?.text);
         assert.equal(res.structuredContent.results[0].feature, "asset_volume");
         const st = await status(server.baseUrl, token);
@@ -148,13 +149,14 @@ Deno.test({
       });
 
       await t.step("a client that disconnects cancels its running call", async () => {
+        await until("the database to be open again", 60_000, async () => !(await status(server.baseUrl, token)).database.reopening);
         const stops = (await status(server.baseUrl, token)).database.stops;
         const ac = new AbortController();
         const pending = rpc(server.url, token, call(7, { ...HEAVIEST, maxLag: 29 }), ac.signal).catch((e) => e);
-        await until("the call to run", 5_000, async () => (await status(server.baseUrl, token)).queue.running === 1);
+        await until("the call to run in the database", 5_000, async () => (await status(server.baseUrl, token)).database.busy);
         ac.abort();
         assert.equal((await pending as Error).name, "AbortError");
-        await until("the call to be cancelled", 1_500, async () => {
+        await until("the call to be cancelled", 5_000, async () => {
           const st = await status(server.baseUrl, token);
           return st.queue.running === 0 && st.database.stops === stops + 1;
         });

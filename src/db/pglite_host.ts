@@ -26,6 +26,10 @@ export interface PgliteHostStats {
   lastReopenMs: number | null;
   /** Jobs waiting for the database (not counting the running one). */
   waiting: number;
+  /** True while the database is being opened again after a stop. */
+  reopening: boolean;
+  /** True while a job runs in the worker. */
+  busy: boolean;
 }
 
 export interface PgliteHostDb extends Db {
@@ -104,6 +108,8 @@ export async function openPgliteWorker(dataDir: string): Promise<PgliteHostDb> {
   let lastReopenMs: number | null = null;
   let waiting = 0;
   let unread = 0;
+  let reopening = false;
+  let busy = false;
 
   const readVersion = async (g: Generation) => {
     try {
@@ -125,7 +131,9 @@ export async function openPgliteWorker(dataDir: string): Promise<PgliteHostDb> {
     const started = performance.now();
     gen = new Generation(dataDir);
     const g = gen;
-    g.ready.then(() => (lastReopenMs = performance.now() - started), (e) => console.error("Cannot reopen the embedded database:", e));
+    reopening = true;
+    g.ready.then(() => (lastReopenMs = performance.now() - started), (e) => console.error("Cannot reopen the embedded database:", e))
+      .finally(() => g === gen && (reopening = false));
   };
 
   const executorOf = (g: Generation): Executor => ({
@@ -142,16 +150,19 @@ export async function openPgliteWorker(dataDir: string): Promise<PgliteHostDb> {
       waiting--;
       throwIfAborted(signal);
       await gen.ready;
+      throwIfAborted(signal); // it may have been aborted while the database reopened
       const g = gen;
       const stop = () => {
         if (g === gen && !g.dead) reopen(signal!.reason);
       };
       if (readOnly) signal?.addEventListener("abort", stop, { once: true });
+      busy = true;
       try {
         return await job(executorOf(g));
       } catch (e) {
         throw signal?.aborted ? signal.reason : e;
       } finally {
+        busy = false;
         signal?.removeEventListener("abort", stop);
         if (!readOnly && !g.dead) await readVersion(g);
       }
@@ -184,7 +195,7 @@ export async function openPgliteWorker(dataDir: string): Promise<PgliteHostDb> {
         }
       }, opts),
     dataVersion: () => Promise.resolve(version),
-    stats: () => ({ stops, lastReopenMs, waiting }),
+    stats: () => ({ stops, lastReopenMs, waiting, reopening, busy }),
     close: () =>
       serial(async (ex) => {
         await ex.exec("checkpoint").catch(() => {});
