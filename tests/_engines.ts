@@ -44,19 +44,29 @@ export function testOnBothEngines(
     ignore: !SERVER_URL,
     sanitizeResources: false,
     sanitizeOps: false,
-    async fn(t) {
-      const admin = postgres(SERVER_URL!, { max: 1, onnotice: () => {} });
-      await admin.unsafe(`drop database if exists ${scratchDatabase} with (force)`);
-      await admin.unsafe(`create database ${scratchDatabase}`);
-      const db = openPostgres(withDatabase(SERVER_URL!, scratchDatabase), { max: 2 });
-      try {
-        await migrateAll(db);
-        await body(t, db);
-      } finally {
-        await db.close();
-        await admin.unsafe(`drop database if exists ${scratchDatabase} with (force)`);
-        await admin.end();
-      }
-    },
+    fn: (t) => withScratchDatabase(scratchDatabase, (db) => body(t, db)),
   });
+}
+
+/**
+ * A scratch database of its own on the test server (AOMA_TEST_DB_URL), created and migrated for
+ * one test and dropped afterwards; `fn` gets it and its URL (for a subprocess that connects to it).
+ *
+ * @example
+ * await withScratchDatabase("aoma_test_x", async (db, url) => { … });
+ */
+export async function withScratchDatabase(name: string, fn: (db: Db, url: string) => Promise<void>): Promise<void> {
+  const admin = postgres(SERVER_URL!, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const url = withDatabase(SERVER_URL!, name);
+  const db = openPostgres(url, { max: 2 });
+  try {
+    await migrateAll(db);
+    await fn(db, url);
+  } finally {
+    await db.close();
+    await admin.unsafe(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
 }

@@ -32,7 +32,7 @@ const OFFSET_MAX = 14 * 60;
 
 // ───────────────────────────── text ─────────────────────────────
 
-/** U+XXXX of a code unit or code point. */
+/** The Unicode name of a code unit or code point in the form "U+D800" (at least four hex digits). */
 const codePoint = (c: number) => `U+${c.toString(16).toUpperCase().padStart(4, "0")}`;
 
 /**

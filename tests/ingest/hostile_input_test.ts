@@ -21,7 +21,7 @@ import { decodeUtf8, unstorable } from "../../src/ingest/storable.ts";
 import { SERVER_URL, testOnBothEngines } from "../_engines.ts";
 import { aoma } from "./_cli.ts";
 import { post, withServer } from "./_function.ts";
-import { withScratchDatabase } from "./_scratch.ts";
+import { withScratchDatabase } from "../_engines.ts";
 
 const enc = new TextEncoder();
 const bytes = (...parts: (string | number[])[]) => {

@@ -12,7 +12,7 @@ import type { Db } from "../../src/db/types.ts";
 import { thisProcess } from "../../src/ingest/liveness.ts";
 import { runIngest } from "../../src/ingest/run.ts";
 import { SERVER_URL, testOnBothEngines } from "../_engines.ts";
-import { withScratchDatabase } from "./_scratch.ts";
+import { withScratchDatabase } from "../_engines.ts";
 
 const HANG = new URL("./_hang_ingest.ts", import.meta.url).pathname;
 
