@@ -74,6 +74,8 @@ if [ $stack_ok = 1 ] && [ -e "${pg_files[0]}" ]; then
   if [ -z "$total" ]; then total=0; [ "$bad" -gt 0 ] || bad=1; fi
   if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
   record "pgTAP (pg_prove)" $((total - subtests_failed)) "$bad"
+  # pg_prove's summary names each failing file with its failed test numbers
+  printf '%s\n' "$log" | grep -E '^(tests/sql/[^ ]+) +\(Wstat|^  Failed tests?:' | sed 's/^/  pgTAP: /' >>"$OUT/failures.txt"
 fi
 
 # ── 3. lint ──────────────────────────────────────────────────────────────────────────────────
@@ -101,6 +103,16 @@ deno_tests() {
   p="${p:-0}"; f="${f:-0}"
   if [ $rc -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
   record "$name" "$p" "$f"
+  # deno test ends with "ERRORS" (each failure with its message) then "FAILURES" (one line each:
+  # "test name => file:line"); keep the names so the summary, the last thing CI shows, says what failed.
+  if [ "$f" -gt 0 ]; then
+    printf '%s\n' "$log" | awk '/^ *FAILURES *$/ { on = 1; next } on && /^(ok|FAILED) \|/ { exit } on && NF' \
+      | sed "s/^/  $name: /" >>"$OUT/failures.txt"
+    { echo "── $name: the first lines of each failure"
+      printf '%s\n' "$log" | awk '/^ *ERRORS *$/ { on = 1; next } /^ *FAILURES *$/ { exit }
+        on && / => .*:[0-9]+:[0-9]+$/ { n = 0; print; next } on && n < 12 && NF { print; n++ }'
+    } >>"$OUT/errors.txt"
+  fi
 }
 
 # The end-to-end tests start the real server on its own fresh PGlite folder whatever the
@@ -117,7 +129,15 @@ banner "deno test tests/ (PGlite)"
 deno_tests "deno test (pglite)" "" -u AOMA_TEST_DB_URL
 
 # ── summary ──────────────────────────────────────────────────────────────────────────────────
+if [ -s "$OUT/errors.txt" ]; then
+  banner "failures (repeated from above)"
+  cat "$OUT/errors.txt"
+fi
 banner "summary"
 printf '%s\n' "${REPORT[@]}"
+if [ -s "$OUT/failures.txt" ]; then
+  echo "failed:"
+  cat "$OUT/failures.txt"
+fi
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
