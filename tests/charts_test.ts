@@ -6,7 +6,10 @@ import assert from "node:assert/strict";
 import { correlationMatrixSpec, type MatrixCell } from "../src/charts/correlation_matrix.ts";
 import { chartContent } from "../src/charts/content.ts";
 import { correlationReportSpec } from "../src/charts/correlation_report.ts";
+import { encodePng } from "../src/charts/png.ts";
 import { PNG_SCALE, renderPng, renderSvg } from "../src/charts/render.ts";
+import { Resvg } from "@resvg/resvg-wasm";
+import { crc32, inflateSync } from "node:zlib";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -26,6 +29,70 @@ function pngSize(png: Uint8Array): [number, number] {
   const v = new DataView(png.buffer, png.byteOffset);
   return [v.getUint32(16), v.getUint32(20)];
 }
+
+/**
+ * A PNG decoder for the tests (8-bit RGB/RGBA, any row filter, no interlace): checks every chunk's
+ * CRC and returns the size, colour type and RGB bytes — enough to compare two encoders' pixels.
+ */
+function decodePng(png: Uint8Array): { width: number; height: number; colorType: number; rgb: Uint8Array } {
+  assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], "PNG signature");
+  const v = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  let at = 8, width = 0, height = 0, colorType = 0;
+  const idat: Uint8Array[] = [];
+  for (;;) {
+    const len = v.getUint32(at);
+    const type = String.fromCharCode(...png.subarray(at + 4, at + 8));
+    assert.equal(v.getUint32(at + 8 + len), crc32(png.subarray(at + 4, at + 8 + len)) >>> 0, `CRC of ${type}`);
+    const data = png.subarray(at + 8, at + 8 + len);
+    if (type === "IHDR") {
+      [width, height, colorType] = [v.getUint32(at + 8), v.getUint32(at + 12), data[9]];
+      assert.deepEqual([data[8], data[12]], [8, 0], "8 bits, not interlaced");
+    }
+    if (type === "IDAT") idat.push(data);
+    at += 12 + len;
+    if (type === "IEND") break;
+  }
+  const ch = colorType === 6 ? 4 : colorType === 2 ? 3 : NaN;
+  const raw = new Uint8Array(inflateSync(new Uint8Array(idat.flatMap((d) => [...d]))));
+  const stride = width * ch;
+  const px = new Uint8Array(stride * height);
+  for (let y = 0; y < height; y++) {
+    const f = raw[y * (stride + 1)];
+    for (let x = 0; x < stride; x++) {
+      const cur = raw[y * (stride + 1) + 1 + x];
+      const a = x >= ch ? px[y * stride + x - ch] : 0;
+      const b = y > 0 ? px[(y - 1) * stride + x] : 0;
+      const c = x >= ch && y > 0 ? px[(y - 1) * stride + x - ch] : 0;
+      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const pred = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][f];
+      px[y * stride + x] = (cur + pred) & 255;
+    }
+  }
+  const rgb = new Uint8Array(width * height * 3);
+  for (let i = 0, o = 0; i < px.length; i += ch) {
+    rgb[o++] = px[i];
+    rgb[o++] = px[i + 1];
+    rgb[o++] = px[i + 2];
+  }
+  return { width, height, colorType, rgb };
+}
+
+Deno.test("encodePng: the same pixels as resvg's own encoder, as RGB when opaque, RGBA otherwise; bad sizes refused", async () => {
+  const svg = await renderSvg(correlationMatrixSpec(cells, VARS, "Failures and their drivers"));
+  await renderPng(svg); // loads resvg's wasm (once per process)
+  const image = new Resvg(svg, { background: "white", font: { loadSystemFonts: false } }).render();
+  const ours = decodePng(encodePng(image.pixels, image.width, image.height));
+  const theirs = decodePng(image.asPng());
+  assert.equal(ours.colorType, 2, "opaque → RGB");
+  assert.deepEqual([ours.width, ours.height], [theirs.width, theirs.height]);
+  assert.ok(ours.rgb.length > 10_000 && ours.rgb.every((x, i) => x === theirs.rgb[i]), "every pixel equal to resvg's PNG");
+
+  const rgba = new Uint8Array([255, 0, 0, 255, 0, 255, 0, 128, 0, 0, 255, 0, 9, 9, 9, 255]);
+  const t = decodePng(encodePng(rgba, 2, 2));
+  assert.equal(t.colorType, 6, "a transparent pixel keeps the alpha channel");
+  assert.deepEqual([...t.rgb], [255, 0, 0, 0, 255, 0, 0, 0, 255, 9, 9, 9]);
+  assert.throws(() => encodePng(rgba, 3, 2), /Cannot encode a PNG: 16 bytes are not 3 × 2 RGBA pixels/);
+});
 
 Deno.test("correlation matrix spec: fixed [-1, 1] colour scale, axis order, values as labels", () => {
   const spec = correlationMatrixSpec(cells, VARS, "Matrix") as Json;

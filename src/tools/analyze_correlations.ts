@@ -296,10 +296,6 @@ export async function handler(
       grain,
       input.adjust ?? "seasonal",
     ]);
-    const coverage = await tx.query<{ source: string; rows: number; first_day: string | null; last_day: string | null }>(
-      COVERAGE_SQL,
-      [from, to],
-    );
     const catalog = await tx.query<{ name: string; kind: string; unit: string; description: string }>(CATALOG_SQL, [grain]);
     let matrix: { variables: string[]; cells: MatrixCell[] } | null = null;
     let chart: { spec: Record<string, unknown>; rendered: ReturnType<typeof chartContent> } | null = null;
@@ -315,7 +311,7 @@ export async function handler(
         try {
           const cells = await withSavepoint(tx, (sp) => sp.query<MatrixCell>(MATRIX_SQL, [JSON.stringify(variables), from, to, grain]));
           matrix = { variables, cells: cells.map((c) => ({ x: c.x, y: c.y, n: Number(c.n), r: num(c.r) })) };
-          // the chart renders on its worker while the database works on the drivers
+          // the chart renders on its worker while the database counts the coverage and fits the drivers
           const spec = chartSpec(toResults(rows, new Map(catalog.map((c) => [c.name, c]))), matrix, target, grain);
           chart = { spec, rendered: chartContent(spec, CHART_URI) };
         } catch (e) {
@@ -323,6 +319,11 @@ export async function handler(
         }
       }
     }
+    // while the chart renders on its worker: the coverage counts, then the driver model
+    const coverage = await tx.query<{ source: string; rows: number; first_day: string | null; last_day: string | null }>(
+      COVERAGE_SQL,
+      [from, to],
+    );
     // drivers together: only for daily count/rate targets; any refusal becomes a note, not an error
     let drivers: DriverSqlRow[] | null = null;
     if (grain === "day") {
