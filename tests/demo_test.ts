@@ -16,7 +16,7 @@ import {
   generateDemo,
   templateId,
 } from "../src/demo/generate.ts";
-import { clearDemoTables, insertDemoRows, isDatabaseEmpty, loadDemo } from "../src/demo/load.ts";
+import { clearDemoTables, databaseContent, insertDemoRows, loadDemo } from "../src/demo/load.ts";
 import { exp, ln, Rng } from "../src/demo/random.ts";
 
 const CLUSTER_URL = Deno.env.get("AOMA_TEST_DB_URL");
@@ -356,14 +356,14 @@ Deno.test({
   ignore: PGLITE_SKIPPED,
 }, async () => {
   await withPglite(async (db) => {
-    assertEquals(await isDatabaseEmpty(db), true, "empty after migrating");
+    assertEquals((await databaseContent(db)).state, "empty", "empty after migrating");
     const { tables } = generateDemo({ variant: "planted", seed: 1 });
     const first = await loadDemo(db, { variant: "planted", seed: 1 });
     console.log(
       `planted seed 1 on PGlite: generate ${first.generateMs} ms, load ${first.loadMs} ms, refresh ${first.refreshMs} ms`,
     );
     assertBetween(first.loadMs, 0, 20_000, "load time on PGlite (ms)");
-    assertEquals(await isDatabaseEmpty(db), false, "not empty after loading");
+    assertEquals((await databaseContent(db)).state, "demo", "the demo after loading");
     for (const t of DEMO_TABLE_NAMES) {
       assertEquals(first.counts[t], tables[t].length, `inserted ${t}`);
       const [{ n }] = await db.query<{ n: number }>(`select count(*)::int as n from aoma.${t}`);

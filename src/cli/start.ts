@@ -17,7 +17,7 @@ import { asRole } from "../db/caller.ts";
 import { migrateAll } from "../db/migrate.ts";
 import { databaseUrlFromEnv, DEFAULT_PGLITE_DIR, openDb } from "../db/open.ts";
 import type { Db } from "../db/types.ts";
-import { isDatabaseEmpty, loadDemo } from "../demo/load.ts";
+import { databaseContent, demoRefusal, loadDemo } from "../demo/load.ts";
 import { DEFAULT_PORT, startServer } from "../server/gateway.ts";
 import { handler as analyzeCorrelations } from "../tools/analyze_correlations.ts";
 import { toolErrorMessage } from "../mcp/tool_error.ts";
@@ -131,7 +131,13 @@ export async function main(args: readonly string[]): Promise<number> {
     const seed = Number(flags.seed ?? 1);
     // as service_role: a server login (authenticator) has no rights of its own
     const writer = asRole(db, "service_role");
-    if (demo || await isDatabaseEmpty(writer)) {
+    // the demo loads only into an empty database or over an earlier demo, never over ingested rows
+    const content = await databaseContent(writer);
+    if (demo && content.state === "ingested") throw new Error(demoRefusal(content));
+    if (!demo && content.state === "ingested") {
+      console.log(`Serving the ingested data (rows in ${content.tablesWithRows.map((t) => `aoma.${t}`).join(", ")}).`);
+    }
+    if (demo || content.state === "empty") {
       const variant = demo ?? "planted";
       console.log(`Loading the ${variant} demo quarter (seed ${seed}) …`);
       const r = await loadDemo(writer, { variant, seed });

@@ -1,8 +1,10 @@
 /**
  * Loads the deterministic demo quarter (src/demo/generate.ts) into the aoma source tables.
  *
- * One transaction: delete every row of the nine demo tables, insert the generated rows in
- * batches through `jsonb_populate_recordset`, commit. Then, when the analytics library defines
+ * One transaction: check that the database is empty or already holds the demo (never ingested
+ * data: see {@link databaseContent}), delete every row of the nine demo tables, insert the generated
+ * rows in batches through `jsonb_populate_recordset`, mark the database as the demo's
+ * (aoma_private.demo_load), commit. Then, when the analytics library defines
  * `analytics.refresh_features()`, call it so the feature views see the new rows.
  * `aoma.predictive_models` and `aoma.failure_predictions` are never touched.
  *
@@ -16,6 +18,7 @@
  * r.counts.incidents; // ≈ 360
  */
 import type { Db, Executor, Queryable } from "../db/types.ts";
+import { AppError } from "../errors.ts";
 import { DEMO_TABLE_NAMES, type DemoOptions, type DemoSummary, type DemoTables, generateDemo } from "./generate.ts";
 
 /** Rows per insert statement: large enough to be fast on PGlite, small enough to keep parameters modest. */
@@ -67,12 +70,48 @@ export async function clearDemoTables(tx: Queryable): Promise<void> {
   for (const table of [...DEMO_TABLE_NAMES].reverse()) await tx.query(`delete from aoma.${table}`);
 }
 
+/** What the source tables hold (aoma_private.database_content()). */
+export interface DatabaseContent {
+  /** empty: no row in any source table; demo: the demo quarter only; ingested: anything else. */
+  state: "empty" | "demo" | "ingested";
+  /** The source tables (aoma.<name>) that hold rows. */
+  tablesWithRows: string[];
+  demo: { variant: string | null; seed: number | null; loadedAt: string | null } | null;
+}
+
+/** What the nine source tables hold: empty, the demo quarter only, or ingested data. */
+export async function databaseContent(db: Queryable): Promise<DatabaseContent> {
+  const [r] = await db.query<{
+    state: DatabaseContent["state"];
+    tables_with_rows: string[];
+    demo_variant: string | null;
+    demo_seed: number | null;
+    demo_loaded_at: string | null;
+  }>("select state, tables_with_rows, demo_variant, demo_seed, demo_loaded_at::text from aoma_private.database_content()");
+  return {
+    state: r.state,
+    tablesWithRows: r.tables_with_rows,
+    demo: r.state === "demo" ? { variant: r.demo_variant, seed: r.demo_seed, loadedAt: r.demo_loaded_at } : null,
+  };
+}
+
+/** The sentence that refuses the demo on a database holding ingested data, with how to start one of its own. */
+export function demoRefusal(content: DatabaseContent): string {
+  return `Cannot load the demo quarter: this database holds ingested data (rows in ${
+    content.tablesWithRows.map((t) => `aoma.${t}`).join(", ")
+  }), and the demo never shares a database with real data, so nothing was changed. Run the demo in a database of its own: ` +
+    "`AOMA_PGLITE_DIR=.data/demo npm start -- --demo planted` (embedded), or set AOMA_DB_URL to an empty database.";
+}
+
+// Serialises demo loads and the removal of a demo by an ingest (a lock that conflicts with itself).
+const DEMO_LOCK = "lock table aoma_private.demo_load in share row exclusive mode";
+
 /**
  * Replaces the contents of the nine aoma source tables with the demo quarter for
  * `opts.variant` ("planted" by default) and `opts.seed` (1 by default), in one transaction, then
  * refreshes the features when analytics.refresh_features() exists. Idempotent: loading the same
- * options twice leaves the same rows. Throws (and leaves the tables unchanged) when any row
- * violates a constraint.
+ * options twice leaves the same rows. Refuses (AppError 409, nothing changed) a database that holds
+ * ingested data. Throws (and leaves the tables unchanged) when any row violates a constraint.
  */
 export async function loadDemo(db: Db, opts: DemoOptions = {}): Promise<DemoLoadResult> {
   const t0 = performance.now();
@@ -80,8 +119,16 @@ export async function loadDemo(db: Db, opts: DemoOptions = {}): Promise<DemoLoad
   const t1 = performance.now();
   const counts = {} as Record<keyof DemoTables, number>;
   await db.transaction(async (tx: Executor) => {
+    await tx.query(DEMO_LOCK);
+    const content = await databaseContent(tx);
+    if (content.state === "ingested") throw new AppError(409, demoRefusal(content));
     await clearDemoTables(tx);
     for (const table of DEMO_TABLE_NAMES) counts[table] = await insertDemoRows(tx, table, tables[table]);
+    await tx.query(
+      `insert into aoma_private.demo_load (singleton, variant, seed, loaded_at) values (true, $1, $2, now())
+       on conflict (singleton) do update set variant = excluded.variant, seed = excluded.seed, loaded_at = excluded.loaded_at`,
+      [summary.variant, summary.seed],
+    );
   });
   const t2 = performance.now();
   const [{ present }] = await db.query<{ present: boolean }>(
@@ -102,12 +149,20 @@ export async function loadDemo(db: Db, opts: DemoOptions = {}): Promise<DemoLoad
   };
 }
 
-/** True when the database holds no incidents and no processing attempts (nothing to analyse yet). */
-export async function isDatabaseEmpty(db: Queryable): Promise<boolean> {
-  const [row] = await db.query<{ empty: boolean }>(
-    "select not exists (select from aoma.incidents) and not exists (select from aoma.processing_attempts) as empty",
-  );
-  return row.empty;
+/**
+ * Removes the demo quarter when `tx`'s database holds it (and nothing else), before an ingest
+ * stores real rows there: the demo never shares a database with real data. Returns the sentence for
+ * the ingest report, or null when there was no demo. Call inside the transaction that goes on to
+ * write (or its own): the removal commits with it.
+ */
+export async function removeDemoBeforeIngest(tx: Queryable): Promise<string | null> {
+  await tx.query(DEMO_LOCK);
+  const content = await databaseContent(tx);
+  if (content.state !== "demo") return null;
+  await clearDemoTables(tx);
+  await tx.query("delete from aoma_private.demo_load");
+  const which = content.demo?.variant ? ` (${content.demo.variant}, seed ${content.demo.seed})` : "";
+  return `removed the demo quarter${which} from this database before storing real data: demo and real data never share a database`;
 }
 
 if (import.meta.main) {

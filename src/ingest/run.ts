@@ -15,6 +15,7 @@
  * const report = await runIngest(db, "logs", async (report) => { … upsert batches … });
  */
 import type { Db, Queryable } from "../db/types.ts";
+import { removeDemoBeforeIngest } from "../demo/load.ts";
 import { processGone, thisProcess } from "./liveness.ts";
 import { IngestReport } from "./report.ts";
 
@@ -55,7 +56,8 @@ export async function markAbandonedRuns(db: Queryable, silentMs: number = RUN_AB
 }
 
 /**
- * Runs `work`, recording the run. `refresh: false` skips the feature refresh (e.g. a batch of a
+ * Runs `work`, recording the run. A database holding the demo quarter has it removed first (demo and
+ * real data never share a database; the report says so). `refresh: false` skips the feature refresh (e.g. a batch of a
  * larger run whose last batch refreshes). The work writes in its own transactions (one per batch);
  * a failure leaves every committed batch in place and marks the run failed. Runs of dead processes
  * are marked abandoned first (markAbandonedRuns).
@@ -69,6 +71,8 @@ export async function runIngest(
   const report = new IngestReport(source);
   const abandoned = await markAbandonedRuns(db);
   if (abandoned.length) report.notes.push(`marked ${abandoned.length} earlier run(s) abandoned: ${abandoned.join(", ")}`);
+  const demoRemoved = await db.transaction((tx) => removeDemoBeforeIngest(tx));
+  if (demoRemoved) report.notes.push(demoRemoved);
   const me = await thisProcess();
   const [{ run_id }] = await db.query<{ run_id: string }>(
     `insert into aoma.ingest_runs (source, host, pid, process_id, heartbeat_at) values ($1, $2, $3, $4, now())
