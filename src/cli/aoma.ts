@@ -30,9 +30,11 @@ import {
   type LogLevel,
   LogLineParser,
   type LogRecord,
+  fileParseOptions,
   parseInChunks,
   readFileLines,
 } from "../ingest/logs.ts";
+import { checkYear } from "../ingest/timestamps.ts";
 import {
   formatOf,
   ingestMetrics,
@@ -131,6 +133,8 @@ interface OutgoingBatch {
   /** Records read and kept out locally, for the summary. */
   read: number;
   rejections: { line: number; reason: string }[];
+  /** Notes of the local read (e.g. a year assumed), for the summary. */
+  notes?: string[];
 }
 
 /** One `aoma ingest <source>` command. */
@@ -248,7 +252,8 @@ export const SOURCES: Record<string, SourceCommand> = {
       source: { value: "NAME", help: "log source stored with every event (default: the file name)" },
       format: { value: "jsonl|text", help: "input format (default: jsonl for .jsonl/.ndjson/.json, else text)" },
       pattern: { value: "REGEX", help: "text: named groups ts, message (required), level, service, host" },
-      "ts-format": { value: "FORMAT", help: 'how timestamps are written: iso (default), epoch, epoch_ms, or e.g. "yyyy-MM-dd HH:mm:ss,SSS"' },
+      "ts-format": { value: "FORMAT", help: 'how timestamps are written: iso (default), epoch, epoch_ms, or e.g. "yyyy-MM-dd HH:mm:ss,SSS", "MMM d HH:mm:ss" (syslog), "EEE MMM dd HH:mm:ss yyyy" (EEE: weekday, checked)' },
+      year: { value: "YYYY", help: "year of timestamps written without one (default: inferred from the file's modification time, and reported)" },
       service: { value: "NAME", help: "service for lines that name none" },
       host: { value: "NAME", help: "host for lines that name none" },
       "default-level": { value: "LEVEL", help: "level for lines without one (default INFO)" },
@@ -257,6 +262,7 @@ export const SOURCES: Record<string, SourceCommand> = {
     examples: [
       "npm run aoma -- ingest logs logs/app.jsonl --source aoma-mesh/app",
       'npm run aoma -- ingest logs worker.log --format text --pattern "^(?<ts>\\S+ \\S+) \\[(?<level>\\w+)\\] (?<message>.*)$" --ts-format "yyyy-MM-dd HH:mm:ss,SSS"',
+      'npm run aoma -- ingest logs auth.log --format text --pattern "^(?<ts>\\w{3} +\\d+ [\\d:]{8}) (?<host>\\S+) (?<service>[\\w-]+)\\[\\d+\\]: (?<message>.*)$" --ts-format "MMM d HH:mm:ss" --year 2015',
     ],
     unit: "bytes",
     check(p) {
@@ -265,14 +271,14 @@ export const SOURCES: Record<string, SourceCommand> = {
       const l = one(p, "default-level");
       if (l !== undefined && !(LOG_LEVELS as readonly string[]).includes(l)) throw new UsageError(`--default-level must be one of ${LOG_LEVELS.join(", ")}; got "${l}"`);
       wholeNumber(p, "batch-size");
+      logOptions(p);
     },
     direct: (db, p, progress) => ingestLogs(db, { path: p.positional[0], ...logOptions(p), batchSize: wholeNumber(p, "batch-size") }, progress),
     async *batches(p, size) {
       const path = p.positional[0];
-      const opts = logOptions(p);
-      const source = opts.source ?? path.split(/[\\/]/).pop()!;
-      const format = opts.format ?? (/\.(jsonl|ndjson|json)$/i.test(path) ? "jsonl" : "text");
-      const parser = new LogLineParser({ ...opts, source, format });
+      const opts = await fileParseOptions(path, logOptions(p));
+      const { source } = opts;
+      const parser = new LogLineParser(opts);
       let records: LogRecord[] = [], rejections: { line: number; reason: string }[] = [], read = 0;
       const fields = { logSource: source, format: "parsed" };
       try {
@@ -291,7 +297,8 @@ export const SOURCES: Record<string, SourceCommand> = {
       } finally {
         parser.close();
       }
-      if (records.length || read || rejections.length) yield { records, fields, read, rejections };
+      const note = parser.yearNote();
+      if (records.length || read || rejections.length || note) yield { records, fields, read, rejections, notes: note ? [note] : [] };
     },
   },
   metrics: {
@@ -398,7 +405,12 @@ function columnMap<K extends string>(p: ParsedArgs, allowed: readonly K[]): Part
 }
 
 function logOptions(p: ParsedArgs) {
+  const y = one(p, "year");
+  const year = y === undefined ? undefined : /^\d+$/.test(y) ? Number(y) : NaN;
+  const bad = y === undefined ? null : checkYear(year, "--year");
+  if (bad) throw new UsageError(bad.replace(/; got .*$/, `; got "${y}"`));
   return {
+    year,
     source: one(p, "source"),
     format: one(p, "format") as "jsonl" | "text" | undefined,
     pattern: one(p, "pattern"),
@@ -619,6 +631,7 @@ async function ingestViaFunction(name: string, cmd: SourceCommand, p: ParsedArgs
   for await (const b of cmd.batches(p, size)) {
     report.read += b.read;
     for (const r of b.rejections) report.reject(r.line, r.reason);
+    for (const n of b.notes ?? []) report.notes.push(n);
     if (held) await send(held, false);
     held = b;
   }

@@ -5,8 +5,17 @@
  *
  * A message is masked first (mask.ts), split on whitespace into tokens, and routed through a
  * fixed-depth prefix tree: first by its token count, then by its first `depth - 2` tokens (a token
- * with a digit, or a `<*>`, goes down the `<*>` branch; a node holds at most `maxChildren` branches,
- * the rest share `<*>`). The leaf holds clusters, each with a template of the same length.
+ * with a digit or a masked part, such as `<*>` or `<*>]`, goes down the `<*>` branch; a node holds
+ * at most `maxChildren` branches, the rest share `<*>`). The leaf holds clusters, each with a
+ * template of the same length.
+ *
+ * Leading bracketed context is not routed on: `[instance: <*>] VM Started …`, `[req-<*> - -] …`,
+ * `[client <*>] …` route by the first tokens after the brackets (when any follow). Drain routes on
+ * leading tokens because a message's first words usually name its event; a context tag in front
+ * of many different events breaks that, and short messages behind it would meet in one leaf and
+ * merge on the tag alone (`[instance: <*>] Creating image` with `[instance: <*>] Terminating instance`,
+ * `… VM Started (Lifecycle Event)` with `… VM Paused (Lifecycle Event)`). The tag still counts in
+ * the similarity.
  *
  * Matching in the leaf, in this order:
  *   1. a template that already covers the message (every token that is not `<*>` is equal) — the
@@ -14,9 +23,15 @@
  *      even when it has become so general that its similarity is below the threshold;
  *   2. otherwise the template with the highest similarity if it reaches `similarity` — the template
  *      is generalised: every position where it differs from the message becomes `<*>`. Similarity =
- *      equal tokens / tokens, where a template `<*>` counts as equal only to a masked `<*>` in the
- *      message (the paper's rule: masked parts are alike; drain3 counts neither), so short, heavily
- *      masked lines such as `GET <*> <*> 12ms` still merge; ties go to the template with more `<*>`;
+ *      equal tokens / compared tokens, where a position at which the message token holds a masked
+ *      part and the template token does too (`<*>` against `<*>`, `<*>]` against `<*>]`) is not
+ *      compared: two variable values say nothing about whether two messages are the same event.
+ *      So the constant tokens decide — short messages sharing only masked values and a tag are not
+ *      alike (`<*> <*> Creating image` vs `<*> <*> Terminating instance`: 0 of 2), while heavily
+ *      masked lines whose constants agree still merge (`GET <*> <*> 12ms` with `GET <*> <*> 40ms`:
+ *      1 of 2). (The paper counts masked-vs-masked as equal, drain3 as unequal; both let a shared
+ *      masked prefix decide for short messages.) A message with nothing to compare has similarity
+ *      1. Ties go to the template with more `<*>`;
  *   3. otherwise a new cluster with the message itself as template.
  * Because covering templates win (rule 1), a generalised template cannot become identical to another
  * one of its leaf; should it ever, the two clusters merge: the younger becomes an alias of the older
@@ -187,25 +202,33 @@ export class Drain {
   add(tokens: string[]): DrainResult {
     const n = tokens.length;
     const leaf = this.searchLeaf(tokens) ?? newNode();
+    if (leaf.clusters.length === 0) {
+      const c = this.create(this.growLeaf(tokens), tokens.slice());
+      c.size++;
+      return { cluster: c, change: "created" };
+    }
+    // positions where the message holds a masked value
+    const masked = maskedPositions(tokens);
     let covering: Cluster | null = null, coveringEq = -1;
     let best: Cluster | null = null, bestSim = -1, bestWild = -1;
     for (const c of leaf.clusters) {
       const t = c.tokens;
-      let eq = 0, wild = 0, covers = true;
+      let eq = 0, compared = 0, wild = 0, covers = true;
       for (let i = 0; i < n; i++) {
-        const a = t[i];
-        if (a === WILDCARD) {
-          wild++;
-          // both masked at this position: similar, as in the paper (drain3 would not count it)
-          if (tokens[i] === WILDCARD) eq++;
-        } else if (a === tokens[i]) eq++;
-        else covers = false;
+        const a = t[i], b = tokens[i];
+        const isWild = a === WILDCARD;
+        if (isWild) wild++;
+        else if (a !== b) covers = false;
+        // a masked value against a masked value: not compared (see the module header)
+        if (masked[i] && (a === b || isWild || a.indexOf(WILDCARD) !== -1)) continue;
+        compared++;
+        if (a === b) eq++;
       }
       if (covers && eq > coveringEq) {
         covering = c;
         coveringEq = eq;
       }
-      const sim = n === 0 ? 1 : eq / n;
+      const sim = compared === 0 ? 1 : eq / compared;
       if (sim > bestSim || (sim === bestSim && wild > bestWild)) {
         best = c;
         bestSim = sim;
@@ -244,16 +267,17 @@ export class Drain {
     return c;
   }
 
-  /** Routing key of a leading token: `<*>` for a wildcard or a token with a digit. */
+  /** Routing key of a leading token: `<*>` for a token with a digit or a masked part, else the token. */
   private static key(tok: string): string {
-    return tok === WILDCARD || HAS_DIGIT.test(tok) ? WILDCARD : tok;
+    return HAS_DIGIT.test(tok) || tok.indexOf(WILDCARD) !== -1 ? WILDCARD : tok;
   }
 
   /** The leaf a message is matched in: exact branches first, else the `<*>` branch (drain3's tree_search). */
   private searchLeaf(tokens: readonly string[]): TreeNode | null {
     let node: TreeNode | undefined = this.root.get(tokens.length);
-    const steps = Math.min(this.depth - 2, tokens.length);
-    for (let i = 0; i < steps && node; i++) {
+    const from = routeStart(tokens);
+    const end = Math.min(from + this.depth - 2, tokens.length);
+    for (let i = from; i < end && node; i++) {
       node = node.children.get(Drain.key(tokens[i])) ?? node.children.get(WILDCARD);
     }
     return node ?? null;
@@ -263,8 +287,9 @@ export class Drain {
   private growLeaf(tokens: readonly string[]): TreeNode {
     let node: TreeNode | undefined = this.root.get(tokens.length);
     if (!node) this.root.set(tokens.length, node = newNode());
-    const steps = Math.min(this.depth - 2, tokens.length);
-    for (let i = 0; i < steps; i++) {
+    const from = routeStart(tokens);
+    const end = Math.min(from + this.depth - 2, tokens.length);
+    for (let i = from; i < end; i++) {
       const key = Drain.key(tokens[i]);
       let next: TreeNode | undefined = node.children.get(key);
       if (!next) {
@@ -282,6 +307,37 @@ export class Drain {
     }
     return node;
   }
+}
+
+/** Longest leading bracketed context skipped by routing, in tokens. */
+const MAX_CONTEXT_TOKENS = 8;
+
+/**
+ * Index of the first token routing looks at: after the leading bracketed groups (`[instance: <*>]`,
+ * `[req-<*> <*> - -]`), as long as a token follows them; 0 otherwise.
+ */
+function routeStart(tokens: readonly string[]): number {
+  let from = 0;
+  while (from < tokens.length && tokens[from].charCodeAt(0) === 91 /* [ */) {
+    const limit = Math.min(tokens.length - 1, from + MAX_CONTEXT_TOKENS);
+    let end = -1;
+    for (let j = from; j < limit; j++) {
+      if (tokens[j].endsWith("]")) {
+        end = j;
+        break;
+      }
+    }
+    if (end === -1) break;
+    from = end + 1;
+  }
+  return from;
+}
+
+/** For each token: does it hold a masked part (`<*>`)? */
+function maskedPositions(tokens: readonly string[]): boolean[] {
+  const out = new Array<boolean>(tokens.length);
+  for (let i = 0; i < tokens.length; i++) out[i] = tokens[i].indexOf(WILDCARD) !== -1;
+  return out;
 }
 
 function sameTokens(a: readonly string[], b: readonly string[]): boolean {

@@ -112,7 +112,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
     },
   },
   logs: {
-    expects: 'the body names the logSource; records are JSON log objects (format "jsonl", default), text lines (format "text", with pattern and tsFormat) or records parsed by `aoma ingest logs` (format "parsed")',
+    expects: 'the body names the logSource; records are JSON log objects (format "jsonl", default), text lines (format "text", with pattern and tsFormat; year for timestamps without one) or records parsed by `aoma ingest logs` (format "parsed")',
     async write(db, body, report) {
       const source = text(body, "logSource", true)!;
       const format = text(body, "format") ?? "jsonl";
@@ -120,12 +120,14 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
       const opts = {
         source,
         tsFormat: text(body, "tsFormat"),
+        // checked by the parser (a whole year from 1970 to 9999); without it the year is inferred from now
+        year: body.year as number | undefined,
         pattern: text(body, "pattern"),
         service: text(body, "service"),
         host: text(body, "host"),
         defaultLevel: text(body, "defaultLevel") as LogLevel | undefined,
       };
-      let parsed: { records: LogRecord[]; rejections: { line: number; reason: string }[] };
+      let parsed: { records: LogRecord[]; rejections: { line: number; reason: string }[]; yearNote?: string | null };
       if (format === "jsonl") {
         parsed = badRequest("logs", () => parseLogObjects(body.records, opts, first));
       } else if (format === "text") {
@@ -143,6 +145,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
             if (isRejection(r)) parsed.rejections.push(r);
             else parsed.records.push(r);
           }
+          parsed.yearNote = parser.yearNote();
         } catch (e) {
           if (e instanceof RegexBudgetError) throw new AppError(400, `${e.message} (logs batch).`);
           if (e instanceof RegexUnavailableError) throw new AppError(503, `${e.message}.`);
@@ -163,6 +166,7 @@ export const BATCH_SOURCES: Record<BatchSourceName, BatchWriter> = {
       }
       report.read += parsed.records.length + parsed.rejections.length;
       for (const r of parsed.rejections) report.reject(r.line, r.reason);
+      if (parsed.yearNote) report.notes.push(parsed.yearNote);
       await writeLogEvents(db, parsed.records, report, { source });
     },
   },

@@ -36,7 +36,7 @@ import { IngestReport, type Progress, SILENT } from "./report.ts";
 import { runIngest } from "./run.ts";
 import { concatBytes, decodeUtf8, unstorable, withoutBom } from "./storable.ts";
 import { type Mined, TemplateMiner, templatesOf } from "./templates.ts";
-import { checkTimestampFormat, quoteShort, readTimestamp, type TimestampFormat } from "./timestamps.ts";
+import { checkTimestampFormat, checkYear, lacksYear, quoteShort, readTimestamp, type TimestampFormat, type YearRule } from "./timestamps.ts";
 import { upsertRows } from "./upsert.ts";
 
 /** The normalised levels aoma.log_events accepts. */
@@ -127,8 +127,18 @@ export interface LogParseOptions {
   regexLimits?: Partial<RegexLimits>;
   /** How timestamps are written (see timestamps.ts). Default "iso" (also takes epoch numbers). */
   tsFormat?: TimestampFormat;
-  /** Year for timestamp patterns without one (syslog). Default the current UTC year. */
+  /**
+   * Year of every timestamp read with a pattern that has none (syslog's `MMM d HH:mm:ss`), 1970 to
+   * 9999. Without it the year is inferred from `yearReference` (see timestamps.ts) and the report
+   * says which year was assumed, for how many lines, and from what.
+   */
   year?: number;
+  /**
+   * What the year of year-less timestamps is inferred from when no `year` is given: an instant and
+   * what it is, e.g. `{ ms: mtime, what: "the file's modification time" }`. Default: now, "the time
+   * of the ingest". A date that would lie after it (+ 2 days) is from the year before.
+   */
+  yearReference?: { ms: number; what: string };
   /** JSON lines: where each field is (merged with DEFAULT_JSON_FIELDS per field). */
   fields?: Partial<JsonLogFields>;
   /** Level for lines without one. Default "INFO". A level present but unknown is rejected. */
@@ -187,6 +197,9 @@ export class LogLineParser {
   /** The caller's text pattern, run in a worker with a time limit (null: the pattern runs here). */
   private readonly guard: RegexGuard | null = null;
   private readonly defaultLevel: LogLevel;
+  private readonly yearRule: YearRule | undefined;
+  /** Lines whose year was inferred, per year. */
+  private readonly assumedYears = new Map<number, number>();
 
   constructor(readonly opts: LogParseOptions) {
     if (!opts.source || opts.source.length > LOG_LIMITS.source) {
@@ -213,6 +226,13 @@ export class LogLineParser {
       throw new Error("Cannot read logs: the pattern has no named group (?<ts>…); it needs ts and message, level is optional");
     }
     checkTimestampFormat(opts.tsFormat);
+    if (opts.year !== undefined) {
+      const bad = checkYear(opts.year, "the year");
+      if (bad) throw new Error(`Cannot read logs: ${bad}`);
+      this.yearRule = opts.year;
+    } else if (opts.yearReference) {
+      this.yearRule = { reference: opts.yearReference.ms };
+    }
     const dl = opts.defaultLevel ?? "INFO";
     if (!LOG_LEVELS.includes(dl)) {
       throw new Error(`Cannot read logs: default level ${quoteShort(dl)} is not allowed; use one of ${LOG_LEVELS.join(", ")}`);
@@ -257,6 +277,25 @@ export class LogLineParser {
       });
     }
     return out;
+  }
+
+  /**
+   * The warning for the report when years were assumed (timestamps without a year and no `year`
+   * given): which years, for how many lines, inferred from what; null when none was.
+   *
+   * @example
+   * parser.yearNote();
+   * // "year assumed: the timestamps carry none, so 2025 was taken for 1,990 lines and 2026 for 10 — the latest year that …"
+   */
+  yearNote(): string | null {
+    if (this.assumedYears.size === 0) return null;
+    const n = (x: number) => x.toLocaleString("en-US");
+    const years = [...this.assumedYears].sort((a, b) => a[0] - b[0]);
+    const taken = years.map(([y, c], i) => `${y} for ${n(c)}${i === 0 ? (c === 1 ? " line" : " lines") : ""}`).join(" and ");
+    const ref = this.opts.yearReference ?? { ms: this.opts.now ?? Date.now(), what: "the time of the ingest" };
+    const at = new Date(ref.ms).toISOString().slice(0, 16).replace("T", " ");
+    return `year assumed: the timestamps carry none, so ${taken} was taken — the latest year that does not put ` +
+      `a line after ${ref.what} (${at} UTC); give the year (--year, or "year" in a batch) if that is wrong`;
   }
 
   /** Ends the regex guard's worker, if any. */
@@ -304,8 +343,9 @@ export class LogLineParser {
     serviceValue: unknown,
     hostValue: unknown,
   ): LogRecord | LogRejection {
-    const t = readTimestamp(tsValue, "timestamp", this.opts.tsFormat ?? "iso", { year: this.opts.year, now: this.opts.now });
+    const t = readTimestamp(tsValue, "timestamp", this.opts.tsFormat ?? "iso", { year: this.yearRule, now: this.opts.now });
     if (!t.ok) return { line, reason: t.reason };
+    if (t.assumedYear !== undefined) this.assumedYears.set(t.assumedYear, (this.assumedYears.get(t.assumedYear) ?? 0) + 1);
     let level: LogLevel = this.defaultLevel;
     if (levelValue !== undefined && levelValue !== null && levelValue !== "") {
       const l = normaliseLevel(levelValue);
@@ -361,6 +401,7 @@ export const isRejection = (r: LogRecord | LogRejection): r is LogRejection => "
 /**
  * Parses already-decoded JSON log objects (an HTTP batch) as JSON lines: each object's
  * JSON.stringify is its line content for the event key. Record numbers start at `firstLine`.
+ * `yearNote` is the parser's warning when years were assumed ({@link LogLineParser.yearNote}).
  *
  * @example
  * const { records, rejections } = parseLogObjects([{ ts: "2026-11-25T10:00:00Z", msg: "hi" }], { source: "app" });
@@ -369,7 +410,7 @@ export function parseLogObjects(
   objects: unknown[],
   opts: Omit<LogParseOptions, "format">,
   firstLine = 1,
-): { records: LogRecord[]; rejections: LogRejection[] } {
+): { records: LogRecord[]; rejections: LogRejection[]; yearNote: string | null } {
   const parser = new LogLineParser({ ...opts, format: "jsonl" });
   const records: LogRecord[] = [], rejections: LogRejection[] = [];
   objects.forEach((o, i) => {
@@ -378,7 +419,7 @@ export function parseLogObjects(
     else if (isRejection(r)) rejections.push(r);
     else records.push(r);
   });
-  return { records, rejections };
+  return { records, rejections, yearNote: parser.yearNote() };
 }
 
 /** How records are written. */
@@ -521,9 +562,9 @@ export async function ingestLogs(db: Db, opts: LogIngestOptions, progress: Progr
   if ((opts.path === undefined) === (opts.text === undefined)) {
     throw new Error("Cannot ingest logs: give exactly one of path or text");
   }
-  const source = opts.source ?? (opts.path ? opts.path.split(/[\\/]/).pop()! : "");
-  const format = opts.format ?? guessFormat(opts.path, opts.text);
-  const parser = new LogLineParser({ ...opts, source, format });
+  const parser = new LogLineParser(
+    opts.path !== undefined ? await fileParseOptions(opts.path, opts) : { ...opts, source: opts.source ?? "", format: opts.format ?? guessFormat(undefined, opts.text) },
+  );
   try {
     return await runIngest(db, "logs", async (report) => {
       const lines = opts.path !== undefined ? readFileLines(opts.path, progress) : textLines(opts.text!, progress);
@@ -539,7 +580,7 @@ export async function ingestLogs(db: Db, opts: LogIngestOptions, progress: Progr
       }
       try {
         await writeLogEvents(db, records(), report, {
-          source,
+          source: parser.opts.source,
           batchSize: opts.batchSize,
           drain: opts.drain,
           onBatch: opts.onBatch,
@@ -547,6 +588,8 @@ export async function ingestLogs(db: Db, opts: LogIngestOptions, progress: Progr
       } finally {
         progress.done();
       }
+      const note = parser.yearNote();
+      if (note) report.notes.push(note);
     }, { refresh: opts.refresh });
   } finally {
     parser.close();
@@ -574,6 +617,27 @@ export async function* parseInChunks(
     }
   }
   if (chunk.length) yield await parser.parseLines(chunk);
+}
+
+/**
+ * The parse options of a log file: the source (default: the file name), the format (default: by
+ * extension) and, for timestamps without a year and no `year` given, the file's modification time
+ * as the reference the year is inferred from.
+ *
+ * @example
+ * const parser = new LogLineParser(await fileParseOptions("auth.log", { tsFormat: "MMM d HH:mm:ss", pattern }));
+ */
+export async function fileParseOptions(
+  path: string,
+  opts: Omit<LogParseOptions, "source" | "format"> & { source?: string; format?: "jsonl" | "text" },
+): Promise<LogParseOptions> {
+  const out: LogParseOptions = { ...opts, source: opts.source ?? path.split(/[\\/]/).pop()!, format: opts.format ?? guessFormat(path) };
+  if (opts.year === undefined && !opts.yearReference && lacksYear(opts.tsFormat)) {
+    // an unreadable file fails where it is read, inside the run
+    const mtime = await Deno.stat(path).then((s) => s.mtime, () => null);
+    if (mtime) out.yearReference = { ms: mtime.getTime(), what: "the file's modification time" };
+  }
+  return out;
 }
 
 function guessFormat(path?: string, text?: string): "jsonl" | "text" {

@@ -6,15 +6,19 @@
  *
  * What is masked (earliest match wins; at one position the first rule listed wins):
  *   1. a literal `<*>` in the input (so slots and parameters always line up)
- *   2. quoted values `'…'` and `"…"` (quotes included; an apostrophe inside a word is not a quote)
- *   3. URLs `scheme://…`          4. e-mail addresses           5. UUIDs
- *   6. IPv4 addresses (with :port) and IPv6 addresses with at least three groups
- *   7. paths: `/a/b`, `./a`, `~/a`, `C:\a\b`, and relative paths of three or more parts
+ *   2. the target of a quoted HTTP request line: `"GET /v2/9f…/servers/detail?x=1 HTTP/1.1"` becomes
+ *      `"GET <*> HTTP/1.1"` — the method (any upper-case word) and the protocol are what the line is
+ *      about and stay text, so GET, POST and DELETE lines get templates of their own; the target
+ *      (path and query) is the one parameter, as an unquoted path already is (rule 7)
+ *   3. other quoted values `'…'` and `"…"` (quotes included; an apostrophe inside a word is not a quote)
+ *   4. URLs `scheme://…`          5. e-mail addresses           6. UUIDs
+ *   7. IPv4 addresses (with :port) and IPv6 addresses with at least three groups
+ *   8. paths: `/a/b`, `./a`, `~/a`, `C:\a\b`, and relative paths of three or more parts
  *      (`ingest/AST-1/part-3.bin`); one slash inside a word, as in "and/or", is not a path
- *   8. hex: `0x…`, and runs of 8+ hex digits that contain a digit (hashes, commit ids)
- *   9. ids: words joined by `-`, `_` or `.` that contain a digit (`AST-00012345`, `job-1a2b3c4d`,
+ *   9. hex: `0x…`, and runs of 8+ hex digits that contain a digit (hashes, commit ids)
+ *  10. ids: words joined by `-`, `_` or `.` that contain a digit (`AST-00012345`, `job-1a2b3c4d`,
  *      `storage-3.aoma.internal`, `v1.2.3`); a word without a separator keeps its digits (`S3`, `MP4`)
- *  10. numbers standing alone (`42`, `-3.5`, the `80` of `80%`)
+ *  11. numbers standing alone (`42`, `-3.5`, the `80` of `80%`)
  * Whitespace is left as it is; drain.ts splits on it.
  *
  * @example
@@ -30,6 +34,9 @@ export interface Masked {
   masked: string;
   params: string[];
 }
+
+/** A quoted value that is an HTTP request line: method, target, protocol (rule 2). */
+const REQUEST = /^"[A-Z]{3,12} [^\s"]+ HTTP\/\d(?:\.\d)?"$/;
 
 const RULES = [
   /<\*>/.source,
@@ -52,6 +59,8 @@ const RULES = [
 // each rule in its own group, so maskMessage knows which one matched
 const MASK = new RegExp(RULES.map((r) => `(${r})`).join("|"), "g");
 const ID_GROUP = RULES.length - 1;
+// double-quoted values: rule 2 (a request line) or rule 3
+const DOUBLE_QUOTED_GROUP = 3;
 const HAS_DIGIT = /\d/;
 
 /**
@@ -70,6 +79,14 @@ export function maskMessage(message: string): Masked {
     const text = m[0];
     // the id rule needs a digit somewhere in the word ("aoma-mesh" stays text)
     if (m[ID_GROUP] !== undefined && !HAS_DIGIT.test(text)) continue;
+    if (m[DOUBLE_QUOTED_GROUP] !== undefined && REQUEST.test(text)) {
+      // "METHOD target HTTP/x.y": only the target is a parameter
+      const a = text.indexOf(" "), b = text.lastIndexOf(" ");
+      out += message.slice(last, m.index) + text.slice(0, a + 1) + WILDCARD + text.slice(b);
+      params.push(text.slice(a + 1, b));
+      last = m.index + text.length;
+      continue;
+    }
     out += message.slice(last, m.index) + WILDCARD;
     params.push(text);
     last = m.index + text.length;
