@@ -190,7 +190,8 @@ export function lacksYear(format: TimestampFormat | undefined): boolean {
  */
 export function checkYear(year: unknown, what: string): string | null {
   if (typeof year === "number" && Number.isInteger(year) && year >= YEAR_RANGE[0] && year <= YEAR_RANGE[1]) return null;
-  return `${what} must be a whole year from ${YEAR_RANGE[0]} to ${YEAR_RANGE[1]}; got ${quoteShort(year)}`;
+  const got = typeof year === "number" ? String(year) : quoteShort(year);
+  return `${what} must be a whole year from ${YEAR_RANGE[0]} to ${YEAR_RANGE[1]}; got ${got}`;
 }
 
 /** Most years a reference rolls back looking for one where the date exists (Feb 29: up to 8 in 2100). */
