@@ -12,8 +12,10 @@
  * moves only in the transaction of the last batch, so a run killed halfway re-reads from the old
  * tips and, the upsert being idempotent, leaves exactly the rows a clean run leaves.
  * Deployments: tags whose name matches `tagPattern` (deployed_at = tagger date, or commit date for
- * a lightweight tag; id "<repo>:tag:<name>") and, with `mergeDeployments`, the merge commits on the
- * branch's first-parent line (id "<repo>:merge:<sha>", deployed_at = commit time).
+ * a lightweight tag and an annotated tag without a tagger date; a tag of a tag is peeled to its
+ * commit; id "<repo>:tag:<name>"; a matching tag that is no deployment is listed in the report)
+ * and, with `mergeDeployments`, the merge commits on the branch's first-parent line
+ * (id "<repo>:merge:<sha>", deployed_at = commit time).
  * Merge commits carry no numstat (files/insertions/deletions 0), like the demo data.
  *
  * @example
@@ -44,7 +46,15 @@ export interface GitDeploymentRow {
   sha: string;
   deployed_at: string;
   status: "succeeded";
-  raw: { source: "git-tag" | "git-merge"; annotated?: boolean; parents?: string[] };
+  raw: {
+    source: "git-tag" | "git-merge";
+    annotated?: boolean;
+    /** An annotated tag without a (readable) tagger date: deployed_at is its commit's time. */
+    dated?: "commit";
+    /** A tag of a tag: `sha` is the commit at the end of the chain. */
+    peeled?: boolean;
+    parents?: string[];
+  };
 }
 
 /** The incremental cursor of one repository: the tip commit of every ref already ingested. */
@@ -303,44 +313,121 @@ export function compileTagPattern(pattern: string | RegExp | null | undefined): 
   return sync((t) => globs.some((g) => globMatches(g, t)));
 }
 
-const RAW_DATE = /^(\d+) [+-]\d{4}$/;
+const RAW_DATE = /^(-?\d{1,15}) [+-]\d{4}$/;
+// the range toCommitRow accepts for commit dates (git_log.ts)
+const MIN_MS = Date.UTC(1900, 0, 1), MAX_MS = Date.UTC(9999, 11, 31);
+/** A raw git date ("<unix seconds> <±hhmm>") as ISO, or null when it is missing, unreadable or absurd. */
 const rawToIso = (raw: string) => {
   const m = RAW_DATE.exec(raw.trim());
-  return m ? new Date(Number(m[1]) * 1000).toISOString() : null;
+  const ms = m ? Number(m[1]) * 1000 : NaN;
+  return ms >= MIN_MS && ms <= MAX_MS ? new Date(ms).toISOString() : null;
 };
 
-/** Tags matching the pattern, as deployments of the commit they point to. */
+/** At most this many tag names are listed in one note of the report; the rest are counted. */
+const NOTE_NAMES = 20;
+/** "<repo>: <count> <what>: " + the first NOTE_NAMES items + the count of the rest. */
+function listNote(repo: string, what: string, items: string[]): string {
+  const more = items.length > NOTE_NAMES ? ` and ${items.length - NOTE_NAMES} more` : "";
+  return `${repo}: ${items.length} ${what}: ${items.slice(0, NOTE_NAMES).join(", ")}${more}`;
+}
+
+/** A tag ref as for-each-ref lists it. */
+interface TagRef {
+  name: string;
+  /** "commit" for a lightweight tag of a commit, "tag" for an annotated one. */
+  type: string;
+  sha: string;
+  /** Type of the object an annotated tag points to ("tag" for a tag of a tag). */
+  targetType: string;
+  /** The annotated tag's tagger date (raw), "" for a lightweight tag or a tag without a tagger. */
+  taggerDate: string;
+}
+
+/**
+ * Tags matching the pattern, as deployments of the commit they point to — through any chain of tags
+ * (a tag of a tag is peeled to its commit). deployed_at is the tag's tagger date, or the commit's
+ * time for a lightweight tag and for an annotated tag without a (readable) tagger date. No matching
+ * tag is dropped without a line: the report's notes list the tags dated by their commit, the tags
+ * of tags, and the tags that are no deployment (a tag of a tree or a blob, a commit whose date
+ * cannot be read).
+ */
 async function tagDeployments(
   path: string,
   repo: string,
   pattern: TagPattern,
   environment: string,
+  notes: string[],
 ): Promise<GitDeploymentRow[]> {
   const out = await git(path, [
     "for-each-ref",
-    "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)%00%(creatordate:raw)",
+    "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(taggerdate:raw)",
     "refs/tags",
   ], "list tags");
-  const refs = (out ?? "").split("\n").filter((line) => line !== "").map((line) => line.split("\0"));
-  const matches = await pattern.match(refs.map((r) => r[0]));
+  const refs: TagRef[] = (out ?? "").split("\n").filter((line) => line !== "").map((line) => {
+    const [name, type, sha, targetType, taggerDate] = line.split("\0");
+    return { name, type, sha, targetType: targetType ?? "", taggerDate: taggerDate ?? "" };
+  });
+  const matches = await pattern.match(refs.map((r) => r.name));
+  const tags = refs.filter((_, k) => matches[k]);
+  if (tags.length === 0) return [];
+
+  // peel every tag to the object at the end of its chain: "<sha> <type>" per tag, in order
+  const peeled = (await git(path, ["cat-file", "--batch-check=%(objectname) %(objecttype)"], "peel tags", {
+    stdin: tags.map((t) => `${t.sha}^{}\n`).join(""),
+  }))!.split("\n").slice(0, tags.length).map((l) => l.split(" "));
+  const target = (k: number) => (peeled[k]?.[1] === "commit" ? peeled[k][0] : null);
+  // the commit time of every tag's commit (the date of a tag without a tagger date)
+  const commits = [...new Set(tags.map((_, k) => target(k)).filter((s): s is string => s !== null))];
+  const commitDates = new Map<string, string>();
+  if (commits.length) {
+    const log = await git(path, [
+      "log", "--no-walk=unsorted", "--no-show-signature", "--date=raw", "--format=%H%x00%cd", "--stdin",
+    ], "read the tagged commits", { stdin: commits.map((c) => c + "\n").join("") });
+    for (const line of (log ?? "").split("\n")) {
+      const [sha, date] = line.split("\0");
+      if (date !== undefined) commitDates.set(sha, date);
+    }
+  }
+
   const rows: GitDeploymentRow[] = [];
-  for (const [k, [tag, type, sha, peeledType, peeled, date]] of refs.entries()) {
-    if (!matches[k]) continue;
-    const annotated = type === "tag";
-    const commit = annotated ? (peeledType === "commit" ? peeled : null) : (type === "commit" ? sha : null);
-    const at = rawToIso(date ?? "");
-    if (!commit || !at) continue; // a tag of a tree or blob, or a nested tag: not a deployment
+  const undated: string[] = [], nested: string[] = [], refused: string[] = [];
+  for (const [k, tag] of tags.entries()) {
+    const annotated = tag.type === "tag";
+    const commit = target(k);
+    if (!commit) {
+      const what = peeled[k]?.[1] && peeled[k][1] !== "missing" ? `a ${peeled[k][1]}` : "a missing object";
+      refused.push(`${JSON.stringify(tag.name)} (it points at ${what}, not a commit)`);
+      continue;
+    }
+    const tagged = annotated ? rawToIso(tag.taggerDate) : null;
+    const at = tagged ?? rawToIso(commitDates.get(commit) ?? "");
+    if (!at) {
+      refused.push(`${JSON.stringify(tag.name)} (its commit ${commit.slice(0, 12)} has no readable date)`);
+      continue;
+    }
+    const raw: GitDeploymentRow["raw"] = { source: "git-tag", annotated };
+    if (annotated && !tagged) {
+      undated.push(JSON.stringify(tag.name));
+      raw.dated = "commit";
+    }
+    if (tag.targetType === "tag") {
+      nested.push(JSON.stringify(tag.name));
+      raw.peeled = true;
+    }
     rows.push({
-      deployment_id: `${repo}:tag:${tag}`,
+      deployment_id: `${repo}:tag:${tag.name}`,
       repo,
       environment,
-      ref: tag,
+      ref: tag.name,
       sha: commit,
       deployed_at: at,
       status: "succeeded",
-      raw: { source: "git-tag", annotated },
+      raw,
     });
   }
+  if (undated.length) notes.push(listNote(repo, "annotated tag(s) without a tagger date are deployments at their commit's time", undated));
+  if (nested.length) notes.push(listNote(repo, "tag(s) of a tag are deployments of the commit at the end of the chain", nested));
+  if (refused.length) notes.push(listNote(repo, "tag(s) matching the pattern are no deployment", refused));
   return rows;
 }
 
@@ -581,7 +668,7 @@ async function ingestOne(
   report.add("repositories", await upsertRows(db, "repositories", [repoRow]));
 
   const tagPattern = compileTagPattern(opts.tagPattern);
-  const deployments = await tagDeployments(path, repo, tagPattern, environment);
+  const deployments = await tagDeployments(path, repo, tagPattern, environment, report.notes);
   if (tagPattern.timedOut.length) {
     report.notes.push(
       `${repo}: the tag pattern ran longer than its time limit on ${tagPattern.timedOut.length} tag(s) ` +

@@ -152,6 +152,38 @@ async function addTwo(fx: Fixture): Promise<void> {
   fx.sha.c10 = await commit(fx.dir, "Less extra", DAVE, "2025-03-10 09:30:00 +0100");
 }
 
+/**
+ * A repository whose tags are every kind git allows: lightweight, annotated with and without a
+ * tagger (git mktag refuses the latter, so it is written with hash-object), tags of tags (with and
+ * without a tagger), a tag of a tree, and one outside the pattern.
+ */
+async function buildTagRepo(root: string): Promise<Fixture> {
+  const dir = `${root}/tag-repo`;
+  await Deno.mkdir(dir, { recursive: true });
+  await git(dir, ["init", "-q", "-b", "main"]);
+  const sha: Record<string, string> = {};
+  sha.c1 = await commit(dir, "First", ALICE, "2025-04-01 10:00:00 +0200");
+  sha.c2 = await commit(dir, "Second", BOB, "2025-04-02 10:00:00 -0500");
+  const tagger = { GIT_COMMITTER_NAME: ALICE.name, GIT_COMMITTER_EMAIL: ALICE.email, GIT_COMMITTER_DATE: "2025-04-03 12:00:00 +0000" };
+  /** Writes a tag object without a tagger line pointing at `object` (of `type`); returns its id. */
+  const taggerless = async (name: string, object: string, type: string) => {
+    const file = `${root}/${name}.tag`;
+    await Deno.writeTextFile(file, `object ${object}\ntype ${type}\ntag ${name}\n\nNo tagger\n`);
+    // newer git checks objects in hash-object; --literally writes what older git wrote plainly
+    const id = await git(dir, ["hash-object", "-t", "tag", "-w", file]).catch(() => git(dir, ["hash-object", "-t", "tag", "-w", "--literally", file]));
+    await git(dir, ["update-ref", `refs/tags/${name}`, id]);
+    return id;
+  };
+  await git(dir, ["tag", "v1.0-light", sha.c1]);
+  sha.notagger = await taggerless("v1.1-notagger", sha.c1, "commit");
+  await git(dir, ["tag", "-a", "-m", "Release of a release", "v1.2-nested", "v1.1-notagger"], tagger);
+  await taggerless("v1.3-nested-notagger", sha.notagger, "tag");
+  await git(dir, ["tag", "-a", "-m", "Plain release", "v1.4", sha.c2], tagger);
+  await git(dir, ["tag", "-a", "-m", "A tree", "v1.5-tree", `${sha.c2}^{tree}`], tagger);
+  await git(dir, ["tag", "nightly", sha.c2]);
+  return { dir, sha };
+}
+
 // ───────────────────────────── helpers ─────────────────────────────
 
 interface CommitRow {
@@ -267,6 +299,47 @@ async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
         db, "select status, (summary->>'read')::int as read from aoma.ingest_runs order by started_at desc limit 1",
       );
       assert.deepEqual(run, { status: "succeeded", read: 9 });
+    });
+
+    await t.step("every kind of tag is a deployment or listed in the report, none dropped silently", async () => {
+      const tx = await buildTagRepo(root);
+      const report = await ingestGit(db, { path: tx.dir, name: "tags" });
+      const deps = await db.query<{ ref: string; sha: string; at: number; raw: string }>(
+        `select ref, sha, extract(epoch from deployed_at)::int as at, raw::text as raw
+         from aoma.deployments where repo = 'tags' order by ref`,
+      );
+      const c1 = epoch("2025-04-01T08:00:00Z"), tagged = epoch("2025-04-03T12:00:00Z");
+      assert.deepEqual(deps.map((d) => ({ ...d, raw: JSON.parse(d.raw) })), [
+        // lightweight: the commit's time
+        { ref: "v1.0-light", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: false } },
+        // annotated without a tagger: the commit's time, said in raw
+        { ref: "v1.1-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit" } },
+        // a tag of that tag: peeled to the commit, at its own tagger date
+        { ref: "v1.2-nested", sha: tx.sha.c1, at: tagged, raw: { source: "git-tag", annotated: true, peeled: true } },
+        // a tag of a tag, neither with a tagger: the commit's time
+        { ref: "v1.3-nested-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit", peeled: true } },
+        { ref: "v1.4", sha: tx.sha.c2, at: tagged, raw: { source: "git-tag", annotated: true } },
+      ]);
+      assert.deepEqual(report.notes, [
+        `tags: 2 annotated tag(s) without a tagger date are deployments at their commit's time: "v1.1-notagger", "v1.3-nested-notagger"`,
+        `tags: 2 tag(s) of a tag are deployments of the commit at the end of the chain: "v1.2-nested", "v1.3-nested-notagger"`,
+        `tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree" (it points at a tree, not a commit)`,
+      ]);
+      // every tag the pattern takes is a deployment or named in the report
+      for (const tag of (await git(tx.dir, ["tag", "--list", "v*"])).split("\n")) {
+        assert.ok(deps.some((d) => d.ref === tag) || report.notes.some((n) => n.includes(JSON.stringify(tag))), tag);
+      }
+      assert.ok(report.format().includes('note: tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree"'), report.format());
+      const run = await one<{ notes: string[] }>(db, "select summary->'notes' as notes from aoma.ingest_runs order by started_at desc limit 1");
+      assert.deepEqual(run.notes, report.notes);
+      // a re-run writes nothing
+      const again = await ingestGit(db, { path: tx.dir, name: "tags" });
+      assertNothingWritten(again);
+      assert.equal(again.tables.deployments.unchanged, 5);
+      await db.query("delete from aoma.deployments where repo = 'tags'");
+      await db.query("delete from aoma.git_commits where repo = 'tags'");
+      await db.query("delete from aoma.ingest_state where scope = 'tags'");
+      await db.query("delete from aoma.repositories where repo = 'tags'");
     });
 
     await t.step("second run reads nothing and writes nothing; is_service is kept", async () => {
