@@ -7,7 +7,7 @@ import { templateId } from "../../src/demo/generate.ts";
 import { Drain, slotValues, tokenize } from "../../src/ingest/drain.ts";
 import { maskMessage } from "../../src/ingest/mask.ts";
 import { TemplateMiner } from "../../src/ingest/templates.ts";
-import { checkTimestamp, parseTimestamp, readTimestamp } from "../../src/ingest/timestamps.ts";
+import { checkTimestamp, lacksYear, parseTimestamp, readTimestamp } from "../../src/ingest/timestamps.ts";
 import truth from "../../src/demo/truth.json" with { type: "json" };
 
 Deno.test("mask: each kind of variable part becomes <*>, kept as params in order", () => {
@@ -130,6 +130,23 @@ Deno.test("timestamps: ISO spellings, epochs, patterns, zones, absurd dates", ()
   assert.equal(parseTimestamp(String(t * 1000)), t);
   assert.equal(parseTimestamp("25/Nov/2026:03:00:00 -0700", "dd/MMM/yyyy:HH:mm:ss Z"), t);
   assert.equal(parseTimestamp("Nov 25 10:00:00", "MMM d HH:mm:ss", 2026), t);
+  // no year: the latest one that does not put the time after the reference (+ 2 days of skew)
+  const jan3 = { reference: Date.UTC(2026, 0, 3) };
+  assert.equal(parseTimestamp("Dec 10 06:55:46", "MMM d HH:mm:ss", jan3), Date.UTC(2025, 11, 10, 6, 55, 46));
+  assert.equal(parseTimestamp("Jan  4 23:00:00", "MMM d HH:mm:ss", jan3), Date.UTC(2026, 0, 4, 23));
+  assert.equal(parseTimestamp("Jan  6 00:00:00", "MMM d HH:mm:ss", jan3), Date.UTC(2025, 0, 6));
+  assert.deepEqual(readTimestamp("Dec 10 06:55:46", "timestamp", "MMM d HH:mm:ss", { now: jan3.reference }), {
+    ok: true, iso: "2025-12-10T06:55:46.000Z", ms: Date.UTC(2025, 11, 10, 6, 55, 46), assumedYear: 2025,
+  });
+  assert.equal(lacksYear("MMM d HH:mm:ss"), true);
+  assert.equal(lacksYear("EEE MMM dd HH:mm:ss yyyy"), false);
+  assert.equal(lacksYear("iso"), false);
+  // weekday: checked, never a hint
+  assert.equal(parseTimestamp("Sun Dec 04 04:47:44 2005", "EEE MMM dd HH:mm:ss yyyy"), Date.UTC(2005, 11, 4, 4, 47, 44));
+  assert.equal(parseTimestamp("Mon Dec 04 04:47:44 2005", "EEE MMM dd HH:mm:ss yyyy"), null);
+  assert.deepEqual(readTimestamp("Mon Dec 04 04:47:44 2005", "timestamp", "EEE MMM dd HH:mm:ss yyyy"), {
+    ok: false, reason: 'timestamp "Mon Dec 04 04:47:44 2005": weekday "Mon" does not match 2005-12-04, a Sunday',
+  });
   assert.equal(parseTimestamp("2026-02-30 10:00:00"), null);
   assert.equal(parseTimestamp("2026-11-25 24:00:00"), null);
   assert.equal(parseTimestamp("yesterday"), null);
@@ -138,4 +155,43 @@ Deno.test("timestamps: ISO spellings, epochs, patterns, zones, absurd dates", ()
   assert.match(checkTimestamp(t + 3 * 86_400_000, t)!, /^absurd date/);
   assert.deepEqual(readTimestamp("", "timestamp"), { ok: false, reason: "missing timestamp" });
   assert.deepEqual(readTimestamp("soon", "started_at"), { ok: false, reason: 'unparseable started_at "soon"' });
+});
+
+Deno.test("drain: masked-vs-masked positions are not compared; constants decide short messages", () => {
+  const d = new Drain();
+  // two masked values and a tag in common, both constants differ: 0 of 2, not alike
+  const a = d.add(tokenize("<*> <*> Creating image"));
+  const b = d.add(tokenize("<*> <*> Terminating instance"));
+  assert.notEqual(a.cluster, b.cluster);
+  // heavily masked lines whose constants agree in part still merge (1 of 2)
+  const g = d.add(tokenize("GET <*> <*> 12ms"));
+  assert.equal(d.add(tokenize("GET <*> <*> 40ms")).cluster, g.cluster);
+  assert.equal(g.cluster.template, "GET <*> <*> <*>");
+  // a masked shape such as <*>:<*> is routed like <*> and not compared against it
+  const h = d.add(tokenize("Received <*> request from <*> ok"));
+  const h2 = d.add(tokenize("Received <*>:<*> request from <*> fine"));
+  assert.equal(h2.cluster, h.cluster);
+  assert.equal(h.cluster.template, "Received <*> request from <*> <*>");
+});
+
+Deno.test("drain: a leading bracketed context is not routed on", () => {
+  const d = new Drain();
+  const msgs = [
+    "[instance: <*>] VM Started (Lifecycle Event)",
+    "[instance: <*>] VM Paused (Lifecycle Event)",
+    "[instance: <*>] VM Resumed (Lifecycle Event)",
+    "[instance: <*>] Claim successful",
+    "[instance: <*>] Creating image",
+    "[instance: <*>] Terminating instance",
+    "[req-<*> - - - - -] [instance: <*>] VM Stopped (Lifecycle Event)",
+  ];
+  const clusters = msgs.map((m) => d.add(tokenize(m)).cluster);
+  assert.equal(new Set(clusters).size, msgs.length);
+  // behind the context, a varying word still generalises as usual
+  const c = d.add(tokenize("[client <*>] Directory index forbidden by rule: <*>")).cluster;
+  assert.equal(d.add(tokenize("[client <*>] Directory index denied by rule: <*>")).cluster, c);
+  assert.equal(c.template, "[client <*>] Directory index <*> by rule: <*>");
+  // a message that is only a bracket group routes on its tokens; an unclosed bracket is not a context
+  assert.equal(d.add(tokenize("[main]")).change, "created");
+  assert.equal(d.add(tokenize("[ Failed password for root")).change, "created");
 });
