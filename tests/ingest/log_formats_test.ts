@@ -37,6 +37,21 @@ const APACHE: LogParseOptions = {
   tsFormat: "EEE MMM dd HH:mm:ss yyyy",
 };
 const SSHD_FILE = new URL("./testdata/logs/openssh_auth.log", import.meta.url).pathname;
+/** The modification time the sshd sample's copies get: Jan 2, 2026, 08:00 UTC. */
+const MTIME = new Date(Date.UTC(2026, 0, 2, 8, 0));
+
+/** Runs `fn` with a copy of the sshd sample (in a temporary folder) modified at MTIME. */
+async function withSshdCopy(fn: (path: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "aoma-sshd-" });
+  try {
+    const path = `${dir}/auth.log`;
+    await Deno.copyFile(SSHD_FILE, path);
+    await Deno.utime(path, MTIME, MTIME);
+    await fn(path, dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 Deno.test("grouping accuracy: a line counts only when its mined group is exactly its true group", () => {
   assert.equal(groupingAccuracy(["E1", "E1", "E2"], ["a", "a", "b"]), 1);
@@ -131,14 +146,9 @@ Deno.test("syslog without a year: --year, or the latest year not after the file'
   const { year: _, ...noYear } = SSHD;
 
   // the file modified on Jan 2, 2026: Dec 31 lines are from 2025, Jan 1 lines from 2026
-  const dir = await Deno.makeTempDir({ prefix: "aoma-sshd-" });
-  try {
-    const path = `${dir}/auth.log`;
-    await Deno.copyFile(SSHD_FILE, path);
-    const mtime = new Date(Date.UTC(2026, 0, 2, 8, 0));
-    await Deno.utime(path, mtime, mtime);
+  await withSshdCopy(async (path) => {
     const opts = await fileParseOptions(path, noYear);
-    assert.deepEqual(opts.yearReference, { ms: mtime.getTime(), what: "the file's modification time" });
+    assert.deepEqual(opts.yearReference, { ms: MTIME.getTime(), what: "the file's modification time" });
     const p = new LogLineParser(opts);
     const recs = lines.map((l, i) => p.parse(l, i + 1) as LogRecord);
     assert.ok(recs.every((r) => "ts" in r));
@@ -155,9 +165,7 @@ Deno.test("syslog without a year: --year, or the latest year not after the file'
     assert.equal((given.parse(lines[0], 1) as LogRecord).ts, "2015-12-31T06:55:46.000Z");
     assert.equal(given.yearNote(), null);
     assert.equal((await fileParseOptions(path, APACHE)).yearReference, undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 
   // text without a file: the reference is now (a Dec line read in January is from last year, not rejected)
   const now = Date.UTC(2026, 0, 3);
@@ -171,12 +179,7 @@ Deno.test("syslog without a year: --year, or the latest year not after the file'
 });
 
 testOnBothEngines("year-less syslog ingest: rows dated by the inferred year, the report warns", "aoma_test_logs_formats", async (t, db) => {
-  const dir = await Deno.makeTempDir({ prefix: "aoma-sshd-" });
-  try {
-    const path = `${dir}/auth.log`;
-    await Deno.copyFile(SSHD_FILE, path);
-    const mtime = new Date(Date.UTC(2026, 0, 2, 8, 0));
-    await Deno.utime(path, mtime, mtime);
+  await withSshdCopy(async (path) => {
     const { year: _, pattern: __, ...opts } = SSHD;
     await t.step("inferred from the file: 2025 and 2026, and the note in the report and the run", async () => {
       const report = await ingestLogs(db, { ...opts, pattern: SYSLOG_PATTERN, path, refresh: false });
@@ -204,9 +207,7 @@ testOnBothEngines("year-less syslog ingest: rows dated by the inferred year, the
       assert.match(r.first, /^2015-01-01 /);
       assert.match(r.last, /^2015-12-31 /);
     });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
@@ -214,12 +215,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "aoma-cli-year-" });
-    try {
-      const path = `${dir}/auth.log`;
-      await Deno.copyFile(SSHD_FILE, path);
-      const mtime = new Date(Date.UTC(2026, 0, 2, 8, 0));
-      await Deno.utime(path, mtime, mtime);
+    await withSshdCopy(async (path, dir) => {
       const common = ["ingest", "logs", path, "--format", "text", "--pattern", SYSLOG_PATTERN, "--ts-format", "MMM d HH:mm:ss"];
       const env = { AOMA_PGLITE_DIR: `${dir}/db` };
       const bad = await aoma([...common, "--year", "05"], env);
@@ -228,8 +224,6 @@ Deno.test({
       const run = await aoma([...common, "--quiet"], env);
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /note: year assumed: the timestamps carry none, so 2025 for 525 lines and 2026 for 383 was taken/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

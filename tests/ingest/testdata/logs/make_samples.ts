@@ -30,6 +30,8 @@ const hex = (n: number) => Array.from({ length: n }, () => "0123456789abcdef"[in
 const uuid = () => `${hex(8)}-${hex(4)}-4${hex(3)}-${pick(["8", "9", "a", "b"])}${hex(3)}-${hex(12)}`;
 const ip = () => `${1 + int(222)}.${int(256)}.${int(256)}.${1 + int(254)}`;
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const hms = (d: Date) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 
 interface Sample {
   lines: string[];
@@ -264,13 +266,12 @@ const SSH_TEMPLATES: Record<string, string> = {
 
 function openssh(): Sample {
   const lines: string[] = [], events: string[] = [];
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   let t = Date.UTC(2025, 11, 31, 6, 55, 46);
   let pid = 24200;
   const ts = () => {
     const d = new Date(t);
     // syslog pads the day with a space: "Jan  2"
-    return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+    return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${hms(d)}`;
   };
   const emit = (p: number, message: string, event: string, gap = 0) => {
     t += gap * 1000;
@@ -351,11 +352,10 @@ const APACHE_TEMPLATES: Record<string, string> = {
 function apache(): Sample {
   const lines: string[] = [], events: string[] = [];
   const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-  const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
   let t = Date.UTC(2005, 11, 4, 4, 47, 44);
   const ts = () => {
     const d = new Date(t);
-    return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+    return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${hms(d)} ${d.getUTCFullYear()}`;
   };
   const emit = (level: string, message: string, event: string) => {
     lines.push(`[${ts()}] [${level}] ${message}`);
