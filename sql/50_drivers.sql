@@ -29,9 +29,9 @@ language sql
 immutable strict parallel safe
 set search_path = ''
 as $$
-  -- two-sided normal tail P(|Z| > b) = erfc(b / √2)
-  select case when s.z > 26 then 0::float8 else t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
-           + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))))) end
+  -- two-sided normal tail P(|Z| > b) = erfc(b / √2), at most 1 (the fit's error would give 1.00000003 at b = 0)
+  select case when s.z > 26 then 0::float8 else least(1::float8, t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+           + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))))) end
   from (select abs(b) / sqrt(2.0::float8) as z) s, lateral (select 1 / (1 + 0.5 * s.z) as t) u
 $$;
 comment on function aoma_private.normal_sf2(float8) is
@@ -180,7 +180,8 @@ grant execute on function aoma_private.poisson_moments(float8[], float8[], float
  * Poisson regression with log link and offset by iteratively reweighted least squares.
  * y, off: n values; x: the n×p design, row-major (column 1 = intercept). Returns the coefficients,
  * the fitted means, the Cholesky factor of the Fisher information XᵀWX (W = μ), Pearson X² and
- * whether it converged (|Δβ| < 1e-10 within 100 iterations, design of full rank).
+ * whether it converged (|Δβ| < 1e-10 within 100 iterations, design of full rank; a step coefficient
+ * past ±25 stops it early, not converged: the step separates the data).
  */
 create or replace function aoma_private.poisson_fit(
   y float8[], off float8[], x float8[], p integer,
@@ -220,6 +221,14 @@ begin
       converged := true;
       exit;
     end if;
+    -- a step coefficient past ±25 (a rate ratio beyond 7·10¹⁰) only grows: the step separates the
+    -- data and the estimate runs off to infinity; stop now instead of after 100 iterations
+    for j in 2..p loop
+      if abs(beta[j]) > 25 then
+        converged := false;
+        return;
+      end if;
+    end loop;
   end loop;
   -- fitted means, information and Pearson X² at the final coefficients
   mom := aoma_private.poisson_moments(y, off, x, p, beta);
@@ -246,10 +255,15 @@ set search_path = ''
 as $$
 declare
   n integer := cardinality(x_design) / p;
-  q float8[] := '{}'::float8[];
+  q float8[] := array_fill(0::float8, array[n * p]);
+  row_q float8[];
 begin
+  -- filled in place (an expanded array: O(1) per element); q := q || … would copy q every row
   for i in 1..n loop
-    q := q || aoma_private.forward_solve(chol, x_design[(i - 1) * p + 1:i * p], p);
+    row_q := aoma_private.forward_solve(chol, x_design[(i - 1) * p + 1:i * p], p);
+    for j in 1..p loop
+      q[(i - 1) * p + j] := row_q[j];
+    end loop;
   end loop;
   return q;
 end;
@@ -483,6 +497,9 @@ declare
   others_thr float8[];
   v_e float8[];
   v_lin float8[];
+  v_skipped integer[] := '{}'::integer[];  -- candidates whose step made the fit diverge
+  v_try_design float8[];
+  v_try_fit record;
 begin
   -- ── arguments ──
   if v_max_lag < 0 or v_max_lag > 7 then
@@ -578,18 +595,24 @@ begin
   v_min_side := greatest(5, ceil(0.1 * v_n)::integer);
 
   -- ── forward selection ──
+  -- Each step fits the model with the best candidate added. When that fit does not converge (the
+  -- step separates days with and without the target, so its rate ratio is unbounded, or the design
+  -- turns collinear), the candidate is left out of the model with a note and the selection goes on
+  -- with the others: the fallback is fewer candidates, never no answer.
+  v_design := aoma_private.step_design(c_x, v_n, ent, ent_thr);
+  v_p := 1;
+  fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
+  if not fit.converged then
+    raise exception 'the constant-rate model of % did not converge; narrow the date range', v_target using errcode = 'P0001';
+  end if;
   loop
     exit when cardinality(ent) >= v_max_terms;
-    v_design := aoma_private.step_design(c_x, v_n, ent, ent_thr);
-    v_p := cardinality(ent) + 1;
-    fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
-    exit when not fit.converged;
     v_phi := greatest(1, fit.pearson_x2 / (v_n - v_p));
     v_q := aoma_private.whiten(v_design, fit.chol, v_p);
     best_c := null;
     v_scanned := 0;
     for c in 1..v_cands loop
-      continue when c = any (ent);
+      continue when c = any (ent) or c = any (v_skipped);
       scan := aoma_private.step_scan(c_x[(c - 1) * v_n + 1:c * v_n], v_y, fit.mu, v_q, v_p, v_phi, v_min_side);
       continue when scan.z is null;
       v_scanned := v_scanned + 1;
@@ -600,17 +623,20 @@ begin
       end if;
     end loop;
     exit when best_c is null or best_p >= 0.01;
-    ent := ent || best_c;
-    ent_thr := ent_thr || best_thr;
+    v_try_design := aoma_private.step_design(c_x, v_n, ent || best_c, ent_thr || best_thr);
+    v_try_fit := aoma_private.poisson_fit(v_y, v_off, v_try_design, v_p + 1);
+    if v_try_fit.converged then
+      ent := ent || best_c;
+      ent_thr := ent_thr || best_thr;
+      v_design := v_try_design;
+      v_p := v_p + 1;
+      fit := v_try_fit;
+    else
+      v_skipped := v_skipped || best_c;
+    end if;
   end loop;
 
-  -- ── the final model: exact rate ratios of its terms ──
-  v_design := aoma_private.step_design(c_x, v_n, ent, ent_thr);
-  v_p := cardinality(ent) + 1;
-  fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p);
-  if not fit.converged then
-    raise exception 'the model of % did not converge; narrow the candidates or the date range', v_target using errcode = 'P0001';
-  end if;
+  -- ── the final model (the last converged fit): exact rate ratios of its terms ──
   v_phi_full := greatest(1, fit.pearson_x2 / (v_n - v_p));
   v_beta := fit.beta;
   v_se := '{}'::float8[];
@@ -637,12 +663,22 @@ begin
     res_rr[c] := exp(scan.u / scan.info);
     res_lo[c] := exp(scan.u / scan.info - 1.959963984540054 * sqrt(v_phi_full / scan.info));
     res_hi[c] := exp(scan.u / scan.info + 1.959963984540054 * sqrt(v_phi_full / scan.info));
-    res_note[c] := 'not in the model: one-step estimate given the model''s terms';
+    res_note[c] := case when c = any (v_skipped)
+                        then 'left out of the model: with it the fit did not converge (its step all but separates days with and '
+                             || 'without the target, so the rate ratio is unbounded); one-step estimate given the model''s terms'
+                        else 'not in the model: one-step estimate given the model''s terms' end;
   end loop;
 
   -- terms in the model: each tested given the others (its threshold searched again)
   for k in 1..cardinality(ent) loop
     e_idx := ent[k];
+    res_thr[e_idx] := ent_thr[k];
+    res_below[e_idx] := (select max(x) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x < ent_thr[k]);
+    res_high[e_idx] := (select count(*) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x >= ent_thr[k]);
+    res_rr[e_idx] := exp(v_beta[k + 1]);
+    res_lo[e_idx] := exp(v_beta[k + 1] - 1.959963984540054 * v_se[k + 1]);
+    res_hi[e_idx] := exp(v_beta[k + 1] + 1.959963984540054 * v_se[k + 1]);
+    res_note[e_idx] := format('in the model (entered %s of %s)', k, cardinality(ent));
     others := '{}'::integer[];
     others_thr := '{}'::float8[];
     for j in 1..cardinality(ent) loop
@@ -653,18 +689,15 @@ begin
     end loop;
     v_design := aoma_private.step_design(c_x, v_n, others, others_thr);
     fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p - 1);
-    continue when not fit.converged;
+    if not fit.converged then
+      -- its rate ratio stands (the full model converged); its test given the others cannot be made
+      res_note[e_idx] := res_note[e_idx] || '; not tested: the model without it did not converge';
+      continue;
+    end if;
     scan := aoma_private.step_scan(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n], v_y, fit.mu,
                                    aoma_private.whiten(v_design, fit.chol, v_p - 1), v_p - 1, v_phi_full, v_min_side);
     res_p[e_idx] := scan.p_value;
     res_z[e_idx] := scan.z;
-    res_thr[e_idx] := ent_thr[k];
-    res_below[e_idx] := (select max(x) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x < ent_thr[k]);
-    res_high[e_idx] := (select count(*) from unnest(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n]) as x where x >= ent_thr[k]);
-    res_rr[e_idx] := exp(v_beta[k + 1]);
-    res_lo[e_idx] := exp(v_beta[k + 1] - 1.959963984540054 * v_se[k + 1]);
-    res_hi[e_idx] := exp(v_beta[k + 1] + 1.959963984540054 * v_se[k + 1]);
-    res_note[e_idx] := format('in the model (entered %s of %s)', k, cardinality(ent));
   end loop;
 
   v_q_values := aoma_private.bh_qvalues(res_p);

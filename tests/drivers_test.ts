@@ -130,4 +130,40 @@ testOnBothEngines("explain_drivers equals the numpy/statsmodels reference on the
     const [{ count }] = await db.query<{ count: number }>("select count(*)::int as count from aoma.incidents");
     assert(count > 0, "incidents still there");
   });
+  await t.step("a step that separates failure days is left out with a note, the model goes on (no error)", async () => {
+    // 60 days: failures only on days with ≥ 5 commits (Poisson MLE of that step: infinite), and
+    // deployments every third day, unrelated. Replaces the demo in this scratch database.
+    await db.transaction(async (tx) => {
+      for (const t of ["incidents", "git_commits", "deployments", "log_events", "aoma_system_metrics", "processing_attempts", "jira_issues"]) {
+        await tx.query(`delete from aoma.${t}`);
+      }
+      await tx.query(`
+        insert into aoma.git_commits (repo, sha, authored_at, committed_at)
+        select 'sep', md5(d::text || '-' || k), d + interval '10 hours', d + interval '10 hours'
+        from generate_series(timestamptz '2026-01-01', timestamptz '2026-03-01', interval '1 day') with ordinality as g(d, i),
+             generate_series(1, case when i % 2 = 0 then 6 + (i % 3)::int else 1 + (i % 3)::int end) as k`);
+      await tx.query(`
+        insert into aoma.incidents (incident_key, started_at)
+        select 'SEP-' || i || '-' || k, d + interval '12 hours'
+        from generate_series(timestamptz '2026-01-01', timestamptz '2026-03-01', interval '1 day') with ordinality as g(d, i),
+             generate_series(1, case when i % 2 = 0 then 1 + (i % 4)::int else 0 end) as k`);
+      await tx.query(`
+        insert into aoma.deployments (deployment_id, repo, deployed_at, status)
+        select 'dep-' || i, 'sep', d + interval '9 hours', 'succeeded'
+        from generate_series(timestamptz '2026-01-01', timestamptz '2026-03-01', interval '3 days') with ordinality as g(d, i)`);
+    });
+    await db.query("select analytics.refresh_features()");
+    const rows = await db.query<RefRow & { note: string }>(
+      "select * from analytics.explain_drivers('failure_count', array['commits', 'deployments'], 0) order by rank",
+    );
+    const commits = rows.find((r) => r.feature === "commits")!;
+    assert(!commits.in_model, JSON.stringify(commits));
+    assert(commits.note.startsWith("left out of the model: with it the fit did not converge"), commits.note);
+    assertEquals(rows.map((r) => r.feature).sort(), ["commits", "deployments"]);
+    const [fit] = await db.query<{ converged: boolean }>(
+      `select converged from aoma_private.poisson_fit(array[0, 0, 0, 0, 3, 4, 5, 2]::float8[], array_fill(0::float8, array[8]),
+         array[1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1]::float8[], 2)`,
+    );
+    assertEquals(fit.converged, false);
+  });
 });

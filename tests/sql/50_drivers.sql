@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
 -- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
 begin;
-select plan(21);
+select plan(23);
 
 select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
   'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) exists');
@@ -20,6 +20,10 @@ select function_privs_are('aoma_private', 'poisson_fit', array['double precision
 -- helpers with closed-form answers
 select ok(abs(aoma_private.normal_sf2(1.959963984540054) - 0.05) < 1e-8, 'P(|Z| > 1.96) = 0.05');
 select is(aoma_private.normal_sf2(40), 0::float8, 'tails beyond double range are 0, not an underflow error');
+select is(aoma_private.normal_sf2(0), 1::float8, 'P(|Z| > 0) = 1, not the fit''s 1.00000003 (a p-value above 1 would be refused downstream)');
+select is((select f.converged from aoma_private.poisson_fit(array[0, 0, 0, 0, 3, 4, 5, 2]::float8[], array_fill(0::float8, array[8]),
+            array[1, 0, 1, 0, 1, 0, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1]::float8[], 2) f), false,
+  'a step that separates zero from non-zero counts has no finite estimate: not converged (stopped early)');
 select is(aoma_private.cholesky(array[4, 2, 2, 3]::float8[], 2), array[2, 0, 1, sqrt(2::float8)]::float8[],
   'Cholesky of [[4,2],[2,3]]');
 select is(aoma_private.cholesky(array[1, 1, 1, 1]::float8[], 2), null, 'a singular matrix has no Cholesky factor');
