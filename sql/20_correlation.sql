@@ -184,6 +184,7 @@ begin
   where c.grain = v_grain
     and case when correlate.features is null
              then c.kind in ('driver', 'calendar') and c.name <> v_target
+                  and not v_target = any (c.overlaps_with)  -- never a driver built from the target's own records
              else c.name = any (correlate.features) end;
   if v_names is null then
     return;  -- the catalog has no driver or calendar feature for this grain

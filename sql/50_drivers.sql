@@ -535,6 +535,15 @@ begin
     raise exception '"%" is an outcome, not a candidate driver; candidates are the daily driver and calendar features', v_unknown
       using errcode = '22023';
   end if;
+  select u.name into v_unknown
+  from unnest(explain_drivers.features) with ordinality as u(name, ord)
+  join analytics.feature_catalog fc on fc.name = u.name and fc.grain = 'day'
+  where v_target = any (fc.overlaps_with)
+  order by u.ord limit 1;
+  if v_unknown is not null then
+    raise exception '"%" may count the records of the target % itself (analytics.feature_catalog.overlaps_with), so it is not a candidate driver of it; name another driver or calendar feature', v_unknown, v_target
+      using errcode = '22023';
+  end if;
 
   -- ── the target series over the range ──
   execute format(
@@ -572,6 +581,7 @@ begin
     where fc.grain = 'day'
       and case when explain_drivers.features is null
                then fc.kind in ('driver', 'calendar') and fc.name <> v_target
+                    and not v_target = any (fc.overlaps_with)  -- never a driver built from the target's own records
                else fc.name = any (explain_drivers.features) end
     order by fc.name collate "C"
   loop

@@ -35,6 +35,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 DRIVERS = ["asset_volume", "churn", "commits", "deployments", "files_changed", "log_warnings", "merges",
            "processing_attempts", "processing_duration_avg", "service_commits", "tickets_bug", "tickets_created",
            "tickets_priority_high", "tickets_resolved", "tickets_story", "tickets_task"]
+# analytics.feature_catalog.overlaps_with: features that may count a target's own records are no
+# candidates for it (sql/10_features.sql)
+OVERLAPS = {"processing_failure_rate": ["processing_attempts"], "processing_failures": ["processing_attempts"],
+            "deployment_failures": ["deployments"]}
 CALENDAR = ["is_friday", "is_monday", "is_saturday", "is_sunday", "is_thursday", "is_tuesday", "is_wednesday", "is_weekend"]
 Z975 = 1.959963984540054
 
@@ -118,7 +122,7 @@ def explain(data, target, max_lag, max_terms=6):
     y = y_all[idx]
     off = np.log(e_all[idx])
     cands = []
-    for name in sorted(DRIVERS + CALENDAR):
+    for name in sorted(n for n in DRIVERS + CALENDAR if n not in OVERLAPS.get(target, [])):
         binary = name in CALENDAR
         for lag in range(0, 1 if binary else max_lag + 1):
             series = col(name)
