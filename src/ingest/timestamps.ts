@@ -63,8 +63,11 @@ export function parseTimestamp(value: unknown, format: TimestampFormat = "iso", 
   return r !== null && "ms" in r ? r.ms : null;
 }
 
-/** The instant of `value`, a reason (wrong weekday), or null when it cannot be read. */
-function readValue(value: unknown, format: TimestampFormat, year?: YearRule): PatternRead | null {
+/**
+ * The instant of `value`, a reason (wrong weekday), or null when it cannot be read. Without `year`,
+ * a pattern without one takes the reference rule with `now` (default the clock).
+ */
+function readValue(value: unknown, format: TimestampFormat, year?: YearRule, now?: number): PatternRead | null {
   const ms = (n: number | null) => (n === null ? null : { ms: n });
   if (typeof value === "number") return Number.isFinite(value) ? ms(epoch(value, format)) : null;
   if (typeof value !== "string") return null;
@@ -79,7 +82,7 @@ function readValue(value: unknown, format: TimestampFormat, year?: YearRule): Pa
     if (!m) return null;
     return ms(build(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), m[7] ?? "", m[8]));
   }
-  return parsePattern(s, format, year ?? { reference: Date.now() });
+  return parsePattern(s, format, year, now);
 }
 
 function epoch(n: number, format: TimestampFormat): number {
@@ -197,7 +200,7 @@ export function checkYear(year: unknown, what: string): string | null {
 /** Most years a reference rolls back looking for one where the date exists (Feb 29: up to 8 in 2100). */
 const MAX_YEAR_ROLLBACK = 8;
 
-function parsePattern(s: string, format: string, year: YearRule): PatternRead | null {
+function parsePattern(s: string, format: string, year: YearRule | undefined, now: number | undefined): PatternRead | null {
   const { re, fields } = compilePattern(format);
   if (s.length > MAX_PATTERN_TIMESTAMP_CHARS) return null;
   const m = re.exec(s);
@@ -229,8 +232,9 @@ function parsePattern(s: string, format: string, year: YearRule): PatternRead | 
     if (typeof year === "number") y = year;
     else {
       // the latest year in which the date exists and is not after the reference (+ skew)
-      const latest = year.reference + MAX_FUTURE_MS;
-      const top = new Date(year.reference).getUTCFullYear() + 1;
+      const reference = year ? year.reference : now ?? Date.now();
+      const latest = reference + MAX_FUTURE_MS;
+      const top = new Date(reference).getUTCFullYear() + 1;
       for (let c = top; c >= top - MAX_YEAR_ROLLBACK && y === null; c--) {
         const t = build(c, mo, d, h, mi, sec, frac, zone);
         if (t !== null && t <= latest) y = c;
@@ -286,7 +290,7 @@ export function readTimestamp(
   opts: { year?: YearRule; now?: number } = {},
 ): { ok: true; iso: string; ms: number; assumedYear?: number } | { ok: false; reason: string } {
   if (value === undefined || value === null || value === "") return { ok: false, reason: `missing ${what}` };
-  const r = readValue(value, format, opts.year ?? { reference: opts.now ?? Date.now() });
+  const r = readValue(value, format, opts.year, opts.now);
   if (r === null) return { ok: false, reason: `unparseable ${what} ${quoteShort(value)}` };
   if ("reason" in r) return { ok: false, reason: `${what} ${quoteShort(value)}: ${r.reason}` };
   const bad = checkTimestamp(r.ms, opts.now);
