@@ -10,6 +10,8 @@
  * Webhooks carry no JWT: their HMAC signature over the raw body is checked before anything parses it
  * (missing or wrong → 401, nothing stored; no secret configured → 503). The delivery id is claimed in
  * the same transaction as the data, so a redelivery answers `{ duplicate: true }` and changes nothing.
+ * Deliveries are debounced into one feature refresh: it runs AOMA_WEBHOOK_REFRESH_DELAY_MS (default
+ * 2000; 0 = inside every delivery) after the last delivery of a burst (RefreshDebouncer).
  * Secrets never appear in responses or logs.
  *
  * functions/ingest/index.ts serves it with Deno.serve; the local gateway mounts it at /functions/v1/ingest.
@@ -51,7 +53,15 @@ import type { IngestReport } from "./report.ts";
 import { type IngestSource, runIngest } from "./run.ts";
 import { clipText, decodeUtf8, unstorable, withoutBom } from "./storable.ts";
 import { upsertRows } from "./upsert.ts";
-import { claimDelivery, verifySignature, type WebhookProvider, WEBHOOKS } from "./webhooks.ts";
+import {
+  claimDelivery,
+  REFRESH_DELAY_ENV,
+  RefreshDebouncer,
+  refreshDelayFrom,
+  verifySignature,
+  type WebhookProvider,
+  WEBHOOKS,
+} from "./webhooks.ts";
 
 /** Most records one batch may carry. */
 export const MAX_BATCH_RECORDS = 5_000;
@@ -371,6 +381,14 @@ export interface IngestFunctionOptions extends Partial<Omit<GuardOptions, "name"
   maxRecords?: number;
 }
 
+/** The function's handler, which also settles the debounced feature refresh of webhook deliveries. */
+export type IngestFunction = HttpHandler & {
+  /** Runs a pending webhook refresh now and waits for it (shutdown, tests). */
+  settle(): Promise<void>;
+  /** Feature refreshes run for webhook deliveries so far. */
+  readonly refreshes: number;
+};
+
 /**
  * Builds the HTTP handler of the `ingest` function.
  *
@@ -378,7 +396,7 @@ export interface IngestFunctionOptions extends Partial<Omit<GuardOptions, "name"
  * const handler = createIngestFunction({ db, auth });
  * await handler(new Request("http://x/functions/v1/ingest", { method: "POST", headers, body }));
  */
-export function createIngestFunction(opts: IngestFunctionOptions): HttpHandler {
+export function createIngestFunction(opts: IngestFunctionOptions): IngestFunction {
   const { db: connection, auth, env = (n: string) => Deno.env.get(n), maxRecords = MAX_BATCH_RECORDS, ...rest } = opts;
   // batches and webhooks write as service_role, never as the connection's own login user
   const db = asRole(connection, "service_role");
@@ -390,12 +408,20 @@ export function createIngestFunction(opts: IngestFunctionOptions): HttpHandler {
     ...rest,
     maxBodyBytes,
   });
-  return async (req: Request): Promise<Response> => {
+  const delayMs = refreshDelayFrom(env(REFRESH_DELAY_ENV));
+  const refresher = delayMs === 0
+    ? null
+    : new RefreshDebouncer(() => db.query("select * from analytics.refresh_features()").then(() => {}), delayMs);
+  const handler = async (req: Request): Promise<Response> => {
     const sub = subPath(new URL(req.url).pathname);
     const hook = /^\/webhooks\/([a-z]+)\/?$/.exec(sub);
-    if (hook) return await webhook(req, hook[1], { db, env, maxBodyBytes });
+    if (hook) return await webhook(req, hook[1], { db, env, maxBodyBytes, refresher });
     return await batches(req);
   };
+  return Object.defineProperties(handler, {
+    settle: { value: () => refresher?.settle() ?? Promise.resolve() },
+    refreshes: { get: () => refresher?.refreshes ?? 0 },
+  }) as IngestFunction;
 }
 
 /** The path below the function: "/functions/v1/ingest/webhooks/github" → "/webhooks/github". */
@@ -476,7 +502,7 @@ function inTransaction(tx: Executor, engine: Db["engine"]): Db {
 async function webhook(
   req: Request,
   name: string,
-  opts: { db: Db; env: (name: string) => string | undefined; maxBodyBytes: number },
+  opts: { db: Db; env: (name: string) => string | undefined; maxBodyBytes: number; refresher: RefreshDebouncer | null },
 ): Promise<Response> {
   try {
     if (!Object.hasOwn(WEBHOOKS, name)) {
@@ -517,10 +543,14 @@ async function webhook(
           return { duplicate: true, provider: spec.provider, delivery: deliveryId };
         }
         const tdb = inTransaction(tx, opts.db.engine);
-        const report = await runIngest(tdb, "webhook", (r) => apply(tdb, payload, r));
+        const refresh = opts.refresher
+          ? { deferred: `feature tables refresh ${opts.refresher.delayMs} ms after the last delivery of a burst (${REFRESH_DELAY_ENV})` }
+          : true;
+        const report = await runIngest(tdb, "webhook", (r) => apply(tdb, payload, r), { refresh });
         if (deliveryId === null) report.notes.push(`no ${spec.deliveryHeader} header: this delivery cannot be de-duplicated`);
         return { duplicate: false, provider: spec.provider, event, ...report.toJSON() };
       }));
+    if (answer.duplicate === false) opts.refresher?.schedule(); // after the commit: the refresh sees the delivery
     return Response.json(answer);
   } catch (e) {
     return errorResponse(e);

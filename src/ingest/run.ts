@@ -58,7 +58,9 @@ export async function markAbandonedRuns(db: Queryable, silentMs: number = RUN_AB
 /**
  * Runs `work`, recording the run. A database holding the demo quarter has it removed first (demo and
  * real data never share a database; the report says so). `refresh: false` skips the feature refresh (e.g. a batch of a
- * larger run whose last batch refreshes). The work writes in its own transactions (one per batch);
+ * larger run whose last batch refreshes); `refresh: { deferred: note }` leaves it to the caller, who
+ * refreshes later (webhook deliveries, debounced: src/ingest/webhooks.ts), and reports the note. The
+ * refresh is incremental (analytics.refresh_features: only the hours the writes touched). The work writes in its own transactions (one per batch);
  * a failure leaves every committed batch in place and marks the run failed. Runs of dead processes
  * are marked abandoned first (markAbandonedRuns).
  */
@@ -66,7 +68,7 @@ export async function runIngest(
   db: Db,
   source: IngestSource,
   work: (report: IngestReport) => Promise<void>,
-  opts: { refresh?: boolean } = {},
+  opts: { refresh?: boolean | { deferred: string } } = {},
 ): Promise<IngestReport> {
   const report = new IngestReport(source);
   const abandoned = await markAbandonedRuns(db);
@@ -89,7 +91,9 @@ export async function runIngest(
   Deno.unrefTimer(heartbeat);
   try {
     await work(report);
-    if (opts.refresh !== false) {
+    if (typeof opts.refresh === "object") {
+      report.notes.push(opts.refresh.deferred);
+    } else if (opts.refresh !== false) {
       await db.query("select * from analytics.refresh_features()");
     } else {
       report.notes.push("feature views not refreshed: run `select * from analytics.refresh_features()`");

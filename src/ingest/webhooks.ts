@@ -106,3 +106,94 @@ export async function claimDelivery(
   );
   return rows.length === 1;
 }
+
+/** Default delay of the feature refresh after the last webhook delivery of a burst. */
+export const DEFAULT_REFRESH_DELAY_MS = 2_000;
+/** Environment variable that sets it (0 = refresh inside every delivery). */
+export const REFRESH_DELAY_ENV = "AOMA_WEBHOOK_REFRESH_DELAY_MS";
+
+/**
+ * The refresh delay from `AOMA_WEBHOOK_REFRESH_DELAY_MS` (default 2000): whole milliseconds from 0
+ * to 600000; anything else is refused with a sentence (at start-up, not per delivery).
+ *
+ * @example
+ * refreshDelayFrom(undefined);  // 2000
+ * refreshDelayFrom("250");      // 250
+ */
+export function refreshDelayFrom(value: string | undefined): number {
+  if (value === undefined || value.trim() === "") return DEFAULT_REFRESH_DELAY_MS;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || n > 600_000) {
+    throw new Error(`${REFRESH_DELAY_ENV} must be a whole number of milliseconds from 0 to 600000 (got ${JSON.stringify(value)}).`);
+  }
+  return n;
+}
+
+/**
+ * One feature refresh for a burst of webhook deliveries. `schedule()`, called after each delivery
+ * commits, (re)arms a timer: the refresh runs `delayMs` after the last delivery, or `maxDelayMs`
+ * (default 10 × delayMs) after the first delivery not yet refreshed when deliveries never pause.
+ * Refreshes never overlap: one asked for while another runs starts after it. A refresh that fails
+ * is passed to `onError` and loses nothing — the touched hours stay in aoma_private.dirty_hours for
+ * the next refresh (the next delivery, ingest or pg_cron job). Where the Supabase Edge Runtime
+ * offers `EdgeRuntime.waitUntil`, the worker is kept alive until the refresh has run.
+ *
+ * @example
+ * const refresher = new RefreshDebouncer(() => db.query("select * from analytics.refresh_features()").then(() => {}), 2000);
+ * refresher.schedule();        // after each delivery
+ * await refresher.settle();    // on shutdown: run a pending refresh now
+ */
+export class RefreshDebouncer {
+  /** Refreshes started so far. */
+  refreshes = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #firstAt = 0;
+  #pending = false;
+  #chain: Promise<void> = Promise.resolve();
+  #done: (() => void)[] = [];
+
+  constructor(
+    private readonly refresh: () => Promise<void>,
+    readonly delayMs: number,
+    readonly maxDelayMs: number = delayMs * 10,
+    private readonly onError: (e: unknown) => void = (e) =>
+      console.error(`feature refresh after webhook deliveries failed (the next refresh catches up): ${(e as Error).message}`),
+  ) {}
+
+  /** Asks for a refresh `delayMs` from now (pushing back one already asked for, within maxDelayMs). */
+  schedule(): void {
+    const now = Date.now();
+    if (!this.#pending) {
+      this.#pending = true;
+      this.#firstAt = now;
+      const edge = (globalThis as { EdgeRuntime?: { waitUntil?: (p: Promise<unknown>) => void } }).EdgeRuntime;
+      edge?.waitUntil?.(new Promise<void>((resolve) => this.#done.push(resolve)));
+    }
+    clearTimeout(this.#timer);
+    const wait = Math.max(0, Math.min(this.delayMs, this.#firstAt + this.maxDelayMs - now));
+    const timer = setTimeout(() => void this.settle(), wait);
+    Deno.unrefTimer(timer);
+    this.#timer = timer;
+  }
+
+  /** Runs a pending refresh now, and resolves when every refresh asked for so far has ended. */
+  settle(): Promise<void> {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending) {
+      this.#pending = false;
+      const done = this.#done.splice(0);
+      this.#chain = this.#chain.then(async () => {
+        this.refreshes++;
+        try {
+          await this.refresh();
+        } catch (e) {
+          this.onError(e);
+        } finally {
+          for (const resolve of done) resolve();
+        }
+      });
+    }
+    return this.#chain;
+  }
+}

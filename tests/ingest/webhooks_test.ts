@@ -12,10 +12,10 @@ import { migrateAll } from "../../src/db/migrate.ts";
 import { openPglite } from "../../src/db/pglite.ts";
 import { openPostgres } from "../../src/db/postgres.ts";
 import type { Db } from "../../src/db/types.ts";
-import { createIngestFunction } from "../../src/ingest/function.ts";
+import { createIngestFunction, type IngestFunction } from "../../src/ingest/function.ts";
 import { isoOffset, mapGithubPush } from "../../src/ingest/github_push.ts";
 import { IngestReport } from "../../src/ingest/report.ts";
-import { signBody, verifySignature } from "../../src/ingest/webhooks.ts";
+import { refreshDelayFrom, signBody, verifySignature } from "../../src/ingest/webhooks.ts";
 import { type RunningServer, startServer } from "../../src/server/gateway.ts";
 import { testAuth } from "../mcp_fixture.ts";
 
@@ -155,6 +155,7 @@ function jiraPayload(event: string, fields: Record<string, unknown> = {}): Recor
 interface Ctx {
   db: Db;
   srv: RunningServer;
+  ingest: IngestFunction;
   post(path: string, body: string, headers?: Record<string, string>): Promise<{ status: number; json: Record<string, unknown> }>;
   count(table: string): Promise<number>;
 }
@@ -174,6 +175,7 @@ async function withServer(env: Record<string, string>, fn: (c: Ctx) => Promise<v
   const ctx: Ctx = {
     db,
     srv,
+    ingest,
     async post(path, body, headers = {}) {
       const res = await fetch(`${srv.baseUrl}/functions/v1/ingest${path}`, {
         method: "POST",
@@ -181,7 +183,9 @@ async function withServer(env: Record<string, string>, fn: (c: Ctx) => Promise<v
         body,
       });
       const text = await res.text();
-      for (const secret of Object.values(env)) assert.ok(!text.includes(secret), "a secret leaked into a response");
+      for (const [name, secret] of Object.entries(env)) {
+        if (name.endsWith("_SECRET")) assert.ok(!text.includes(secret), "a secret leaked into a response");
+      }
       return { status: res.status, json: JSON.parse(text) };
     },
     async count(table) {
@@ -192,6 +196,7 @@ async function withServer(env: Record<string, string>, fn: (c: Ctx) => Promise<v
   try {
     await fn(ctx);
   } finally {
+    await ingest.settle(); // a debounced feature refresh still pending runs before the database closes
     await srv.close();
     await close();
   }
@@ -354,6 +359,51 @@ scenario("Jira webhook: created → stored (and an incident by the rules), updat
     assert.equal(await c.count("jira_issues"), 0);
     assert.equal(await c.count("webhook_deliveries"), 4);
   });
+});
+
+scenario("Webhook deliveries are debounced: a burst of 8 refreshes the features once, after the last delivery", async () => {
+  await withServer({ JIRA_WEBHOOK_SECRET: JIRA_SECRET, AOMA_WEBHOOK_REFRESH_DELAY_MS: "3000" }, async (c) => {
+    const ticketsInFeatures = async () =>
+      (await c.db.query<{ n: number }>("select coalesce(sum(tickets_created), 0)::int as n from analytics.features_daily"))[0].n;
+    const state = async () =>
+      (await c.db.query<{ at: string | null }>("select refreshed_at::text as at from aoma_private.feature_refresh_state"))[0].at;
+    const before = await state();
+    for (let i = 1; i <= 8; i++) {
+      const payload = jiraPayload("jira:issue_created", { issuetype: { name: "Bug" }, created: `2026-03-0${i}T08:00:00.000+0000` });
+      (payload.issue as Record<string, unknown>).key = `AOMA-${100 + i}`;
+      const body = JSON.stringify(payload);
+      const r = await c.post("/webhooks/jira", body, {
+        "x-hub-signature": await signBody(JIRA_SECRET, body),
+        "x-atlassian-webhook-identifier": `burst-${i}`,
+      });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      assert.ok((r.json.notes as string[]).some((n) => /refresh 3000 ms after the last delivery/.test(n)), JSON.stringify(r.json.notes));
+    }
+    assert.equal(await c.count("jira_issues"), 8);
+    assert.equal(c.ingest.refreshes, 0, "no refresh during the burst");
+    assert.equal(await ticketsInFeatures(), 0, "the feature tables do not have the burst yet");
+    assert.equal(await state(), before);
+    // the refresh runs by itself 3 s after the last delivery
+    const deadline = Date.now() + 20_000;
+    while (c.ingest.refreshes === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await c.ingest.settle();
+    assert.equal(c.ingest.refreshes, 1, "one refresh for the burst");
+    assert.equal(await ticketsInFeatures(), 8, "that refresh holds all 8 deliveries");
+    assert.notEqual(await state(), before);
+    const [{ dirty }] = await c.db.query<{ dirty: number }>("select count(*)::int as dirty from aoma_private.dirty_hours");
+    assert.equal(dirty, 0);
+  });
+});
+
+Deno.test("refreshDelayFrom: default 2000 ms, whole milliseconds 0..600000, anything else one sentence", () => {
+  assert.equal(refreshDelayFrom(undefined), 2000);
+  assert.equal(refreshDelayFrom("0"), 0);
+  assert.equal(refreshDelayFrom(" 250 "), 250);
+  for (const bad of ["-1", "1.5", "2s", "600001"]) {
+    assert.throws(() => refreshDelayFrom(bad), {
+      message: `AOMA_WEBHOOK_REFRESH_DELAY_MS must be a whole number of milliseconds from 0 to 600000 (got ${JSON.stringify(bad)}).`,
+    });
+  }
 });
 
 const SERVER_URL = Deno.env.get("AOMA_TEST_DB_URL");
