@@ -6,8 +6,8 @@
  *
  * The data (generated in SQL, seeded, the same for every length: the longer history extends the
  * shorter one backwards): per day 0–40 commits to two repositories, a deployment on about a third of
- * the days, ~6 Jira tickets, hourly asset volume with a weekly rhythm, and failures (incidents) at a
- * base rate ×3 after a day with asset volume above its 80th percentile and ×2 on Mondays — so the
+ * the days, ~6 Jira tickets, hourly asset volume, and failures (incidents, about Poisson with mean
+ * 1.5) ×3 after a day with asset volume in its top fifth and ×2 on Mondays — so the
  * driver model has real work (three steps to find) at every length.
  *
  * Usage (local cluster up: `npm run db:start`):
@@ -46,12 +46,13 @@ async function generate(db: Db, days: number): Promise<void> {
              ('x' || substr(md5(d::date::text), 1, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u1,
              ('x' || substr(md5(d::date::text), 9, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u2,
              ('x' || substr(md5(d::date::text), 17, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u3,
-             ('x' || substr(md5(d::date::text), 25, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u4
+             ('x' || substr(md5(d::date::text), 25, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u4,
+             ('x' || substr(md5(d::date::text || 'noise'), 1, 8))::bit(32)::int::float8 / 4294967296 + 0.5 as u5
       from generate_series(date '${END}' - ${days - 1}, date '${END}', interval '1 day') as g(d)`);
     await tx.query(`
       insert into aoma.aoma_system_metrics (source, "timestamp", asset_volume, processing_time, error_count, performance_score)
       select 'bench', b.day + make_interval(hours => h),
-             (20 + 30 * b.u1 * (case when extract(isodow from b.day) <= 5 then 1.5 else 0.6 end))::int, 40, 0, 95
+             (20 + 30 * b.u1)::int, 40, 0, 95
       from bench_days b, generate_series(0, 23) as h`);
     await tx.query(`
       insert into aoma.git_commits (repo, sha, authored_at, committed_at, files_changed, insertions, deletions)
@@ -66,14 +67,16 @@ async function generate(db: Db, days: number): Promise<void> {
       select 'BEN-' || (to_char(b.day, 'YYYYMMDD')::bigint * 100 + k), 'BEN', case when k % 2 = 0 then 'Bug' else 'Task' end, 'Open',
              'Medium', 'bench ticket', b.day + interval '9 hours' + make_interval(mins => k), b.day + interval '9 hours'
       from bench_days b, generate_series(1, 3 + (6 * b.u3)::int) as k`);
-    // failures: base 0.6/day, ×3 after a high-volume day (u1 of yesterday > 0.8), ×2 on Mondays
+    // failures: about Poisson(λ) (normal approximation, Box–Muller on u4, u5: draws used by nothing else), λ = 1.5, ×3 after a day
+    // whose asset volume was in its top fifth (u1 > 0.8), ×2 on Mondays
     await tx.query(`
       insert into aoma.incidents (incident_key, started_at, source)
       select 'INC-' || to_char(b.day, 'YYYYMMDD') || '-' || k, b.day + interval '13 hours' + make_interval(mins => k), 'bench'
-      from (select day, u4, lag(u1) over (order by day) as u1_prev from bench_days) b,
-           generate_series(1, floor(-ln(1 - least(b.u4, 0.999)) * 0.6
-                                    * case when b.u1_prev > 0.8 then 3 else 1 end
-                                    * case when extract(isodow from b.day) = 1 then 2 else 1 end * 2)::int) as k`);
+      from (select day, u4, u5, lag(u1) over (order by day) as u1_prev, 1.5
+                   * case when lag(u1) over (order by day) > 0.8 then 3 else 1 end
+                   * case when extract(isodow from day) = 1 then 2 else 1 end as lambda
+            from bench_days) b,
+           generate_series(1, greatest(0, round(b.lambda + sqrt(b.lambda) * sqrt(-2 * ln(b.u4)) * cos(2 * pi() * b.u5)))::int) as k`);
   });
   await db.query("select analytics.refresh_features()");
 }
@@ -146,7 +149,7 @@ const lines = [
   `### Analyses vs history length — ${new Date().toISOString().slice(0, 10)}, ${navigator.hardwareConcurrency} cores`,
   "",
   `Command: \`deno run -A bench/analysis_scaling.ts --write\` (median of ${repeat} after a warm-up; goal: near-linear in the days).`,
-  "Data: generated daily history (commits, deployments, tickets, hourly asset volume, failures ×3 after a high-volume day and ×2 on Mondays), the same seeded days at every length.",
+  "Data: generated daily history (commits, deployments, tickets, hourly asset volume, failures ≈ Poisson(1.5) ×3 after a high-volume day and ×2 on Mondays), the same seeded days at every length.",
   "Times in ms: analytics.correlate('failure_count'), analytics.explain_drivers('failure_count'), and the analyze_correlations tool (target failure_count, chart included); ratio = time / time at 90 days.",
   "",
   "| engine | days | days ratio | correlate | ratio | explain_drivers | ratio | model terms | tool | ratio |",
