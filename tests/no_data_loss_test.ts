@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { openDb } from "../src/db/open.ts";
+import { DEMO_TABLE_NAMES } from "../src/demo/generate.ts";
 import type { Db } from "../src/db/types.ts";
 import { aoma } from "./ingest/_cli.ts";
 import { withDatabase } from "./_engines.ts";
@@ -17,17 +18,8 @@ import { withDatabase } from "./_engines.ts";
 const SERVER_URL = Deno.env.get("AOMA_TEST_DB_URL");
 const ROOT = new URL("../", import.meta.url).pathname;
 const DATA = new URL("./ingest/testdata/", import.meta.url).pathname;
-const SOURCE_TABLES = [
-  "repositories",
-  "jira_issues",
-  "git_commits",
-  "deployments",
-  "message_templates",
-  "log_events",
-  "aoma_system_metrics",
-  "processing_attempts",
-  "incidents",
-];
+// the nine source tables are the demo's tables
+const SOURCE_TABLES = DEMO_TABLE_NAMES;
 
 /** A small git repository of its own: three commits and a release tag. */
 async function tinyRepo(): Promise<string> {
