@@ -104,7 +104,7 @@ export function demoRefusal(content: DatabaseContent): string {
 }
 
 // Serialises demo loads and the removal of a demo by an ingest (a lock that conflicts with itself).
-const DEMO_LOCK = "lock table aoma_private.demo_load in share row exclusive mode";
+const DEMO_LOCK = "select aoma_private.lock_demo_marker()";
 
 /**
  * Replaces the contents of the nine aoma source tables with the demo quarter for
@@ -124,11 +124,7 @@ export async function loadDemo(db: Db, opts: DemoOptions = {}): Promise<DemoLoad
     if (content.state === "ingested") throw new AppError(409, demoRefusal(content));
     await clearDemoTables(tx);
     for (const table of DEMO_TABLE_NAMES) counts[table] = await insertDemoRows(tx, table, tables[table]);
-    await tx.query(
-      `insert into aoma_private.demo_load (singleton, variant, seed, loaded_at) values (true, $1, $2, now())
-       on conflict (singleton) do update set variant = excluded.variant, seed = excluded.seed, loaded_at = excluded.loaded_at`,
-      [summary.variant, summary.seed],
-    );
+    await tx.query("select aoma_private.set_demo_marker($1, $2)", [summary.variant, summary.seed]);
   });
   const t2 = performance.now();
   const [{ present }] = await db.query<{ present: boolean }>(
@@ -160,7 +156,7 @@ export async function removeDemoBeforeIngest(tx: Queryable): Promise<string | nu
   const content = await databaseContent(tx);
   if (content.state !== "demo") return null;
   await clearDemoTables(tx);
-  await tx.query("delete from aoma_private.demo_load");
+  await tx.query("select aoma_private.set_demo_marker(null, null)");
   const which = content.demo?.variant ? ` (${content.demo.variant}, seed ${content.demo.seed})` : "";
   return `removed the demo quarter${which} from this database before storing real data: demo and real data never share a database`;
 }

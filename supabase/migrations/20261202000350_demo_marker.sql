@@ -26,14 +26,14 @@ set search_path = ''
 as $$
 declare
   t text;
-  present text[] := '{}';
+  present text[] := '{}'::text[];
   found_rows boolean;
   marker aoma_private.demo_load;
 begin
   foreach t in array array['repositories', 'jira_issues', 'git_commits', 'deployments', 'message_templates',
                            'log_events', 'aoma_system_metrics', 'processing_attempts', 'incidents'] loop
     execute format('select exists (select from aoma.%I)', t) into found_rows;
-    if found_rows then present := present || t; end if;
+    if found_rows then present := array_append(present, t); end if;
   end loop;
   select * into marker from aoma_private.demo_load;
   if cardinality(present) = 0 then
@@ -51,4 +51,39 @@ grant execute on function aoma_private.database_content() to service_role;
 comment on function aoma_private.database_content() is
   'What the source tables hold: empty, demo (the generated demo quarter only) or ingested; which tables have rows; the demo''s variant and seed.';
 
-grant select, insert, update, delete on aoma_private.demo_load to service_role;
+-- The loader and the ingest reach the marker only through these (no API role has a privilege on a
+-- table in aoma_private): the lock serialises demo loads and the removal of a demo by an ingest
+-- until the caller's transaction ends; set_demo_marker(null, null) removes the marker.
+create or replace function aoma_private.lock_demo_marker()
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  lock table aoma_private.demo_load in share row exclusive mode;
+end;
+$$;
+revoke execute on function aoma_private.lock_demo_marker() from public;
+grant execute on function aoma_private.lock_demo_marker() to service_role;
+
+create or replace function aoma_private.set_demo_marker(variant text, seed integer)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  if set_demo_marker.variant is null then
+    delete from aoma_private.demo_load;
+  else
+    insert into aoma_private.demo_load (singleton, variant, seed, loaded_at)
+    values (true, set_demo_marker.variant, set_demo_marker.seed, now())
+    on conflict (singleton) do update set variant = excluded.variant, seed = excluded.seed, loaded_at = excluded.loaded_at;
+  end if;
+end;
+$$;
+revoke execute on function aoma_private.set_demo_marker(text, integer) from public;
+grant execute on function aoma_private.set_demo_marker(text, integer) to service_role;
