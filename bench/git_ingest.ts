@@ -9,12 +9,21 @@
  * $TMPDIR/aoma-bench) so re-runs don't rebuild it; --rebuild forces it.
  *
  * Usage (local cluster up: `npm run db:start`):
- *   deno run -A bench/git_ingest.ts [--commits 100000] [--batch 5000] [--pglite] [--rebuild] [--write]
- * Times, in one run: the floor `git log --numstat > /dev/null`; the same log with the ingest's own
- * format (`GIT_LOG_ARGS`); read + parse only (no database); the full ingest into a scratch database
- * (aoma_bench_git, dropped and recreated) on the cluster at AOMA_BENCH_ADMIN_URL (default
- * postgresql://postgres:postgres@127.0.0.1:54322/postgres), feature refresh included; then a re-run.
- * --pglite also runs the ingest into an in-memory PGlite. --write appends the table to bench/RESULTS.md.
+ *   deno run -A bench/git_ingest.ts [--commits 100000] [--sizes 25000,50000,100000] [--rounds 3]
+ *     [--batch 5000] [--pglite] [--rebuild] [--build-only] [--write]
+ * In one run:
+ * - time: on the full history, ROUNDS times, the floor `git log --numstat main > /dev/null`, then the
+ *   full ingest (tag and merge deployments, feature refresh) and a re-run; ratio = ingest / the floor
+ *   just before it, and their median (the machine is shared: alternating keeps both under the same load);
+ *   also the ingest's own `git log` format (GIT_LOG_ARGS) and read + parse without a database;
+ * - memory: the same at each size of --sizes (shorter histories are refs at the n-th commit of main's
+ *   first-parent line): peak resident memory (VmHWM) of the bare git log and of the ingest process.
+ * Every ingest runs in a process of its own (`--child`), into a migrated empty database prepared by
+ * this one: a scratch database aoma_bench_git (dropped and recreated) on the cluster at
+ * AOMA_BENCH_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:54322/postgres), and with
+ * --pglite a copy of a migrated PGlite directory (made once per run by `--make-pglite`, whose peak —
+ * PGlite's initdb — is reported apart). The load average and the busiest other processes are
+ * recorded before and after. --write appends the tables to bench/RESULTS.md.
  */
 import postgres from "postgres";
 import { openPostgres } from "../src/db/postgres.ts";
@@ -248,12 +257,55 @@ async function ensureRepo(): Promise<{ built: boolean; seconds: number }> {
   return { built: true, seconds: (performance.now() - t0) / 1000 };
 }
 
-// ───────────────────────────── timing ─────────────────────────────
+// ───────────────────────────── measuring ─────────────────────────────
 
-async function timeGitLog(extra: string[]): Promise<number> {
+/** VmHWM (peak resident set, MiB) of a live process, or null once it is gone. */
+async function vmHwm(pid: number | "self"): Promise<number | null> {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${pid}/status`));
+    return m ? Number(m[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Runs a command with stdout to /dev/null; its wall time and peak RSS (VmHWM polled every 20 ms until it exits). */
+async function measured(cmd: string[], cwd = repoDir, stdout: "null" | "piped" = "null"): Promise<{ seconds: number; peakMiB: number; out: string }> {
   const t0 = performance.now();
-  await sh(repoDir, ["git", ...extra], "null");
-  return (performance.now() - t0) / 1000;
+  const child = new Deno.Command(cmd[0], { args: cmd.slice(1), cwd, env: GIT_ENV, stdout, stderr: "piped" }).spawn();
+  let peak = 0, running = true;
+  const exited = child.output().finally(() => (running = false));
+  while (running) {
+    peak = Math.max(peak, (await vmHwm(child.pid)) ?? 0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const out = await exited;
+  const seconds = (performance.now() - t0) / 1000;
+  if (!out.success) throw new Error(`${cmd.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  return { seconds, peakMiB: peak, out: stdout === "piped" ? new TextDecoder().decode(out.stdout) : "" };
+}
+
+/** The bare `git log --numstat` of `ref`: the floor. */
+const floorLog = (ref: string) => measured(["git", "log", "--numstat", ref]);
+
+/** What one ingest child reports. */
+interface ChildResult {
+  engine: string;
+  ref: string;
+  commits: number;
+  /** First ingest (feature refresh included), seconds. */
+  first: number;
+  /** Time inside the batch transactions (overlaps with git, which keeps reading ahead). */
+  writes: number;
+  /** Re-run with nothing new. */
+  rerun: number;
+  rerunWrote: number;
+  /** VmHWM of the ingest process after opening the database (before any commit) and at the end, MiB. */
+  openMiB: number;
+  peakMiB: number;
+  /** Peak V8 heap in use (sampled every 100 ms), MiB. */
+  heapMiB: number;
+  report: string;
 }
 
 /** Wraps a Db so that the time spent inside transactions (the upserts) is summed. */
@@ -262,14 +314,10 @@ function timed(db: Db): { db: Db; seconds: () => number } {
   return {
     db: {
       ...db,
-      engine: db.engine,
-      query: db.query,
-      exec: db.exec,
-      close: db.close,
-      transaction: async (fn) => {
+      transaction: async (fn, opts) => {
         const t0 = performance.now();
         try {
-          return await db.transaction(fn);
+          return await db.transaction(fn, opts);
         } finally {
           ms += performance.now() - t0;
         }
@@ -279,103 +327,230 @@ function timed(db: Db): { db: Db; seconds: () => number } {
   };
 }
 
-interface IngestTimes {
-  engine: string;
-  first: number;
-  writes: number;
-  refresh: number;
-  rerun: number;
-  rows: number;
+/**
+ * The ingest, in a process of its own (--child): opens the prepared database, ingests `ref`,
+ * re-runs, and prints one JSON line with times and its own peak memory.
+ */
+async function child(spec: { engine: "postgres" | "pglite"; target: string; ref: string }): Promise<void> {
+  let heap = 0;
+  const sampler = setInterval(() => (heap = Math.max(heap, Deno.memoryUsage().heapUsed)), 100);
+  const raw = spec.engine === "postgres" ? openPostgres(spec.target, { max: 2 }) : await openPglite(spec.target);
+  await raw.query("select 1");
+  const openMiB = (await vmHwm("self"))!;
+  const { db, seconds } = timed(raw);
+  const opts = { path: repoDir, name: "bench", branch: spec.ref, mergeDeployments: true, batchSize: BATCH };
+  const t0 = performance.now();
+  const report = await ingestGit(db, opts);
+  const first = (performance.now() - t0) / 1000;
+  const writes = seconds();
+  const t1 = performance.now();
+  const again = await ingestGit(db, opts);
+  const rerun = (performance.now() - t1) / 1000;
+  const peakMiB = (await vmHwm("self"))!;
+  clearInterval(sampler);
+  const commits = (await raw.query<{ n: number }>("select count(*)::int as n from aoma.git_commits"))[0].n;
+  await raw.close();
+  const result: ChildResult = {
+    engine: spec.engine, ref: spec.ref, commits, first, writes, rerun,
+    rerunWrote: again.totals().inserted + again.totals().updated,
+    openMiB, peakMiB, heapMiB: heap / 2 ** 20, report: report.format(),
+  };
+  console.log(JSON.stringify(result));
 }
 
-async function benchIngest(engine: string, open: () => Promise<Db>): Promise<IngestTimes> {
-  const raw = await open();
-  const { db, seconds } = timed(raw);
-  try {
-    const t0 = performance.now();
-    const report = await ingestGit(db, { path: repoDir, name: "bench", mergeDeployments: true, batchSize: BATCH });
-    const first = (performance.now() - t0) / 1000;
-    const writes = seconds();
-    const t1 = performance.now();
-    await raw.query("select * from analytics.refresh_features()");
-    const refresh = (performance.now() - t1) / 1000;
-    const t2 = performance.now();
-    const again = await ingestGit(db, { path: repoDir, name: "bench", mergeDeployments: true, batchSize: BATCH });
-    const rerun = (performance.now() - t2) / 1000;
-    const rows = (await raw.query<{ n: number }>("select count(*)::int as n from aoma.git_commits"))[0].n;
-    console.log(`${engine}: ${report.format()}`);
-    console.log(`${engine} re-run: ${again.format()}`);
-    if (again.totals().inserted + again.totals().updated !== 0) throw new Error("re-run wrote rows");
-    return { engine, first, writes, refresh, rerun, rows };
-  } finally {
-    await raw.close();
-  }
+if (args.has("make-pglite")) {
+  // a migrated, empty PGlite directory; prints this process's peak (creating the database is PGlite's largest)
+  const db = await openPglite(args.get("make-pglite")!);
+  await migrateAll(db);
+  await db.close();
+  console.log(JSON.stringify({ peakMiB: await vmHwm("self") }));
+  Deno.exit(0);
 }
+if (args.has("child")) {
+  await child(JSON.parse(args.get("child")!));
+  Deno.exit(0);
+}
+
+// ───────────────────────────── the run ─────────────────────────────
 
 const built = await ensureRepo();
+if (args.has("build-only")) Deno.exit(0);
 const stats = JSON.parse(await Deno.readTextFile(`${repoDir}/aoma-bench-complete`));
-const commits = Number(await sh(repoDir, ["git", "rev-list", "--count", "main"]));
+
+/** Shorter histories of the same repository: refs/heads/first-<n> at the n-th commit of main's first-parent line. */
+async function historyRef(n: number): Promise<string> {
+  if (n >= COMMITS) return "main";
+  const ref = `first-${n}`;
+  const have = await sh(repoDir, ["git", "rev-parse", "--verify", "--quiet", `refs/heads/${ref}`]).catch(() => "");
+  if (!have) {
+    const line = await sh(repoDir, ["git", "rev-list", "--first-parent", "--reverse", "main"]);
+    const sha = line.split("\n")[n - 1];
+    await sh(repoDir, ["git", "update-ref", `refs/heads/${ref}`, sha]);
+  }
+  return ref;
+}
+
+const SIZES = (args.get("sizes") ?? "25000,50000,100000").split(",").map(Number).filter((n) => n > 0 && n <= COMMITS);
+const ROUNDS = Math.max(1, Number(args.get("rounds") ?? 3));
+const refs = await Promise.all(SIZES.map(historyRef));
+const sizeCommits = await Promise.all(refs.map(async (r) => Number(await sh(repoDir, ["git", "rev-list", "--count", r]))));
 const packKiB = Number((await sh(repoDir, ["du", "-sk", "objects"])).split(/\s/)[0]);
-console.log(`repository ${repoDir}: ${commits} commits, ${stats.merges} merges, ${stats.files} files at the tip, ${stats.tags} tags, ${(packKiB / 1024).toFixed(0)} MiB` +
-  (built.built ? ` (built in ${built.seconds.toFixed(0)} s)` : " (cached)"));
+console.log(`repository ${repoDir}: ${sizeCommits.at(-1)} commits on main, ${stats.merges} merges, ${stats.files} files at the tip, ${stats.tags} tags, ` +
+  `${(packKiB / 1024).toFixed(0)} MiB` + (built.built ? ` (built in ${built.seconds.toFixed(0)} s)` : " (cached)"));
 
-await timeGitLog(["log", "--numstat", "main"]); // warm the page cache once
-const floor = await timeGitLog(["log", "--numstat", "main"]);
-const ownLog = await timeGitLog([...GIT_LOG_ARGS, "main"]);
-console.log(`floor git log --numstat: ${floor.toFixed(2)} s; with the ingest's format: ${ownLog.toFixed(2)} s`);
-const tp = performance.now();
-let parsed = 0;
-for await (const b of readGitCommits(repoDir, { repo: "bench", revs: ["main"], batchSize: BATCH })) parsed += b.rows.length;
-const parseOnly = (performance.now() - tp) / 1000;
-console.log(`read + parse only: ${parseOnly.toFixed(2)} s (${parsed} rows)`);
+/** Load average and the busiest processes that are not this benchmark's: what else ran. */
+async function machineLoad(): Promise<{ load: string; others: string[] }> {
+  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  const ps = await new Deno.Command("ps", { args: ["-eo", "pcpu=,rss=,args=", "--sort=-pcpu"], stdout: "piped" }).output();
+  const others = new TextDecoder().decode(ps.stdout).split("\n").map((l) => l.trim())
+    .filter((l) => l !== "" && !l.includes("git_ingest.ts") && !/ ps -eo/.test(l) && parseFloat(l) >= 5)
+    .slice(0, 5).map((l) => {
+      const [cpu, rss, ...cmd] = l.split(/\s+/);
+      return `${cmd.join(" ").slice(0, 70)} (${cpu}% CPU, ${(Number(rss) / 1024).toFixed(0)} MB)`;
+    });
+  return { load, others };
+}
+const loadBefore = await machineLoad();
+console.log(`load before: ${loadBefore.load}; busiest other processes: ${loadBefore.others.join("; ") || "none ≥ 5% CPU"}`);
 
-const results: IngestTimes[] = [];
-const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-await admin.unsafe("drop database if exists aoma_bench_git with (force)");
-await admin.unsafe("create database aoma_bench_git");
+const pgTemplate = `${benchDir}/pglite-template`;
+let pgliteCreateMiB: number | null = null;
 let pgVersion = "";
-try {
-  results.push(await benchIngest("postgres", async () => {
-    const db = openPostgres(benchUrl, { max: 2 });
+
+/** A migrated, empty database for one child: a new scratch database on the cluster, or a copy of a migrated PGlite directory. */
+async function prepare(engine: "postgres" | "pglite"): Promise<string> {
+  if (engine === "postgres") {
+    const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+    try {
+      await admin.unsafe("drop database if exists aoma_bench_git with (force)");
+      await admin.unsafe("create database aoma_bench_git");
+    } finally {
+      await admin.end();
+    }
+    const db = openPostgres(benchUrl, { max: 1 });
     await migrateAll(db);
     pgVersion = (await db.query<{ v: string }>("select current_setting('server_version') as v"))[0].v;
-    return db;
-  }));
-} finally {
-  await admin.unsafe("drop database if exists aoma_bench_git with (force)");
-  await admin.end();
-}
-if (args.has("pglite")) {
-  results.push(await benchIngest("pglite", async () => {
-    const db = await openPglite();
-    await migrateAll(db);
-    return db;
-  }));
-}
-for (const r of results) {
-  console.log(`${r.engine}: ingest ${r.first.toFixed(2)} s = ${(r.first / floor).toFixed(2)}x floor ` +
-    `(upsert transactions ${r.writes.toFixed(2)} s, feature refresh ≈ ${r.refresh.toFixed(2)} s); ` +
-    `re-run ${r.rerun.toFixed(2)} s = ${(100 * r.rerun / r.first).toFixed(1)}% of the first`);
+    await db.close();
+    return benchUrl;
+  }
+  if (pgliteCreateMiB === null) {
+    // a new PGlite database is made once per run, in a process of its own (initdb inside WebAssembly: its peak is reported)
+    await Deno.remove(pgTemplate, { recursive: true }).catch(() => {});
+    const made = await measured([Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname, "--make-pglite", pgTemplate], ".", "piped");
+    pgliteCreateMiB = JSON.parse(made.out.trim().split("\n").at(-1)!).peakMiB as number;
+  }
+  const dir = `${benchDir}/pglite-run`;
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await sh(".", ["cp", "-r", pgTemplate, dir]);
+  return dir;
 }
 
+async function runChild(engine: "postgres" | "pglite", ref: string): Promise<ChildResult> {
+  const target = await prepare(engine);
+  const out = await measured([Deno.execPath(), "run", "-A", new URL(import.meta.url).pathname, "--child",
+    JSON.stringify({ engine, target, ref }), ...(args.has("batch") ? ["--batch", String(BATCH)] : [])], ".", "piped");
+  const r = JSON.parse(out.out.trim().split("\n").at(-1)!) as ChildResult;
+  console.log(`  ${engine} ${ref}: ingest ${r.first.toFixed(2)} s, re-run ${r.rerun.toFixed(2)} s, peak ${r.peakMiB.toFixed(0)} MiB ` +
+    `(after opening the database ${r.openMiB.toFixed(0)}), V8 heap peak ${r.heapMiB.toFixed(0)} MiB`);
+  if (r.rerunWrote !== 0) throw new Error(`the re-run of ${ref} wrote ${r.rerunWrote} rows`);
+  return r;
+}
+
+await floorLog("main"); // warm the page cache once
+const engines: ("postgres" | "pglite")[] = args.has("pglite") ? ["postgres", "pglite"] : ["postgres"];
+
+// 1. time, on the full history: floor and ingest alternate, ROUNDS times, each ingest against the floor just before it
+interface Round { floor: number; floorMiB: number; ingest: Record<string, ChildResult> }
+const rounds: Round[] = [];
+for (let k = 0; k < ROUNDS; k++) {
+  const f = await floorLog(refs.at(-1)!);
+  const round: Round = { floor: f.seconds, floorMiB: f.peakMiB, ingest: {} };
+  console.log(`round ${k + 1}: floor ${f.seconds.toFixed(2)} s, git log peak ${f.peakMiB.toFixed(0)} MiB`);
+  for (const e of engines) round.ingest[e] = await runChild(e, refs.at(-1)!);
+  rounds.push(round);
+}
+const own = await measured(["git", ...GIT_LOG_ARGS, refs.at(-1)!]);
+const tp = performance.now();
+let parsed = 0;
+for await (const b of readGitCommits(repoDir, { repo: "bench", revs: [refs.at(-1)!], batchSize: BATCH })) parsed += b.rows.length;
+const parseOnly = (performance.now() - tp) / 1000;
+console.log(`the ingest's own git log format ${own.seconds.toFixed(2)} s; read + parse only ${parseOnly.toFixed(2)} s (${parsed} rows)`);
+
+// 2. memory against history length: floor and ingest at each size (the largest from the rounds above)
+interface Size { ref: string; commits: number; floor: number; floorMiB: number; ingest: Record<string, ChildResult> }
+const sizes: Size[] = [];
+for (const [k, ref] of refs.entries()) {
+  if (k === refs.length - 1) {
+    const last = rounds.at(-1)!;
+    sizes.push({ ref, commits: sizeCommits[k], floor: last.floor, floorMiB: last.floorMiB, ingest: last.ingest });
+    continue;
+  }
+  const f = await floorLog(ref);
+  const size: Size = { ref, commits: sizeCommits[k], floor: f.seconds, floorMiB: f.peakMiB, ingest: {} };
+  console.log(`${ref} (${sizeCommits[k]} commits): floor ${f.seconds.toFixed(2)} s, git log peak ${f.peakMiB.toFixed(0)} MiB`);
+  for (const e of engines) size.ingest[e] = await runChild(e, ref);
+  sizes.push(size);
+}
+const loadAfter = await machineLoad();
+await (async () => {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe("drop database if exists aoma_bench_git with (force)");
+  await admin.end();
+})();
+for (const dir of [`${benchDir}/pglite-run`, pgTemplate]) await Deno.remove(dir, { recursive: true }).catch(() => {});
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
 const f2 = (x: number) => x.toFixed(2);
+const mib = (x: number) => x.toFixed(0);
+const n = (x: number) => x.toLocaleString("en-US");
+const timeRows = engines.map((e) => {
+  const ratios = rounds.map((r) => r.ingest[e].first / r.floor);
+  const reruns = rounds.map((r) => r.ingest[e].rerun / r.ingest[e].first);
+  return `| ${e} | ${rounds.map((r) => f2(r.floor)).join(" / ")} | ${rounds.map((r) => f2(r.ingest[e].first)).join(" / ")} | ` +
+    `${ratios.map((x) => x.toFixed(2) + "x").join(" / ")} | **${median(ratios).toFixed(2)}x** | ` +
+    `${f2(median(rounds.map((r) => r.ingest[e].writes)))} | ${f2(median(rounds.map((r) => r.ingest[e].rerun)))} (${(100 * median(reruns)).toFixed(1)}%) |`;
+});
+const memRows = sizes.map((z) =>
+  `| ${n(z.commits)} | ${f2(z.floor)} | ${mib(z.floorMiB)} | ` +
+  engines.map((e) => `${f2(z.ingest[e].first)} | ${(z.ingest[e].first / z.floor).toFixed(2)}x | ${mib(z.ingest[e].openMiB)} → **${mib(z.ingest[e].peakMiB)}** | ${mib(z.ingest[e].heapMiB)}`).join(" | ") + " |"
+);
+const growth = engines.map((e) =>
+  `${e} ${(sizes.at(-1)!.ingest[e].peakMiB / sizes[0].ingest[e].peakMiB).toFixed(2)}x ` +
+  `(${mib(sizes.at(-1)!.ingest[e].peakMiB - sizes[0].ingest[e].peakMiB)} MiB more)`
+).join(", ");
 const table = [
-  `### Git ingest of a ${commits.toLocaleString("en-US")}-commit repository vs bare git log — ${new Date().toISOString().slice(0, 10)}, ` +
-  `PostgreSQL ${pgVersion}, git ${(await sh(".", ["git", "--version"])).replace("git version ", "")}, ${navigator.hardwareConcurrency} cores`,
+  `### Git ingest: ${n(sizeCommits.at(-1)!)} commits vs bare git log, peak memory at ${sizes.map((z) => n(z.commits)).join(" / ")} commits — ` +
+  `${new Date().toISOString().slice(0, 10)}, PostgreSQL ${pgVersion}, git ${(await sh(".", ["git", "--version"])).replace("git version ", "")}, ${navigator.hardwareConcurrency} cores`,
   "",
-  `Command: \`deno run -A bench/git_ingest.ts${args.has("pglite") ? " --pglite" : ""} --write\` (batch ${BATCH}; goals: ingest ≤ 1.5x floor, re-run ≤ 5% of the first).`,
-  `Repository (git fast-import, cached): ${commits.toLocaleString("en-US")} commits, ${stats.merges} merges, ${stats.files} files at the tip, ` +
-  `${stats.tags} release tags, ${(packKiB / 1024).toFixed(0)} MiB after gc.`,
-  `Floor: \`git log --numstat main > /dev/null\` ${f2(floor)} s (page cache warm). The ingest's own \`git log\` format: ${f2(ownLog)} s; ` +
-  `read + parse into rows without a database: ${f2(parseOnly)} s.`,
-  "Ingest: `ingestGit` (tag and merge deployments, feature refresh at the end); upsert = time inside the batch transactions " +
-  "(overlaps with git, which keeps reading ahead); re-run: same call, nothing new.",
+  `Command: \`deno run -A bench/git_ingest.ts${args.has("pglite") ? " --pglite" : ""} --write\` (batch ${BATCH} commits or 4 MiB of text; ${ROUNDS} rounds; ` +
+  "goals: ingest ≤ 1.3x floor, peak memory flat in the history length, re-run ≤ 5% of the first).",
+  `Repository (git fast-import, cached): ${n(sizeCommits.at(-1)!)} commits, ${stats.merges} merges, ${stats.files} files at the tip, ` +
+  `${stats.tags} release tags, ${(packKiB / 1024).toFixed(0)} MiB after gc; shorter histories are refs at the ` +
+  `${SIZES.slice(0, -1).map(n).join(" and ")}th commit of main's first-parent line.`,
+  "Floor: `git log --numstat <ref> > /dev/null` (page cache warm). Ingest: `ingestGit` (tag and merge deployments, feature refresh at the end) " +
+  "in a process of its own into a migrated empty database, floor and ingest alternating; peak = VmHWM of the process " +
+  "(the ingest reads its own /proc/self/status; git log's is polled every 20 ms). " +
+  `The ingest's own \`git log\` format: ${f2(own.seconds)} s; read + parse into rows without a database: ${f2(parseOnly)} s.`,
+  `Machine: load average ${loadBefore.load} before, ${loadAfter.load} after; other processes ≥ 5% CPU at the start: ` +
+  `${loadBefore.others.join("; ") || "none"}; at the end: ${loadAfter.others.join("; ") || "none"}.`,
   "",
-  "| database | ingest (s) | ratio to floor | upsert tx (s) | feature refresh (s) | re-run (s) | re-run / first |",
-  "|---|---:|---:|---:|---:|---:|---:|",
-  ...results.map((r) =>
-    `| ${r.engine} | ${f2(r.first)} | ${(r.first / floor).toFixed(2)}x | ${f2(r.writes)} | ${f2(r.refresh)} | ${f2(r.rerun)} | ${(100 * r.rerun / r.first).toFixed(1)}% |`
-  ),
+  `Time on ${n(sizeCommits.at(-1)!)} commits, each round's ingest against the floor just before it:`,
+  "",
+  "| database | floor (s) per round | ingest (s) per round | ratio per round | median ratio | upsert tx (s) | re-run (s, % of first) |",
+  "|---|---|---|---|---:|---:|---:|",
+  ...timeRows,
+  "",
+  "Peak memory (MiB) against history length; ingest peak = after opening the database → at the end:",
+  "",
+  `| commits | floor (s) | git log peak | ${engines.map((e) => `${e} ingest (s) | ratio | ${e} ingest peak | V8 heap peak`).join(" | ")} |`,
+  `|---:|---:|---:|${engines.map(() => "---:|---:|---:|---:").join("|")}|`,
+  ...memRows,
+  "",
+  `Ingest peak at the largest history / the smallest: ${growth}.` +
+  (pgliteCreateMiB !== null ? ` Creating a new PGlite database (initdb in WebAssembly, before any commit) peaked at ${mib(pgliteCreateMiB)} MiB in this run.` : ""),
   "",
 ].join("\n");
 console.log("\n" + table);

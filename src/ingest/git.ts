@@ -34,6 +34,12 @@ export type { GitCommitRow } from "./git_log.ts";
 
 /** Commits per batch (one transaction each) unless told otherwise. */
 export const GIT_BATCH_COMMITS = 5000;
+/**
+ * A batch also ends once its rows hold this many characters of text (messages, names, e-mails,
+ * plus ~400 for the fixed fields of a row as JSON), so a history of long messages (up to 65,536
+ * characters each) still holds a bounded amount in memory: ~4 MiB per batch, a few batches at once.
+ */
+export const GIT_BATCH_CHARS = 4 * 1024 * 1024;
 /** Tags that count as deployments unless told otherwise: comma-separated globs. */
 export const DEFAULT_TAG_PATTERN = "v[0-9]*,release-*";
 
@@ -85,6 +91,8 @@ export interface ReadGitOptions {
   since?: string | Date;
   /** Commits per batch (default GIT_BATCH_COMMITS). */
   batchSize?: number;
+  /** Characters of text per batch at most, the commit that crosses it included (default GIT_BATCH_CHARS). */
+  batchChars?: number;
   /** Batches parsed ahead while the caller is busy with the previous one (default 2). */
   readAhead?: number;
   /** Encoding of text that is not valid UTF-8 (default: the repository's i18n.commitEncoding, else Windows-1252). */
@@ -543,6 +551,13 @@ async function* mergeDeployments(
 
 // ───────────────────────────── reading commits ─────────────────────────────
 
+/** What a row (or a rejection's reason) weighs against GIT_BATCH_CHARS. */
+function rowChars(r: GitCommitRow | string): number {
+  if (typeof r === "string") return r.length;
+  return 400 + (r.message?.length ?? 0) + (r.author_name?.length ?? 0) + (r.author_email?.length ?? 0) +
+    (r.committer_name?.length ?? 0) + (r.committer_email?.length ?? 0);
+}
+
 /**
  * Reads commits from the repository at `path` as batches of aoma.git_commits rows, streaming
  * `git log` (never the whole log in memory) and parsing up to `readAhead` batches ahead while the
@@ -556,6 +571,7 @@ async function* mergeDeployments(
  */
 export async function* readGitCommits(path: string, opts: ReadGitOptions): AsyncGenerator<GitCommitBatch> {
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? GIT_BATCH_COMMITS));
+  const batchChars = Math.max(1, opts.batchChars ?? GIT_BATCH_CHARS);
   const depth = Math.max(1, Math.floor(opts.readAhead ?? 2));
   const revs = (opts.revs ?? ["HEAD"]).map((r) => checkRev(r, "revision"));
   const exclude = (opts.exclude ?? []).map((r) => checkRev(r, "excluded revision"));
@@ -581,15 +597,18 @@ export async function* readGitCommits(path: string, opts: ReadGitOptions): Async
   const producer = (async () => {
     const parser = new GitLogParser(fallbackDecoder(fallbackEncoding));
     let batch: GitCommitBatch = { rows: [], lines: [], rejections: [], read: 0 };
+    let chars = 0;
     const take = (recs: ReturnType<GitLogParser["push"]>) => {
       for (const rec of recs) {
         batch.read++;
         const r = toCommitRow(opts.repo, rec);
         if (typeof r === "string") batch.rejections.push({ line: rec.index, reason: r });
         else batch.rows.push(r), batch.lines.push(rec.index);
-        if (batch.read >= batchSize) {
+        chars += rowChars(r);
+        if (batch.read >= batchSize || chars >= batchChars) {
           queue.push(batch);
           batch = { rows: [], lines: [], rejections: [], read: 0 };
+          chars = 0;
           signalConsumer();
         }
       }

@@ -407,6 +407,13 @@ async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
       const sizes: number[] = [];
       for await (const b of readGitCommits(fx.dir, { repo: "r", batchSize: 4 })) sizes.push(b.rows.length);
       assert.deepEqual(sizes, [4, 4, 3]);
+      // a batch also ends at its text budget: one commit's row is past one character
+      const small: number[] = [];
+      for await (const b of readGitCommits(fx.dir, { repo: "r", batchSize: 4, batchChars: 1 })) small.push(b.read);
+      assert.deepEqual(small, Array(11).fill(1));
+      const budget: number[] = [];
+      for await (const b of readGitCommits(fx.dir, { repo: "r", batchChars: 1000 })) budget.push(b.read);
+      assert.deepEqual(budget, [3, 3, 3, 2]); // ~400 + text per row: the third row crosses 1,000
       let n = 0;
       for await (const b of readGitCommits(fx.dir, { repo: "r", since: "2025-03-06T00:00:00Z" })) n += b.read;
       assert.equal(n, 5); // c6, c7, c8, c9, c10
