@@ -534,10 +534,12 @@ async function* mergeDeployments(
     for await (const text of log.child.stdout.pipeThrough(new TextDecoderStream())) {
       const lines = (rest + text).split("\n");
       rest = lines.pop()!;
-      for (const line of lines) take(line);
-      if (rows.length >= batchSize) {
-        yield rows;
-        rows = [];
+      for (const line of lines) {
+        take(line);
+        if (rows.length >= batchSize) {
+          yield rows;
+          rows = [];
+        }
       }
     }
     take(rest);

@@ -362,6 +362,40 @@ async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
       assertNothingWritten(await ingestGit(db, { path: fx.dir, name: "fixture", mergeDeployments: true }));
     });
 
+    await t.step("merge deployments stream in batches: three merges, batches of one", async () => {
+      const dir = `${root}/merges-repo`;
+      await Deno.mkdir(dir);
+      await git(dir, ["init", "-q", "-b", "main"]);
+      await commit(dir, "Root", ALICE, "2025-05-01 09:00:00 +0000");
+      const merges: string[] = [];
+      for (const k of [1, 2, 3]) {
+        await git(dir, ["checkout", "-q", "-b", `topic${k}`]);
+        await commit(dir, `Topic ${k}`, BOB, `2025-05-0${k + 1} 09:00:00 +0000`);
+        await git(dir, ["checkout", "-q", "main"]);
+        await commit(dir, `Main ${k}`, ALICE, `2025-05-0${k + 1} 10:00:00 +0000`);
+        const when = `2025-05-0${k + 1} 11:00:00 +0000`;
+        await git(dir, ["merge", "-q", "--no-ff", "-m", `Merge topic${k}`, `topic${k}`], {
+          GIT_AUTHOR_NAME: BOB.name, GIT_AUTHOR_EMAIL: BOB.email, GIT_AUTHOR_DATE: when,
+          GIT_COMMITTER_NAME: BOB.name, GIT_COMMITTER_EMAIL: BOB.email, GIT_COMMITTER_DATE: when,
+        });
+        merges.push(await git(dir, ["rev-parse", "HEAD"]));
+      }
+      let transactions = 0;
+      const counting: Db = { ...db, transaction: (fn, opts) => (transactions++, db.transaction(fn, opts)) };
+      const report = await ingestGit(counting, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1, refresh: false });
+      assert.equal(transactions, 3 + 10, "one transaction per merge and per commit (the last one with the cursor)");
+      assert.equal(report.read, 10);
+      assert.deepEqual(report.tables.deployments, { inserted: 3, updated: 0, unchanged: 0 });
+      const deps = await db.query<{ sha: string; at: number }>(
+        "select sha, extract(epoch from deployed_at)::int as at from aoma.deployments where repo = 'merges' order by deployed_at",
+      );
+      assert.deepEqual([...deps], merges.map((sha, k) => ({ sha, at: epoch(`2025-05-0${k + 2}T11:00:00Z`) })));
+      assertNothingWritten(await ingestGit(db, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1 }));
+      for (const table of ["deployments", "git_commits", "ingest_state", "repositories"]) {
+        await db.query(`delete from aoma.${table} where ${table === "ingest_state" ? "scope" : "repo"} = 'merges'`);
+      }
+    });
+
     await t.step("a custom tag pattern (glob or regex)", async () => {
       const report = await ingestGit(db, { path: fx.dir, name: "fixture", tagPattern: "/^(vnext|experiment)$/" });
       assert.deepEqual(report.tables.deployments, { inserted: 2, updated: 0, unchanged: 0 });
