@@ -528,8 +528,8 @@ const table = [
   `Command: \`deno run -A bench/git_ingest.ts${args.has("pglite") ? " --pglite" : ""} --write\` (batch ${BATCH} commits or 4 MiB of text; ${ROUNDS} rounds; ` +
   "goals: ingest ≤ 1.3x floor, peak memory flat in the history length, re-run ≤ 5% of the first).",
   `Repository (git fast-import, cached): ${n(sizeCommits.at(-1)!)} commits, ${stats.merges} merges, ${stats.files} files at the tip, ` +
-  `${stats.tags} release tags, ${(packKiB / 1024).toFixed(0)} MiB after gc; shorter histories are refs at the ` +
-  `${SIZES.slice(0, -1).map(n).join(" and ")}th commit of main's first-parent line.`,
+  `${stats.tags} release tags, ${(packKiB / 1024).toFixed(0)} MiB after gc; shorter histories are refs at commit ` +
+  `${SIZES.slice(0, -1).map(n).join(" and ")} of main's first-parent line.`,
   "Floor: `git log --numstat <ref> > /dev/null` (page cache warm). Ingest: `ingestGit` (tag and merge deployments, feature refresh at the end) " +
   "in a process of its own into a migrated empty database, floor and ingest alternating; peak = VmHWM of the process " +
   "(the ingest reads its own /proc/self/status; git log's is polled every 20 ms). " +

@@ -143,18 +143,16 @@ function gitError(path: string, what: string, stderr: string, code: number): Err
   return new Error(`Cannot ${what} in ${JSON.stringify(path)}: git says "${first.slice(0, 300)}"`);
 }
 
-/** Runs a short git command and returns its stdout; `null` when `allowFail` and git fails. */
-async function git(
-  path: string,
-  args: string[],
-  what: string,
-  opts: { stdin?: string; allowFail?: boolean } = {},
-): Promise<string | null> {
+/**
+ * Starts git in `path` (no shell); `stdin`, when given, is written and closed (a git that exits
+ * before reading it all says why in its exit status, so a write error is not the error).
+ */
+async function startGit(path: string, args: string[], what: string, stdin?: string): Promise<Deno.ChildProcess> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("git", {
       args: ["-C", path, ...args],
-      stdin: opts.stdin === undefined ? "null" : "piped",
+      stdin: stdin === undefined ? "null" : "piped",
       stdout: "piped",
       stderr: "piped",
       env: GIT_ENV,
@@ -162,12 +160,22 @@ async function git(
   } catch (e) {
     throw new Error(`Cannot ${what}: git could not be started (${(e as Error).message})`);
   }
-  if (opts.stdin !== undefined) {
+  if (stdin !== undefined) {
     const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
+    await w.write(new TextEncoder().encode(stdin)).catch(() => {});
+    await w.close().catch(() => {});
   }
-  const out = await child.output();
+  return child;
+}
+
+/** Runs a short git command and returns its stdout; `null` when `allowFail` and git fails. */
+async function git(
+  path: string,
+  args: string[],
+  what: string,
+  opts: { stdin?: string; allowFail?: boolean } = {},
+): Promise<string | null> {
+  const out = await (await startGit(path, args, what, opts.stdin)).output();
   if (!out.success) {
     if (opts.allowFail) return null;
     throw gitError(path, what, decoder.decode(out.stderr), out.code);
@@ -184,29 +192,15 @@ interface GitStream {
   stop(): Promise<void>;
 }
 
-/** Starts a long git command (`git log …`) whose stdout is read as a stream; `stdin` is written and closed. */
+/** Starts a long git command (`git log …`) whose stdout is read as a stream. */
 async function spawnGit(path: string, args: string[], what: string, stdin: string): Promise<GitStream> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("git", {
-      args: ["-C", path, ...args],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      env: GIT_ENV,
-    }).spawn();
-  } catch (e) {
-    throw new Error(`Cannot ${what}: git could not be started (${(e as Error).message})`);
-  }
+  const child = await startGit(path, args, what, stdin);
   let stderrTail = "";
   const stderrDone = (async () => {
     for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
       stderrTail = (stderrTail + chunk).slice(-4000);
     }
   })().catch(() => {});
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(stdin)).catch(() => {});
-  await w.close().catch(() => {});
   return {
     child,
     async finished() {
