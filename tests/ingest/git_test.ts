@@ -218,6 +218,13 @@ async function commitsOf(db: Db, repo: string): Promise<Map<string, CommitRow>> 
 const epoch = (iso: string) => Date.parse(iso) / 1000;
 const one = async <T>(db: Db, sql: string, params: unknown[] = []) => (await db.query<T>(sql, params))[0];
 
+/** Deletes every row a git ingest wrote for `repo` (a step's own repository, so later steps' totals hold). */
+async function forget(db: Db, repo: string): Promise<void> {
+  for (const table of ["deployments", "git_commits", "ingest_state", "repositories"]) {
+    await db.query(`delete from aoma.${table} where ${table === "ingest_state" ? "scope" : "repo"} = $1`, [repo]);
+  }
+}
+
 function assertNothingWritten(report: Awaited<ReturnType<typeof ingestGit>>) {
   const t = report.totals();
   assert.equal(t.inserted, 0, report.format());
@@ -303,43 +310,43 @@ async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
 
     await t.step("every kind of tag is a deployment or listed in the report, none dropped silently", async () => {
       const tx = await buildTagRepo(root);
-      const report = await ingestGit(db, { path: tx.dir, name: "tags" });
-      const deps = await db.query<{ ref: string; sha: string; at: number; raw: string }>(
-        `select ref, sha, extract(epoch from deployed_at)::int as at, raw::text as raw
-         from aoma.deployments where repo = 'tags' order by ref`,
-      );
-      const c1 = epoch("2025-04-01T08:00:00Z"), tagged = epoch("2025-04-03T12:00:00Z");
-      assert.deepEqual(deps.map((d) => ({ ...d, raw: JSON.parse(d.raw) })), [
-        // lightweight: the commit's time
-        { ref: "v1.0-light", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: false } },
-        // annotated without a tagger: the commit's time, said in raw
-        { ref: "v1.1-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit" } },
-        // a tag of that tag: peeled to the commit, at its own tagger date
-        { ref: "v1.2-nested", sha: tx.sha.c1, at: tagged, raw: { source: "git-tag", annotated: true, peeled: true } },
-        // a tag of a tag, neither with a tagger: the commit's time
-        { ref: "v1.3-nested-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit", peeled: true } },
-        { ref: "v1.4", sha: tx.sha.c2, at: tagged, raw: { source: "git-tag", annotated: true } },
-      ]);
-      assert.deepEqual(report.notes, [
-        `tags: 2 annotated tag(s) without a tagger date are deployments at their commit's time: "v1.1-notagger", "v1.3-nested-notagger"`,
-        `tags: 2 tag(s) of a tag are deployments of the commit at the end of the chain: "v1.2-nested", "v1.3-nested-notagger"`,
-        `tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree" (it points at a tree, not a commit)`,
-      ]);
-      // every tag the pattern takes is a deployment or named in the report
-      for (const tag of (await git(tx.dir, ["tag", "--list", "v*"])).split("\n")) {
-        assert.ok(deps.some((d) => d.ref === tag) || report.notes.some((n) => n.includes(JSON.stringify(tag))), tag);
+      try {
+        const report = await ingestGit(db, { path: tx.dir, name: "tags" });
+        const deps = await db.query<{ ref: string; sha: string; at: number; raw: string }>(
+          `select ref, sha, extract(epoch from deployed_at)::int as at, raw::text as raw
+           from aoma.deployments where repo = 'tags' order by ref`,
+        );
+        const c1 = epoch("2025-04-01T08:00:00Z"), tagged = epoch("2025-04-03T12:00:00Z");
+        assert.deepEqual(deps.map((d) => ({ ...d, raw: JSON.parse(d.raw) })), [
+          // lightweight: the commit's time
+          { ref: "v1.0-light", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: false } },
+          // annotated without a tagger: the commit's time, said in raw
+          { ref: "v1.1-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit" } },
+          // a tag of that tag: peeled to the commit, at its own tagger date
+          { ref: "v1.2-nested", sha: tx.sha.c1, at: tagged, raw: { source: "git-tag", annotated: true, peeled: true } },
+          // a tag of a tag, neither with a tagger: the commit's time
+          { ref: "v1.3-nested-notagger", sha: tx.sha.c1, at: c1, raw: { source: "git-tag", annotated: true, dated: "commit", peeled: true } },
+          { ref: "v1.4", sha: tx.sha.c2, at: tagged, raw: { source: "git-tag", annotated: true } },
+        ]);
+        assert.deepEqual(report.notes, [
+          `tags: 2 annotated tag(s) without a tagger date are deployments at their commit's time: "v1.1-notagger", "v1.3-nested-notagger"`,
+          `tags: 2 tag(s) of a tag are deployments of the commit at the end of the chain: "v1.2-nested", "v1.3-nested-notagger"`,
+          `tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree" (it points at a tree, not a commit)`,
+        ]);
+        // every tag the pattern takes is a deployment or named in the report
+        for (const tag of (await git(tx.dir, ["tag", "--list", "v*"])).split("\n")) {
+          assert.ok(deps.some((d) => d.ref === tag) || report.notes.some((n) => n.includes(JSON.stringify(tag))), tag);
+        }
+        assert.ok(report.format().includes('note: tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree"'), report.format());
+        const run = await one<{ notes: string[] }>(db, "select summary->'notes' as notes from aoma.ingest_runs order by started_at desc limit 1");
+        assert.deepEqual(run.notes, report.notes);
+        // a re-run writes nothing
+        const again = await ingestGit(db, { path: tx.dir, name: "tags" });
+        assertNothingWritten(again);
+        assert.equal(again.tables.deployments.unchanged, 5);
+      } finally {
+        await forget(db, "tags");
       }
-      assert.ok(report.format().includes('note: tags: 1 tag(s) matching the pattern are no deployment: "v1.5-tree"'), report.format());
-      const run = await one<{ notes: string[] }>(db, "select summary->'notes' as notes from aoma.ingest_runs order by started_at desc limit 1");
-      assert.deepEqual(run.notes, report.notes);
-      // a re-run writes nothing
-      const again = await ingestGit(db, { path: tx.dir, name: "tags" });
-      assertNothingWritten(again);
-      assert.equal(again.tables.deployments.unchanged, 5);
-      await db.query("delete from aoma.deployments where repo = 'tags'");
-      await db.query("delete from aoma.git_commits where repo = 'tags'");
-      await db.query("delete from aoma.ingest_state where scope = 'tags'");
-      await db.query("delete from aoma.repositories where repo = 'tags'");
     });
 
     await t.step("second run reads nothing and writes nothing; is_service is kept", async () => {
@@ -380,19 +387,37 @@ async function runAll(t: Deno.TestContext, db: Db): Promise<void> {
         });
         merges.push(await git(dir, ["rev-parse", "HEAD"]));
       }
-      let transactions = 0;
-      const counting: Db = { ...db, transaction: (fn, opts) => (transactions++, db.transaction(fn, opts)) };
-      const report = await ingestGit(counting, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1, refresh: false });
-      assert.equal(transactions, 3 + 10, "one transaction per merge and per commit (the last one with the cursor)");
-      assert.equal(report.read, 10);
-      assert.deepEqual(report.tables.deployments, { inserted: 3, updated: 0, unchanged: 0 });
-      const deps = await db.query<{ sha: string; at: number }>(
-        "select sha, extract(epoch from deployed_at)::int as at from aoma.deployments where repo = 'merges' order by deployed_at",
-      );
-      assert.deepEqual([...deps], merges.map((sha, k) => ({ sha, at: epoch(`2025-05-0${k + 2}T11:00:00Z`) })));
-      assertNothingWritten(await ingestGit(db, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1 }));
-      for (const table of ["deployments", "git_commits", "ingest_state", "repositories"]) {
-        await db.query(`delete from aoma.${table} where ${table === "ingest_state" ? "scope" : "repo"} = 'merges'`);
+      // per transaction: which tables it upserted into (the run's own bookkeeping writes none of them)
+      const writes: string[] = [];
+      const counting: Db = {
+        ...db,
+        transaction: (fn, opts) =>
+          db.transaction((tx) => {
+            const tables = new Set<string>();
+            const seen = {
+              ...tx,
+              query: <T>(sql: string, params?: unknown[]) => {
+                const m = /insert into aoma\."(\w+)"/.exec(sql);
+                if (m) tables.add(m[1]);
+                return tx.query<T>(sql, params);
+              },
+            };
+            return fn(seen).finally(() => tables.size && writes.push([...tables].sort().join("+")));
+          }, opts),
+      };
+      try {
+        const report = await ingestGit(counting, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1, refresh: false });
+        // the merges first, one transaction each, then one per commit
+        assert.deepEqual(writes, [...Array(3).fill("deployments"), ...Array(10).fill("git_commits")]);
+        assert.equal(report.read, 10);
+        assert.deepEqual(report.tables.deployments, { inserted: 3, updated: 0, unchanged: 0 });
+        const deps = await db.query<{ sha: string; at: number }>(
+          "select sha, extract(epoch from deployed_at)::int as at from aoma.deployments where repo = 'merges' order by deployed_at",
+        );
+        assert.deepEqual([...deps], merges.map((sha, k) => ({ sha, at: epoch(`2025-05-0${k + 2}T11:00:00Z`) })));
+        assertNothingWritten(await ingestGit(db, { path: dir, name: "merges", mergeDeployments: true, batchSize: 1 }));
+      } finally {
+        await forget(db, "merges");
       }
     });
 
