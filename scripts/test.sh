@@ -20,6 +20,8 @@ PORT="${AOMA_PG_PORT:-54322}"
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 
+# V8's linear-time regex engine, as every entry point starts with (src/process/deno_child.ts V8_FLAGS)
+V8_FLAGS="$(sed -nE 's/^export const V8_FLAGS = "([^"]+)";$/\1/p' src/process/deno_child.ts)"
 PASSED=0
 FAILED=0
 REPORT=()
@@ -94,7 +96,7 @@ fi
 # IGNORE is a --ignore list (or empty)
 deno_tests() {
   local name="$1" ignore="$2"; shift 2
-  run_logged "$name" env "$@" deno test --allow-all --config deno.json --permit-no-files ${ignore:+--ignore=$ignore} tests/
+  run_logged "$name" env "$@" deno test --allow-all "--v8-flags=$V8_FLAGS" --config deno.json --permit-no-files ${ignore:+--ignore=$ignore} tests/
   local rc=$? log summary p f
   log="$(strip_ansi "$OUT/$name.log")"
   summary="$(printf '%s\n' "$log" | grep -E '^(ok|FAILED) \| [0-9]+ passed' | tail -n 1)"

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { clientConfigs } from "../src/cli/start.ts";
+import { V8_FLAGS } from "../src/process/deno_child.ts";
 
 function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -33,7 +34,7 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "aoma-start-" });
     const port = freePort();
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "src/cli/start.ts", "--demo", "null", "--port", String(port)],
+      args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, "src/cli/start.ts", "--demo", "null", "--port", String(port)],
       cwd: new URL("../", import.meta.url),
       env: {
         AOMA_PGLITE_DIR: `${dir}/pglite`,

@@ -1,10 +1,11 @@
 /**
- * The serving core (issue 7) against the real embedded server: PGlite in its worker, the gateway
+ * The serving core (issue 7) against the real embedded server: PGlite in its own process, the gateway
  * over real HTTP, real MCP clients of both protocol eras.
  *
  * - While the heaviest allowed call runs, tools/list, an unauthenticated request and the status
- *   answer within 200 ms; past its deadline the call is stopped (the worker ends and the database
- *   reopens), the server goes on answering, and every table's row count and checksum is unchanged.
+ *   answer within 200 ms; past its deadline the call is stopped (the database's process is killed,
+ *   and is gone, and the database reopens), the server goes on answering, and every table's row
+ *   count and checksum is unchanged.
  * - A client that disconnects cancels its running call; a full queue answers 429 with Retry-After;
  *   a JSON-RPC batch is refused without running anything.
  * - Identical calls are answered from the cache until the data version moves.
@@ -16,7 +17,7 @@ import { Client as ClientV2, StreamableHTTPClientTransport as TransportV2 } from
 import postgres from "postgres";
 import { RLS_CLAIMS } from "../src/mcp/answer_cache.ts";
 import { migrateAll } from "../src/db/migrate.ts";
-import { openPgliteWorker } from "../src/db/pglite_host.ts";
+import { openPgliteProcess } from "../src/db/pglite_host.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import type { Db, Queryable } from "../src/db/types.ts";
 import { loadDemo } from "../src/demo/load.ts";
@@ -78,13 +79,23 @@ async function until(what: string, ms: number, check: () => Promise<boolean>): P
   }
 }
 
+/** Whether process `pid` exists and is not a zombie (Linux /proc). */
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return !/^\d+ \(.*\) Z /.test(stat);
+  } catch {
+    return false;
+  }
+}
+
 Deno.test({
   name: "serving core on the embedded server: responsive during the heaviest call, deadline, cancel, 429, batch, cache, both eras",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn(t) {
     const dir = await Deno.makeTempDir({ prefix: "aoma-serving-" });
-    const db = await openPgliteWorker(dir);
+    const db = await openPgliteProcess(dir);
     await migrateAll(db);
     await loadDemo(db, { variant: "planted", seed: 1 });
     // short enough that the heaviest call (about 5 s on an idle machine) is always stopped, long
@@ -99,6 +110,7 @@ Deno.test({
     const relaxed = await startServer({ db, port: 0, auth: server.auth, serving: { deadlineMs: 120_000 } });
     const token = await server.token();
     const client = await connectClient(server.url, token);
+    let heavyPid = 0;
     try {
       const before = await checksums(db);
 
@@ -111,6 +123,8 @@ Deno.test({
       });
 
       await t.step("the heaviest call: tools/list, 401 and status answer within 200 ms; stopped at its deadline", async () => {
+        heavyPid = (await status(server.baseUrl, token)).database.pid;
+        assert.ok(heavyPid > 0, "the database runs in a process of its own");
         const heavy = timed(() => client.callTool({ name: "analyze_correlations", arguments: HEAVIEST }, undefined, { timeout: 120_000 }));
         await until("the heavy call to run", 5_000, async () => (await status(server.baseUrl, token)).queue.running === 1);
         const listMs: number[] = [];
@@ -145,6 +159,9 @@ Deno.test({
         const st = await status(server.baseUrl, token);
         assert.equal(st.database.stops, 1);
         assert.ok(st.database.lastReopenMs > 0);
+        // the stopped statement does not go on computing somewhere: its process is gone
+        assert.equal(await processAlive(heavyPid), false, `the stopped database process ${heavyPid} is still alive`);
+        assert.notEqual(st.database.pid, heavyPid);
         assert.deepEqual(await checksums(db), before);
       });
 

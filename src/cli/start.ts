@@ -108,7 +108,7 @@ export async function main(args: readonly string[]): Promise<number> {
     console.error(`Cannot start: ${pgliteDir} is in use by process ${holder.pid} (${holder.url}); stop it first.`);
     return 1;
   }
-  const db = await openDb({ worker: true });
+  const db = await openDb({ ownProcess: true });
   if (pgliteDir) await writeServerLock(pgliteDir, `http://${host}:${port}`);
   let closing = false;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;

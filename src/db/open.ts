@@ -1,5 +1,5 @@
 import { openPglite } from "./pglite.ts";
-import { openPgliteWorker } from "./pglite_host.ts";
+import { openPgliteProcess } from "./pglite_host.ts";
 import { openPostgres } from "./postgres.ts";
 import type { Db } from "./types.ts";
 
@@ -20,11 +20,11 @@ export function databaseUrlFromEnv(): string | undefined {
 
 /**
  * Opens the configured database: a server when a URL is given, else PGlite in `pgliteDir`.
- * `worker: true` (the server) runs PGlite in a worker of its own (src/db/pglite_host.ts) so that a
+ * `ownProcess: true` (the server) runs PGlite in a process of its own (src/db/pglite_host.ts) so that a
  * long analysis never blocks the calling thread and can be stopped; it needs a data directory.
  */
 export async function openDb(
-  opts: { url?: string; pgliteDir?: string | null; worker?: boolean } = {},
+  opts: { url?: string; pgliteDir?: string | null; ownProcess?: boolean } = {},
 ): Promise<Db> {
   const url = opts.url ?? databaseUrlFromEnv();
   if (url) return openPostgres(url);
@@ -32,5 +32,5 @@ export async function openDb(
     ? undefined
     : (opts.pgliteDir ?? Deno.env.get("AOMA_PGLITE_DIR") ?? DEFAULT_PGLITE_DIR);
   if (dir) await Deno.mkdir(dir, { recursive: true });
-  return opts.worker && dir ? await openPgliteWorker(dir) : await openPglite(dir);
+  return opts.ownProcess && dir ? await openPgliteProcess(dir) : await openPglite(dir);
 }

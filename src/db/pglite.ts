@@ -18,7 +18,7 @@ export function pgliteExecutor(q: Pick<PGlite, "query" | "exec">): Executor {
 /**
  * Opens (or creates) an embedded PGlite database kept in `dataDir`, or in memory when
  * dataDir is undefined, on the calling thread. Tests, the CLI and the demo loader use this; the
- * server runs PGlite in a worker instead (src/db/pglite_host.ts), so a long analysis cannot block
+ * server runs PGlite in a process of its own instead (src/db/pglite_host.ts), so a long analysis cannot block
  * its HTTP thread. A transaction's `signal` is honoured while it waits, not once it runs.
  */
 export async function openPglite(dataDir?: string): Promise<Db> {

@@ -26,13 +26,13 @@ export interface Executor extends Queryable {
 export interface TransactionOptions {
   /**
    * The work only reads (the caller also says `set transaction read only`). An adapter may stop a
-   * read-only transaction by force when `signal` aborts (PGlite in a worker: by ending the worker);
+   * read-only transaction by force when `signal` aborts (PGlite in its own process: by killing the process);
    * writes are never stopped from outside once they began.
    */
   readOnly?: boolean;
   /**
    * Aborting it cancels the work: a transaction still waiting for the database never starts; a
-   * running one is cancelled (server: the backend's query is cancelled; PGlite in a worker: see
+   * running one is cancelled (server: the backend's query is cancelled; PGlite in its own process: see
    * readOnly). The promise then rejects with `signal.reason`.
    */
   signal?: AbortSignal;
@@ -46,7 +46,7 @@ export interface Db extends Executor {
   /**
    * The data version (analytics.data_version()): it changes whenever a raw table is written or the
    * feature views are refreshed. Answered without waiting behind running analyses where the
-   * adapter can (a worker-hosted PGlite keeps it in memory; a server pool reads it on its own
+   * adapter can (a process-hosted PGlite keeps it in memory; a server pool reads it on its own
    * connection). "0" before the migrations ran.
    */
   dataVersion(): Promise<string>;

@@ -213,7 +213,7 @@ export class LogLineParser {
       if (v && v.length) this.fields[k as keyof JsonLogFields] = v;
     }
     if (opts.format === "text" && typeof opts.pattern === "string") {
-      // checks length and syntax now; the pattern itself only ever runs in the guard's worker
+      // checks length and syntax now; the pattern itself only ever runs in the guard (a worker or a process)
       this.guard = new RegexGuard(opts.pattern, "", { what: "the pattern", ...opts.regexLimits });
       this.pattern = new RegExp(opts.pattern);
     } else {
@@ -298,7 +298,7 @@ export class LogLineParser {
       `a line after ${ref.what} (${at} UTC); give the year (--year, or "year" in a batch) if that is wrong`;
   }
 
-  /** Ends the regex guard's worker, if any. */
+  /** Ends the regex guard's worker or process, if any. */
   close(): void {
     this.guard?.close();
   }

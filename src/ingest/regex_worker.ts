@@ -1,9 +1,10 @@
 /**
- * The worker of regex_guard.ts: runs a caller's regular expression over a list of strings, off the
- * main thread. Before each string it stores the string's index + 1 in the shared progress cell, so
- * the guard sees which string a run is stuck on and can end this worker; after the list it stores
- * -1. It imports nothing and touches nothing but its messages.
+ * The worker of regex_guard.ts for patterns V8's linear-time engine runs (the `l` flag is in the
+ * flags it gets): runs a caller's regular expression over a list of strings, off the main thread.
+ * Before each string it stores the string's index + 1 in the shared progress cell, so the guard sees
+ * which string a run is on and can give up on it; after the list it stores -1.
  */
+import { answer, compileCached, type RegexResult } from "./regex_run.ts";
 
 /** A request: the expression, what to compute, the inputs, and the shared progress cell. */
 export interface RegexJob {
@@ -14,10 +15,8 @@ export interface RegexJob {
   progress: SharedArrayBuffer;
 }
 
-/** The answer: per input, its named groups ({} when it has none) or null (exec), or a boolean (test). */
-export type RegexAnswer = { results: (Record<string, string | undefined> | null | boolean)[] } | { error: string };
-
-let compiled: { key: string; re: RegExp } | null = null;
+/** The answer: one result per input, or the error. */
+export type RegexAnswer = { results: RegexResult[] } | { error: string };
 
 // deno-lint-ignore no-explicit-any
 const scope = self as any;
@@ -25,17 +24,11 @@ scope.onmessage = (ev: MessageEvent<RegexJob>) => {
   const { source, flags, mode, inputs, progress } = ev.data;
   const cell = new Int32Array(progress);
   try {
-    const key = `${flags}/${source}`;
-    if (compiled?.key !== key) compiled = { key, re: new RegExp(source, flags.replace(/[gy]/g, "")) };
-    const re = compiled.re;
-    const results: (Record<string, string | undefined> | null | boolean)[] = new Array(inputs.length);
+    const re = compileCached(source, flags);
+    const results: RegexResult[] = new Array(inputs.length);
     for (let i = 0; i < inputs.length; i++) {
       Atomics.store(cell, 0, i + 1);
-      if (mode === "test") results[i] = re.test(inputs[i]);
-      else {
-        const m = re.exec(inputs[i]);
-        results[i] = m ? { ...(m.groups ?? {}) } : null;
-      }
+      results[i] = answer(re, mode, inputs[i]);
     }
     Atomics.store(cell, 0, -1);
     scope.postMessage({ results } satisfies RegexAnswer);

@@ -6,6 +6,7 @@
  * const r = await aoma(["ingest", "logs", "app.jsonl", "--quiet"], { AOMA_PGLITE_DIR: dir });
  * r.code; r.stdout; r.stderr;
  */
+import { V8_FLAGS } from "../../src/process/deno_child.ts";
 
 const CLI = new URL("../../src/cli/aoma.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -19,7 +20,7 @@ export interface Run {
 
 export async function aoma(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const out = await new Deno.Command(DENO, {
-    args: ["run", "-A", CLI, ...args],
+    args: ["run", "-A", `--v8-flags=${V8_FLAGS}`, CLI, ...args],
     env: { AOMA_DB_URL: "", SUPABASE_DB_URL: "", DATABASE_URL: "", AOMA_SERVICE_TOKEN: "", NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",

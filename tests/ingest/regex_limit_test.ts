@@ -1,38 +1,40 @@
 /**
- * Caller-supplied regular expressions run with a time limit (issue 7): a log pattern that backtracks
- * catastrophically ((\w+\s?)+$ on a line that almost matches) costs each such line at most its
- * per-line budget in a worker, is reported on that line, and never blocks the event loop — through
- * ingestLogs on both engines, `aoma ingest logs --pattern` and the ingest function; a pattern that
- * keeps overrunning stops the run with one sentence. Tag globs match in linear time, a "/regex/" tag
- * pattern runs in the same guard, and timestamp formats cannot build a backtracking regex.
+ * Caller-supplied regular expressions never run unbounded (issue 7). A pattern V8's linear-time
+ * engine can run (most log patterns, and the classic catastrophic ones such as (\w+\s?)+$) answers
+ * at once and correctly, however evil the line. A pattern it cannot run (a backreference here) runs
+ * in a child process with a time limit per line: a line it overruns is reported and the process is
+ * killed — really gone, not left computing as an ended Worker would be — and the event loop is never
+ * blocked; through ingestLogs on both engines, `aoma ingest logs --pattern` and the ingest function;
+ * a pattern that keeps overrunning stops the run with one sentence. Tag globs match in linear time,
+ * a "/regex/" tag pattern runs in the same guard, and timestamp formats cannot build a backtracking
+ * regex.
  */
 import assert from "node:assert/strict";
 import { openPglite } from "../../src/db/pglite.ts";
 import { compileTagPattern } from "../../src/ingest/git.ts";
 import { ingestLogs } from "../../src/ingest/logs.ts";
-import { RegexGuard, TIMEOUT } from "../../src/ingest/regex_guard.ts";
+import { LINEAR_ENGINE_HERE, RegexGuard, TIMEOUT } from "../../src/ingest/regex_guard.ts";
 import { checkTimestampFormat, parseTimestamp } from "../../src/ingest/timestamps.ts";
 import { testOnBothEngines } from "../_engines.ts";
 import { aoma } from "./_cli.ts";
 import { post, withServer } from "./_function.ts";
 
-/** Backtracks exponentially on a message of words that ends in a character \w and \s both refuse. */
-const EVIL = "^(?<ts>\\S+) (?<message>(\\w+\\s?)+)$";
+/** Backtracks exponentially on a message of words that ends in a character \w and \s both refuse — in a backtracking engine. */
+const LINEAR_EVIL = "^(?<ts>\\S+) (?<message>(\\w+\\s?)+)$";
 /**
- * 28 letters: ~2^28 steps, about 1–2 s in a fresh worker on a quiet 2-core machine (26 letters
- * finished inside 500 ms there) and tens of seconds under heavy load — past every per-line limit here
- * (≤ 500 ms), yet finite on purpose. Deno's Worker.terminate() does not interrupt a running regex (nor any running
- * JS or wasm): the guard's ended worker keeps its thread until the regex returns. A line that took
- * 2^58 steps left a thread spinning for the rest of the test run (27 of them slowed CI to a crawl).
+ * The same with an optional backreference: V8's linear-time engine cannot run it (nor fall back to it
+ * when it backtracks too much), so it backtracks for real: 2^n steps on n letters.
  */
-const evilLine = (i: number) => `2026-11-01T00:0${i}:00Z ${"a".repeat(28)}!`;
+const EVIL = "^(?<ts>\\S+) (?<message>(\\w+\\s?)+)(?:\\k<ts>)?$";
+/** 40 letters: 2^40 steps, i.e. hours — the process running it must be killed. */
+const evilLine = (i: number) => `2026-11-01T00:0${i}:00Z ${"a".repeat(40)}!`;
 const goodLine = (i: number) => `2026-11-01T00:0${i}:00Z Cache refresh for region ${i} finished`;
 const LINES = [goodLine(1), evilLine(2), goodLine(3), evilLine(4), goodLine(5)];
 
 /**
- * The longest event-loop stall a test accepts. Unguarded, one test line blocks the thread for seconds
- * (2^28 backtracking steps); guarded, the thread only posts and waits. The
- * margin is for a loaded machine, where a 10 ms timer can fire hundreds of milliseconds late.
+ * The longest event-loop stall a test accepts. Unguarded, one test line would block the thread for
+ * hours; guarded, the thread only writes to a pipe and waits. The margin is for a loaded machine,
+ * where a 10 ms timer can fire hundreds of milliseconds late.
  */
 const STALL_LIMIT_MS = 1_500;
 
@@ -53,21 +55,80 @@ async function longestStall<T>(fn: () => Promise<T>): Promise<{ result: T; stall
   }
 }
 
-Deno.test("the evil pattern really backtracks: 22 letters already take the plain RegExp tens of milliseconds (the test lines have 28)", () => {
-  const start = performance.now();
+/** Ids of the running regex processes (Linux /proc), zombies excluded. */
+async function regexProcesses(): Promise<number[]> {
+  const pids: number[] = [];
+  for await (const e of Deno.readDir("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    try {
+      const cmd = await Deno.readTextFile(`/proc/${e.name}/cmdline`);
+      const stat = await Deno.readTextFile(`/proc/${e.name}/stat`);
+      if (cmd.includes("regex_child.ts") && !/^\d+ \(.*\) Z /.test(stat)) pids.push(Number(e.name));
+    } catch {
+      // it ended while we looked
+    }
+  }
+  return pids;
+}
+
+/** Waits up to 5 s for every regex process to be gone; returns those still there. */
+async function regexProcessesLeft(): Promise<number[]> {
+  const end = Date.now() + 5_000;
+  let left = await regexProcesses();
+  while (left.length && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    left = await regexProcesses();
+  }
+  return left;
+}
+
+Deno.test("the test patterns: EVIL really backtracks here (22 letters take tens of milliseconds even with the linear fallback on), LINEAR_EVIL does not", () => {
+  assert.ok(LINEAR_ENGINE_HERE, "the tests run with V8_FLAGS (scripts/test.sh), as every entry point does");
+  let start = performance.now();
   assert.equal(new RegExp(EVIL).exec(`x ${"a".repeat(22)}!`), null);
   assert.ok(performance.now() - start > 20);
+  assert.throws(() => new RegExp(EVIL, "l"), /Cannot be executed in linear time/);
+  start = performance.now();
+  assert.equal(new RegExp(LINEAR_EVIL, "l").exec(`x ${"a".repeat(100_000)}!`), null);
+  assert.ok(performance.now() - start < 2_000);
 });
 
-Deno.test("regex guard: per-input time limit, the main thread never blocked, a fresh worker after each overrun, budget error", async () => {
+Deno.test("regex guard, linear engine: a catastrophic pattern answers every line correctly, no time limit needed", async () => {
+  const guard = new RegexGuard(LINEAR_EVIL, "", { perInputMs: 500, maxTimeouts: 1 });
+  try {
+    assert.equal(guard.engine, "linear");
+    const lines = [goodLine(1), `2026-11-01T00:02:00Z ${"a".repeat(50_000)}!`, goodLine(3)];
+    const { result, stallMs } = await longestStall(() => guard.exec(lines));
+    assert.deepEqual(result.map((r) => (r === TIMEOUT ? r : r === null ? null : r.ts)), ["2026-11-01T00:01:00Z", null, "2026-11-01T00:03:00Z"]);
+    assert.equal(guard.timeouts, 0);
+    assert.ok(stallMs < STALL_LIMIT_MS, `event loop stalled ${stallMs.toFixed(0)} ms`);
+    assert.deepEqual(await guard.test(["2026 ok", "nope"]), [true, false]);
+    // the engine that cannot backtrack still has the per-line limit (a huge line, a tiny limit)
+    const tight = new RegexGuard(LINEAR_EVIL, "", { perInputMs: 5, maxTimeouts: 5 });
+    try {
+      const [r] = await tight.exec([`x ${"ab ".repeat(2_000_000)}!`]);
+      assert.equal(r, TIMEOUT);
+    } finally {
+      tight.close();
+    }
+  } finally {
+    guard.close();
+  }
+  assert.throws(() => new RegexGuard("(unclosed"), /^Error: Cannot use the pattern: it is not a valid regular expression \(/);
+  assert.throws(() => new RegexGuard("a".repeat(2_001)), /^Error: Cannot use the pattern: it has 2001 characters; at most 2000 are allowed$/);
+});
+
+Deno.test("regex guard, backtracking pattern: per-input time limit in a process that is killed (gone, not computing), the main thread free, budget error", async () => {
   const guard = new RegexGuard(EVIL, "", { perInputMs: 200, maxTimeouts: 3 });
   try {
-    const { result, stallMs, ms } = await longestStall(() => guard.exec(LINES));
+    assert.equal(guard.engine, "process");
+    const { result, stallMs } = await longestStall(() => guard.exec(LINES));
     assert.deepEqual(result.map((r) => (r === TIMEOUT ? r : r === null ? null : r.ts)), [
       "2026-11-01T00:01:00Z", TIMEOUT, "2026-11-01T00:03:00Z", TIMEOUT, "2026-11-01T00:05:00Z",
     ]);
     assert.ok(stallMs < STALL_LIMIT_MS, `event loop stalled ${stallMs.toFixed(0)} ms`);
-    assert.ok(ms < 5_000, `took ${ms.toFixed(0)} ms`);
+    // two processes were killed at their overrun; only the guard's current one is left
+    assert.deepEqual(await regexProcesses(), [guard.pid]);
     assert.deepEqual(await guard.test(["2026 ok", "nope"]), [true, false]);
     await assert.rejects(
       guard.exec([evilLine(6), evilLine(7)]),
@@ -76,8 +137,7 @@ Deno.test("regex guard: per-input time limit, the main thread never blocked, a f
   } finally {
     guard.close();
   }
-  assert.throws(() => new RegexGuard("(unclosed"), /^Error: Cannot use the pattern: it is not a valid regular expression \(/);
-  assert.throws(() => new RegexGuard("a".repeat(2_001)), /^Error: Cannot use the pattern: it has 2001 characters; at most 2000 are allowed$/);
+  assert.deepEqual(await regexProcessesLeft(), [], "every regex process is gone: none is left backtracking");
 });
 
 testOnBothEngines("log ingest with a caller's pattern: overrunning lines rejected, the rest stored, the event loop free", "aoma_test_regex", async (t, db) => {
@@ -159,11 +219,15 @@ Deno.test("tag patterns: globs match in linear time; a /regex/ runs in the guard
   assert.ok(performance.now() - start < 1_000, "the glob that once compiled to a backtracking regex answers at once");
   assert.deepEqual(await compileTagPattern("release-?,[!a-c]x").match(["release-1", "release-12", "dx", "ax"]), [true, false, true, false]);
 
-  const regex = compileTagPattern("/^(a+)+$/");
-  const evil = `${"a".repeat(28)}!`; // seconds of backtracking in a fresh worker, finite (see evilLine)
+  const linear = compileTagPattern("/^(a+)+$/");
+  assert.deepEqual(await linear.match(["aaa", `${"a".repeat(100_000)}!`, "b"]), [true, false, false]);
+  assert.deepEqual(linear.timedOut, []);
+  const regex = compileTagPattern("/^(a+)+\\1$/"); // a backreference: may backtrack, runs in a process
+  const evil = `${"a".repeat(40)}!`;
   const { result, stallMs } = await longestStall(() => regex.match(["aaa", evil, "b"]));
   assert.deepEqual(result, [true, false, false]);
   assert.deepEqual(regex.timedOut, [evil]);
+  assert.deepEqual(await regexProcessesLeft(), []);
   assert.ok(stallMs < STALL_LIMIT_MS, `event loop stalled ${stallMs.toFixed(0)} ms`);
   assert.throws(() => compileTagPattern("/(/"), /^Error: Cannot use the tag pattern "\/\(\/": it is not a valid regular expression/);
 });
