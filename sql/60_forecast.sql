@@ -6,7 +6,9 @@
 -- error="add"): with L = l_{t-1} + φ b_{t-1} and S = s_{t-m},
 --   ŷ_t = L + S (season A) | L · S (season M) | L (season N);  e_t = y_t − ŷ_t
 --   l_t = L + α e_t / k_l;  b_t = φ b_{t-1} + β e_t / k_l;  s_t = S + γ e_t / k_s
--- where k_l = S, k_s = L for a multiplicative season and 1 otherwise; φ = 1 for an undamped trend,
+-- where k_l = S, k_s = l_t for a multiplicative season and 1 otherwise (statsmodels 0.13 divides
+-- the seasonal update by the updated level l_t, where Hyndman et al. use L; we follow statsmodels,
+-- checked to 1e-8); φ = 1 for an undamped trend,
 -- b ≡ 0 without a trend. Log-likelihood (concentrated, σ² = SSE/n):
 --   ℓ = −n/2 · (log(2π · SSE/n) + 1).
 -- Parameters are bounded as statsmodels bounds them: 1e-4 ≤ α ≤ 1 − 1e-4, β = α·β* and
@@ -107,17 +109,18 @@ begin
       sse := sse + e * e;
       n_used := n_used + 1;
     end if;
-    if mul then
-      k := e / s;
-      buf[t % ms + 1] := s + gamma * e / lf;
-    else
-      k := e;
-      if season = 'A' then
-        buf[t % ms + 1] := s + gamma * e;
-      end if;
-    end if;
+    k := case when mul then e / s else e end;
     l := lf + alpha * k;
     b := phi * b + beta * k;
+    if mul then
+      if l = 0 then
+        sse := 'Infinity';
+        return;
+      end if;
+      buf[t % ms + 1] := s + gamma * e / l;
+    elsif season = 'A' then
+      buf[t % ms + 1] := s + gamma * e;
+    end if;
     if keep_path then
       fitted[t + 1] := yh;
       level_path[t + 1] := l;
