@@ -466,13 +466,32 @@ $$;
 revoke execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) from public;
 grant execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) to authenticated, service_role;
 
+-- aoma_private.ets_start_vector(trend, season, alpha): the optimiser's start [α, β*, γ*, φ] for a
+-- form: β* = 0.1 (statsmodels' β = 0.01 at α = 0.1), γ* = 0.01, φ = 0.98.
+create or replace function aoma_private.ets_start_vector(trend text, season text, alpha float8)
+returns float8[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array[alpha]::float8[]
+         || case when trend <> 'N' then array[0.1::float8] else '{}'::float8[] end
+         || case when season <> 'N' then array[0.01::float8] else '{}'::float8[] end
+         || case when trend = 'Ad' then array[0.98::float8] else '{}'::float8[] end
+$$;
+revoke execute on function aoma_private.ets_start_vector(text, text, float8) from public;
+grant execute on function aoma_private.ets_start_vector(text, text, float8) to authenticated, service_role;
+
 -- aoma_private.ets_fit(y, trend, season, m, max_evals): maximum likelihood for one form.
 -- Alternates Nelder–Mead over the smoothing parameters (initial states fixed) and Gauss–Newton over
 -- the initial states (smoothing parameters fixed) until a round gains less than 1e-10 relative SSE
--- (at most 8 rounds); two starts for the smoothing parameters (statsmodels' α = 0.1, β = γ = 0.01,
--- φ = 0.98, and α = 0.5), the better kept. Returns the parameters [α, β, γ, φ], the initial states,
--- SSE, n (non-null values), the log-likelihood, AICc (statsmodels' count: smoothing parameters,
--- initial states including the fixed s_{−m}, and σ²) and the passes over the data it took.
+-- (at most 8 rounds). Starts: statsmodels' (α = 0.1, β = 0.01, γ = 0.01, φ = 0.98) and α = 0.5;
+-- with at most 10 free initial states (season ≤ 7 or none) α ∈ {0.0001, 0.01, 0.1, 0.5, 0.9} are
+-- screened first (initial states by Gauss–Newton for each) and the best two kept — a slowly moving
+-- level with a trend (α at its lower bound) is otherwise missed. Returns the parameters
+-- [α, β, γ, φ], the initial states, SSE, n (non-null values), the log-likelihood, AICc
+-- (statsmodels' count: smoothing parameters, initial states including the fixed s_{−m}, and σ²)
+-- and the passes over the data it took.
 create or replace function aoma_private.ets_fit(
   y float8[], trend text, season text, m integer, max_evals integer default 3000,
   out par float8[], out x0 float8[], out sse float8, out n integer, out loglike float8,
@@ -484,7 +503,11 @@ set search_path = ''
 as $$
 declare
   d integer := 1 + (trend <> 'N')::int + (season <> 'N')::int + (trend = 'Ad')::int;
-  starts float8[] := array[0.1, 0.5];
+  n_states integer := 1 + (trend <> 'N')::int + case when season <> 'N' then m - 1 else 0 end;
+  starts float8[];
+  start_x float8[];  -- one row of initial states per start
+  start_sse float8[] := '{}';
+  nx integer;
   v float8[];
   x float8[];
   cur float8;
@@ -493,14 +516,29 @@ declare
   gn record;
   used integer := 0;
   a float8;
+  order_idx integer[];
 begin
   sse := 'Infinity';
+  x := aoma_private.ets_start_states(y, trend, season, m);
+  nx := cardinality(x);
+  starts := case when n_states <= 10 then array[0.0001, 0.01, 0.1, 0.5, 0.9] else array[0.1, 0.5] end;
+  start_x := '{}';
   foreach a in array starts loop
-    v := array[a]::float8[];
-    if trend <> 'N' then v := v || 0.1::float8; end if;  -- β* = β/α: statsmodels' β = 0.01 at α = 0.1
-    if season <> 'N' then v := v || 0.01::float8; end if;
-    if trend = 'Ad' then v := v || 0.98::float8; end if;
-    x := aoma_private.ets_start_states(y, trend, season, m);
+    v := aoma_private.ets_start_vector(trend, season, a);
+    if n_states <= 10 then
+      gn := aoma_private.ets_gauss_newton(y, trend, season, m, aoma_private.ets_par(trend, season, v), x, 1);
+      used := used + gn.passes;
+      start_x := start_x || gn.x;
+      start_sse := start_sse || gn.sse;
+    else
+      start_x := start_x || x;
+      start_sse := start_sse || 0::float8;
+    end if;
+  end loop;
+  select array_agg(i order by start_sse[i], i) into order_idx from generate_series(1, cardinality(starts)) i;
+  for si in 1..2 loop
+    v := aoma_private.ets_start_vector(trend, season, starts[order_idx[si]]);
+    x := start_x[(order_idx[si] - 1) * nx + 1:order_idx[si] * nx];
     cur := 'Infinity';
     for round in 1..8 loop
       prev := cur;
