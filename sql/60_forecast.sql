@@ -347,7 +347,7 @@ grant execute on function aoma_private.ets_gauss_newton(float8[], text, text, in
 -- (optimiser vector v = [α, β*, γ*, φ] of the form, see ets_par) that minimise the SSE for fixed
 -- initial states x0, by Nelder–Mead (reflection 1, expansion 2, contraction ½, shrink ½) with every
 -- trial point projected onto the box (statsmodels' bounds); restarted from the best vertex with a
--- fresh simplex until a restart gains nothing. Stops when the simplex's SSE spread is ≤ 1e-11
+-- fresh simplex until a restart gains nothing. Stops when the simplex's SSE spread is ≤ 1e-9
 -- relative, or at max_evals passes.
 create or replace function aoma_private.ets_nelder_mead(
   y float8[], trend text, season text, m integer, x0 float8[], v0 float8[], max_evals integer,
@@ -399,7 +399,7 @@ begin
     loop
       select array_agg(i order by fx[i], i) into ord from generate_series(1, d + 1) i;
       exit when evals >= max_evals
-        or fx[ord[d + 1]] - fx[ord[1]] <= 1e-11 * abs(fx[ord[1]]) + 1e-300;
+        or fx[ord[d + 1]] - fx[ord[1]] <= 1e-9 * abs(fx[ord[1]]) + 1e-300;
       w := ord[d + 1];
       cen := array_fill(0::float8, array[d]);
       for i in 1..d + 1 loop
@@ -459,7 +459,7 @@ begin
       sse := best;
       v := sx[(ord[1] - 1) * d + 1:ord[1] * d];
     end if;
-    exit when evals >= max_evals or not (sse < restart_from - 1e-11 * abs(restart_from));
+    exit when evals >= max_evals or not (sse < restart_from - 1e-9 * abs(restart_from));
   end loop;
 end;
 $$;
@@ -482,18 +482,19 @@ $$;
 revoke execute on function aoma_private.ets_start_vector(text, text, float8) from public;
 grant execute on function aoma_private.ets_start_vector(text, text, float8) to authenticated, service_role;
 
--- aoma_private.ets_fit(y, trend, season, m, max_evals): maximum likelihood for one form.
+-- aoma_private.ets_fit(y, trend, season, m, max_evals, n_starts): maximum likelihood for one form.
 -- Alternates Nelder–Mead over the smoothing parameters (initial states fixed) and Gauss–Newton over
--- the initial states (smoothing parameters fixed) until a round gains less than 1e-10 relative SSE
+-- the initial states (smoothing parameters fixed) until a round gains less than 1e-8 relative SSE
 -- (at most 8 rounds). Starts: statsmodels' (α = 0.1, β = 0.01, γ = 0.01, φ = 0.98) and α = 0.5;
 -- with at most 10 free initial states (season ≤ 7 or none) α ∈ {0.0001, 0.01, 0.1, 0.5, 0.9} are
--- screened first (initial states by Gauss–Newton for each) and the best two kept — a slowly moving
+-- screened first (initial states by Gauss–Newton for each) and the best n_starts (default 2) run — a slowly moving
 -- level with a trend (α at its lower bound) is otherwise missed. Returns the parameters
 -- [α, β, γ, φ], the initial states, SSE, n (non-null values), the log-likelihood, AICc
 -- (statsmodels' count: smoothing parameters, initial states including the fixed s_{−m}, and σ²)
 -- and the passes over the data it took.
+drop function if exists aoma_private.ets_fit(float8[], text, text, integer, integer);
 create or replace function aoma_private.ets_fit(
-  y float8[], trend text, season text, m integer, max_evals integer default 3000,
+  y float8[], trend text, season text, m integer, max_evals integer default 3000, n_starts integer default 2,
   out par float8[], out x0 float8[], out sse float8, out n integer, out loglike float8,
   out aicc float8, out k integer, out passes integer
 )
@@ -536,13 +537,13 @@ begin
     end if;
   end loop;
   select array_agg(i order by start_sse[i], i) into order_idx from generate_series(1, cardinality(starts)) i;
-  for si in 1..2 loop
+  for si in 1..least(n_starts, cardinality(starts)) loop
     v := aoma_private.ets_start_vector(trend, season, starts[order_idx[si]]);
     x := start_x[(order_idx[si] - 1) * nx + 1:order_idx[si] * nx];
     cur := 'Infinity';
     for round in 1..8 loop
       prev := cur;
-      nm := aoma_private.ets_nelder_mead(y, trend, season, m, x, v, greatest(50, (max_evals - used) / 2));
+      nm := aoma_private.ets_nelder_mead(y, trend, season, m, x, v, least(greatest(50, max_evals - used), 60 + 40 * d));
       used := used + nm.evals;
       v := nm.v;
       gn := aoma_private.ets_gauss_newton(y, trend, season, m, aoma_private.ets_par(trend, season, v), x,
@@ -550,7 +551,7 @@ begin
       used := used + gn.passes;
       x := gn.x;
       cur := least(nm.sse, gn.sse);
-      exit when not (cur < prev - 1e-10 * abs(prev)) or used >= max_evals;
+      exit when not (cur < prev - 1e-8 * abs(prev)) or used >= max_evals;
     end loop;
     if cur < sse then
       sse := cur;
@@ -567,5 +568,5 @@ begin
   end if;
 end;
 $$;
-revoke execute on function aoma_private.ets_fit(float8[], text, text, integer, integer) from public;
-grant execute on function aoma_private.ets_fit(float8[], text, text, integer, integer) to authenticated, service_role;
+revoke execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer) from public;
+grant execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer) to authenticated, service_role;

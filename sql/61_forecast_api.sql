@@ -22,9 +22,12 @@
 --   features text[]  catalog names (analytics.feature_catalog) of the grain, 1..50
 --   grain    text     'hour' | 'day' | 'week' (season 24 and second season 168 / 7 / 52 when the
 --                     history allows it, else none, with a note)
---   history  integer  default null: only the last `history` periods (null = all the view holds)
--- Returns the rows of forecast_series for each feature, with `feature` and `period` (start of the
--- forecast period, UTC) in front. Reads analytics.features_hourly / _daily / _weekly as the caller.
+--   history  integer  default null: only the last `history` periods; null = 1,008 hours (6 weeks),
+--                     730 days or 260 weeks (fewer when the view holds fewer)
+-- Returns the rows of forecast_series for each feature (duplicates ignored), with `feature` and
+-- `period` (start of the forecast period, UTC) in front. Reads analytics.features_hourly / _daily /
+-- _weekly as the caller. Calendar features are refused (their future is known). Work bound: features
+-- × history × 9 ETS forms ≤ 50,000 (about 7 daily features of 2 years per call), checked first.
 --
 -- ── Method ──────────────────────────────────────────────────────────────────────────────────────
 -- Backtest (rolling origin): the last W = max(horizon + 19, ⌊n/4⌋) periods are the backtest
@@ -263,7 +266,7 @@ begin
     end if;
     ytrain := forecast_series.y[1:t_len];
     foreach v_note in array forms loop
-      fit := aoma_private.ets_fit(ytrain, split_part(v_note, ',', 1), split_part(v_note, ',', 2), m, 2000);
+      fit := aoma_private.ets_fit(ytrain, split_part(v_note, ',', 1), split_part(v_note, ',', 2), m, 1000, 1);
       if fit.aicc < coalesce(best_aicc, 'Infinity'::float8) then
         best_aicc := fit.aicc;
         best := fit;
@@ -382,3 +385,118 @@ comment on function analytics.forecast_series(float8[], integer, integer, float8
   'Forecast of one series (array, oldest first): seasonal naive baseline, ETS by MLE and AICc, auto by rolling-origin backtest MASE, split-conformal intervals per step. See sql/61_forecast_api.sql.';
 revoke execute on function analytics.forecast_series(float8[], integer, integer, float8[], text, text, integer) from public;
 grant execute on function analytics.forecast_series(float8[], integer, integer, float8[], text, text, integer) to authenticated, service_role;
+
+drop function if exists analytics.forecast_feature(text[], text, integer, float8[], text, integer);
+create or replace function analytics.forecast_feature(
+  features text[],
+  grain text default 'day',
+  horizon integer default 7,
+  levels float8[] default '{80,95}',
+  method text default 'auto',
+  history integer default null
+)
+returns table (
+  feature text, period timestamptz, step integer, point float8, interval_levels float8[],
+  lower float8[], upper float8[], coverage float8[], n_errors integer, method_used text, model text,
+  chosen boolean, backtest_mase float8, baseline_mase float8, n_history integer, notes text
+)
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_grain text := coalesce(forecast_feature.grain, 'day');
+  v_h integer := coalesce(forecast_feature.horizon, 7);
+  v_step interval;
+  v_table text;
+  v_key text;
+  v_calendar text;
+  v_work bigint := 0;
+  v_n integer;
+  m integer;
+  m2 integer;
+  v_note text;
+  rec record;
+  v_y float8[];
+  v_last timestamptz;
+  f record;
+begin
+  if v_grain not in ('hour', 'day', 'week') then
+    raise exception 'grain must be one of hour, day, week (got "%")', v_grain using errcode = '22023';
+  end if;
+  if forecast_feature.features is null or cardinality(forecast_feature.features) = 0
+     or cardinality(forecast_feature.features) > 50 then
+    raise exception 'features must name 1 to 50 catalog variables (got %)', coalesce(cardinality(forecast_feature.features), 0)
+      using errcode = '22023';
+  end if;
+  if forecast_feature.history is not null and forecast_feature.history < 1 then
+    raise exception 'history must be a positive number of periods or null for all (got %)', forecast_feature.history
+      using errcode = '22023';
+  end if;
+  perform aoma_private.check_analysis_args(null, null, forecast_feature.features, null, v_grain);
+  select string_agg(c.name, ', ' order by c.name) into v_calendar
+  from analytics.feature_catalog c
+  where c.grain = v_grain and c.kind = 'calendar' and c.name = any (forecast_feature.features);
+  if v_calendar is not null then
+    raise exception 'calendar features have a known future and are not forecast: %', v_calendar using errcode = '22023';
+  end if;
+  v_table := case v_grain when 'hour' then 'features_hourly' when 'day' then 'features_daily' else 'features_weekly' end;
+  v_key := case v_grain when 'hour' then 'hour' when 'day' then 'day' else 'week' end;
+  v_step := case v_grain when 'hour' then interval '1 hour' when 'day' then interval '1 day' else interval '7 days' end;
+  execute format('select count(*)::int from analytics.%I', v_table) into v_n;
+  if v_n = 0 then
+    raise exception 'no % data yet (analytics.% is empty): load data and run analytics.refresh_features() first', v_grain, v_table
+      using errcode = '22023';
+  end if;
+  v_n := least(v_n, coalesce(forecast_feature.history, case v_grain when 'hour' then 1008 when 'day' then 730 else 260 end));
+  -- bounded work before anything runs: history × 9 ETS forms per feature
+  v_work := v_n::bigint * 9 * cardinality(forecast_feature.features);
+  if v_work > 50000 then
+    raise exception 'too much work: % features × % periods × 9 ETS forms = % units; at most 50,000 per call — fewer features per call or a shorter history',
+      cardinality(forecast_feature.features), v_n, v_work using errcode = '22023';
+  end if;
+  for rec in select u.name from unnest(forecast_feature.features) with ordinality as u(name, ord)
+             group by u.name order by min(u.ord) loop
+    execute format(
+      'select array_agg(v.x order by v.k), max(v.k)::timestamptz
+       from (select t.%2$I as k, t.%1$I::float8 as x from analytics.%3$I t order by t.%2$I desc limit $1) v',
+      rec.name, v_key, v_table) into v_y, v_last using v_n;
+    if not exists (select from unnest(v_y) x where x is not null) then
+      raise exception '"%" has no values in the last % %s; nothing to forecast', rec.name, cardinality(v_y), v_grain
+        using errcode = '22023';
+    end if;
+    m := case v_grain when 'hour' then 24 when 'day' then 7 else 52 end;
+    m2 := case when v_grain = 'hour' then 168 end;
+    v_note := null;
+    if v_grain = 'week' and coalesce(cardinality(v_y), 0) < 2 * 52 + 2 + v_h + 19 then
+      v_note := format('history too short for a yearly season (%s weeks; %s needed): used none',
+                       coalesce(cardinality(v_y), 0), 2 * 52 + 2 + v_h + 19);
+      m := 1;
+    end if;
+    for f in select * from analytics.forecast_series(v_y, m, v_h, forecast_feature.levels, forecast_feature.method, rec.name, m2) loop
+      feature := rec.name;
+      period := v_last + v_step * f.step;
+      step := f.step;
+      point := f.point;
+      interval_levels := f.interval_levels;
+      lower := f.lower;
+      upper := f.upper;
+      coverage := f.coverage;
+      n_errors := f.n_errors;
+      method_used := f.method_used;
+      model := f.model;
+      chosen := f.chosen;
+      backtest_mase := f.backtest_mase;
+      baseline_mase := f.baseline_mase;
+      n_history := f.n_history;
+      notes := nullif(concat_ws('; ', v_note, f.notes), '');
+      return next;
+    end loop;
+  end loop;
+end;
+$$;
+comment on function analytics.forecast_feature(text[], text, integer, float8[], text, integer) is
+  'Forecasts of catalog features (1..50) at hour / day / week grain through analytics.forecast_series; one row per feature × step. See sql/61_forecast_api.sql.';
+revoke execute on function analytics.forecast_feature(text[], text, integer, float8[], text, integer) from public;
+grant execute on function analytics.forecast_feature(text[], text, integer, float8[], text, integer) to authenticated, service_role;
