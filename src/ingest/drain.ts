@@ -33,6 +33,9 @@
  *      masked prefix decide for short messages.) A message with nothing to compare has similarity
  *      1. Ties go to the template with more `<*>`;
  *   3. otherwise a new cluster with the message itself as template.
+ * A message may name pinned positions (`add(tokens, pinned)`): a template whose token differs there
+ * (and is not `<*>`) is never generalised to take the message — those tokens say which event it is
+ * (templates.ts pins a request line's path shape when analytics.settings.request_paths = 'shape').
  * Because covering templates win (rule 1), a generalised template cannot become identical to another
  * one of its leaf; should it ever, the two clusters merge: the younger becomes an alias of the older
  * (see {@link Cluster.resolve}).
@@ -198,8 +201,11 @@ export class Drain {
     return this.create(leaf, tokens);
   }
 
-  /** Adds one message (already masked and tokenized) and returns its cluster. */
-  add(tokens: string[]): DrainResult {
+  /**
+   * Adds one message (already masked and tokenized) and returns its cluster. `pinned`: positions
+   * whose token a template must share (or hold `<*>` at) to take the message.
+   */
+  add(tokens: string[], pinned: readonly number[] = []): DrainResult {
     const n = tokens.length;
     const leaf = this.searchLeaf(tokens) ?? newNode();
     if (leaf.clusters.length === 0) {
@@ -228,6 +234,7 @@ export class Drain {
         covering = c;
         coveringEq = eq;
       }
+      if (pinned.some((i) => t[i] !== WILDCARD && t[i] !== tokens[i])) continue; // another event
       const sim = compared === 0 ? 1 : eq / compared;
       if (sim > bestSim || (sim === bestSim && wild > bestWild)) {
         best = c;

@@ -9,7 +9,12 @@
  *   2. the target of a quoted HTTP request line: `"GET /v2/9f…/servers/detail?x=1 HTTP/1.1"` becomes
  *      `"GET <*> HTTP/1.1"` — the method (any upper-case word) and the protocol are what the line is
  *      about and stay text, so GET, POST and DELETE lines get templates of their own; the target
- *      (path and query) is the one parameter, as an unquoted path already is (rule 7)
+ *      (path and query) is the one parameter, as an unquoted path already is (rule 8). This is how
+ *      Loghub's labelled templates group request lines (one event per method, e.g. OpenStack's
+ *      `<*> "GET <*>" status: <*> …`). With `requestPaths: "shape"` (analytics.settings.request_paths)
+ *      the path keeps its shape instead: each segment is masked by these same rules and the query is
+ *      one parameter — `"GET /v2/<*>/servers/detail?<*> HTTP/1.1"` — so each endpoint gets templates
+ *      of its own
  *   3. other quoted values `'…'` and `"…"` (quotes included; an apostrophe inside a word is not a quote)
  *   4. URLs `scheme://…`          5. e-mail addresses           6. UUIDs
  *   7. IPv4 addresses (with :port) and IPv6 addresses with at least three groups
@@ -33,6 +38,18 @@ export const WILDCARD = "<*>";
 export interface Masked {
   masked: string;
   params: string[];
+}
+
+/**
+ * How a quoted request line's target is masked (rule 2): "parameter" — the whole target is one
+ * parameter (the default); "shape" — its path segments are masked one by one, so the path's constant
+ * segments stay in the template.
+ */
+export type RequestPaths = "parameter" | "shape";
+
+/** Options of {@link maskMessage}. */
+export interface MaskOptions {
+  requestPaths?: RequestPaths;
 }
 
 /** A quoted value that is an HTTP request line: method, target, protocol (rule 2). */
@@ -70,7 +87,7 @@ const HAS_DIGIT = /\d/;
  * @example
  * maskMessage("Disk usage at 91% on volume /data/vol2").masked; // "Disk usage at <*>% on volume <*>"
  */
-export function maskMessage(message: string): Masked {
+export function maskMessage(message: string, opts: MaskOptions = {}): Masked {
   const params: string[] = [];
   let out = "";
   let last = 0;
@@ -80,10 +97,13 @@ export function maskMessage(message: string): Masked {
     // the id rule needs a digit somewhere in the word ("aoma-mesh" stays text)
     if (m[ID_GROUP] !== undefined && !HAS_DIGIT.test(text)) continue;
     if (m[DOUBLE_QUOTED_GROUP] !== undefined && REQUEST.test(text)) {
-      // "METHOD target HTTP/x.y": only the target is a parameter
+      // "METHOD target HTTP/x.y": only the target is a parameter (or, by shape, its variable segments)
       const a = text.indexOf(" "), b = text.lastIndexOf(" ");
-      out += message.slice(last, m.index) + text.slice(0, a + 1) + WILDCARD + text.slice(b);
-      params.push(text.slice(a + 1, b));
+      const target = text.slice(a + 1, b);
+      const shaped = opts.requestPaths === "shape" ? pathShape(target) : { masked: WILDCARD, params: [target] };
+      MASK.lastIndex = m.index + text.length; // (pathShape masks with MASK too)
+      out += message.slice(last, m.index) + text.slice(0, a + 1) + shaped.masked + text.slice(b);
+      params.push(...shaped.params);
       last = m.index + text.length;
       continue;
     }
@@ -93,4 +113,28 @@ export function maskMessage(message: string): Masked {
   }
   if (last === 0) return { masked: message, params };
   return { masked: out + message.slice(last), params };
+}
+
+/**
+ * A request target by its shape: each `/` segment of the path masked by the rules above (ids, hex,
+ * numbers, UUIDs become `<*>`; words such as `servers` or `v2` stay), the query one parameter.
+ *
+ * @example
+ * pathShape("/v2/54fadb41…/servers/detail?all=1").masked; // "/v2/<*>/servers/detail?<*>"
+ */
+function pathShape(target: string): Masked {
+  const q = target.indexOf("?");
+  const path = q === -1 ? target : target.slice(0, q);
+  const params: string[] = [];
+  const segments = path.split("/").map((segment) => {
+    const m = maskMessage(segment);
+    params.push(...m.params);
+    return m.masked;
+  });
+  let masked = segments.join("/");
+  if (q !== -1) {
+    masked += "?" + WILDCARD;
+    params.push(target.slice(q + 1));
+  }
+  return { masked, params };
 }

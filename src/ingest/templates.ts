@@ -34,7 +34,7 @@
 import { templateId } from "../demo/generate.ts";
 import type { Queryable } from "../db/types.ts";
 import { Cluster, Drain, type DrainOptions, slotValues, tokenize } from "./drain.ts";
-import { maskMessage } from "./mask.ts";
+import { type MaskOptions, maskMessage, type RequestPaths } from "./mask.ts";
 import type { IngestReport } from "./report.ts";
 
 /** One mined message: its cluster (resolve at write time: it may still generalise) and masked parts. */
@@ -81,15 +81,20 @@ export class TemplateMiner {
   /** Clusters whose template changed since they were last persisted. */
   private readonly dirty = new Set<Cluster>();
 
-  constructor(opts: DrainOptions = {}) {
+  /** How messages are masked (request lines: analytics.settings.request_paths). */
+  readonly mask: MaskOptions;
+
+  constructor(opts: DrainOptions = {}, mask: MaskOptions = {}) {
     this.drain = new Drain(opts);
+    this.mask = mask;
   }
 
   /**
-   * A miner preloaded with every stored template (in template order, so loading is deterministic).
+   * A miner preloaded with every stored template (in template order, so loading is deterministic),
+   * masking as analytics.settings says (request_paths; "parameter" where the setting is absent).
    */
   static async load(db: Queryable, opts: DrainOptions = {}): Promise<TemplateMiner> {
-    const miner = new TemplateMiner(opts);
+    const miner = new TemplateMiner(opts, { requestPaths: await requestPathsSetting(db) });
     const rows = await db.query<{ template: string }>(
       "select template from aoma.message_templates order by template collate \"C\"",
     );
@@ -103,9 +108,9 @@ export class TemplateMiner {
   /** Masks, tokenizes and mines one message. */
   mine(message: string): Mined {
     const text = message.length > MAX_TEMPLATE_CHARS ? message.slice(0, MAX_TEMPLATE_CHARS) : message;
-    const { masked, params } = maskMessage(text);
+    const { masked, params } = maskMessage(text, this.mask);
     const tokens = tokenize(masked);
-    const { cluster, change, merged } = this.drain.add(tokens);
+    const { cluster, change, merged } = this.drain.add(tokens, this.mask.requestPaths === "shape" ? requestTargets(tokens) : []);
     if (change === "generalised") {
       this.dirty.add(cluster);
       // a merge leaves an alias behind whose stored rows must move too
@@ -189,7 +194,7 @@ export class TemplateMiner {
       const moved = events.map((e) => {
         const text = e.message ?? "";
         const cut = text.length > MAX_TEMPLATE_CHARS ? text.slice(0, MAX_TEMPLATE_CHARS) : text;
-        const { masked, params } = maskMessage(cut);
+        const { masked, params } = maskMessage(cut, this.mask);
         return {
           source: e.source,
           event_key: e.event_key,
@@ -252,6 +257,21 @@ export class TemplateMiner {
       report.add("message_templates", { inserted: 0, updated, unchanged: 0 });
     }
   }
+}
+
+/** Positions of request-line targets (`"GET` · target · `HTTP/1.1"`): pinned when paths keep their shape. */
+function requestTargets(tokens: readonly string[]): number[] {
+  const out: number[] = [];
+  for (let i = 1; i + 1 < tokens.length; i++) {
+    if (/"[A-Z]{3,12}$/.test(tokens[i - 1]) && /^HTTP\/\d(?:\.\d)?"/.test(tokens[i + 1])) out.push(i);
+  }
+  return out;
+}
+
+/** analytics.settings.request_paths ("parameter" when unset). */
+async function requestPathsSetting(db: Queryable): Promise<RequestPaths> {
+  const rows = await db.query<{ v: RequestPaths | null }>("select request_paths as v from analytics.settings");
+  return rows[0]?.v === "shape" ? "shape" : "parameter";
 }
 
 /** The template ids rows refer to (template_id of log events, error_template_id of attempts). */

@@ -9,6 +9,7 @@
  * groupingAccuracy(["E1", "E1", "E2"], ["a", "b", "c"]); // 1/3 (only E2's line is grouped right)
  */
 import { LogLineParser, type LogParseOptions } from "../../src/ingest/logs.ts";
+import type { MaskOptions } from "../../src/ingest/mask.ts";
 import { TemplateMiner } from "../../src/ingest/templates.ts";
 
 /**
@@ -61,11 +62,11 @@ export interface Mining {
 
 /**
  * Parses every line of `sample` as the ingest does (LogLineParser with `opts`) and mines its
- * message with a fresh TemplateMiner; each line's group is its cluster's final template.
+ * message with a fresh TemplateMiner (masking with `mask`); each line's group is its cluster's final template.
  */
-export function mineSample(sample: Sample, opts: LogParseOptions): Mining {
+export function mineSample(sample: Sample, opts: LogParseOptions, mask: MaskOptions = {}): Mining {
   const parser = new LogLineParser(opts);
-  const miner = new TemplateMiner();
+  const miner = new TemplateMiner({}, mask);
   const mined = [];
   const rejections: { line: number; reason: string }[] = [];
   for (const [i, text] of sample.lines.entries()) {

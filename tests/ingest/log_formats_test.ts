@@ -10,7 +10,9 @@
  * - syslog timestamps without a year: `--year`, or the latest year not after the file's
  *   modification time (a Dec 31 line of a file modified on Jan 2 is from the year before), and the
  *   report's note saying which year was assumed and from what;
- * - a weekday token (`EEE`) checked against the date.
+ * - a weekday token (`EEE`) checked against the date;
+ * - request paths by shape (analytics.settings.request_paths = 'shape'): one template per endpoint
+ *   (method and path with its ids masked) instead of one per method; the other templates unchanged.
  *
  * The ingest steps run on PGlite and, with AOMA_TEST_DB_URL, in a scratch database (aoma_test_logs_formats).
  */
@@ -137,6 +139,57 @@ Deno.test("masking: a quoted request line keeps method and protocol, the target 
   const miner = new TemplateMiner();
   const r = miner.resolve(miner.mine('10.0.0.1 "DELETE /v2/t/servers/9 HTTP/1.1" status: 204 len: 203 time: 0.1'));
   assert.deepEqual(r.params, ["10.0.0.1", "/v2/t/servers/9", "204", "203", "0.1"]);
+});
+
+Deno.test("masking with request paths by shape: constant segments stay, ids and the query are parameters", () => {
+  const shape = { requestPaths: "shape" } as const;
+  assert.deepEqual(maskMessage('10.11.10.1 "GET /v2/54fadb41/servers/detail?limit=5 HTTP/1.1" status: 200', shape), {
+    masked: '<*> "GET /v2/<*>/servers/detail?<*> HTTP/1.1" status: <*>',
+    params: ["10.11.10.1", "54fadb41", "limit=5", "200"],
+  });
+  assert.equal(maskMessage('"GET /openstack/2013-10-17/user_data HTTP/1.1"', shape).masked, '"GET /openstack/<*>/user_data HTTP/1.1"');
+  assert.equal(maskMessage('"GET /latest/meta-data/ HTTP/1.1" 200', shape).masked, '"GET /latest/meta-data/ HTTP/1.1" <*>');
+  // everything around the request line is masked as before
+  assert.equal(maskMessage('a "x" "PUT /a/1 HTTP/1.0" /tmp/f 7', shape).masked, 'a <*> "PUT /a/<*> HTTP/1.0" <*> <*>');
+  // slot values put every part back
+  const miner = new TemplateMiner({}, shape);
+  const r = miner.resolve(miner.mine('10.0.0.1 "DELETE /v2/t/servers/9?force=1 HTTP/1.1" status: 204'));
+  assert.equal(r.template, '<*> "DELETE /v2/t/servers/<*>?<*> HTTP/1.1" status: <*>');
+  assert.deepEqual(r.params, ["10.0.0.1", "9", "force=1", "204"]);
+});
+
+/** The endpoint of a nova request line, from the raw line alone: method + path with its tenant, uuid and date segments replaced. */
+function endpointOf(line: string): string | null {
+  const m = /"([A-Z]+) (\S+) HTTP\/1\.1"/.exec(line);
+  if (!m) return null;
+  return `${m[1]} ${m[2].replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "U").replace(/[0-9a-f]{32}/g, "T").replace(/\d{4}-\d{2}-\d{2}/g, "D")}`;
+}
+
+Deno.test("OpenStack nova with request paths by shape: one template per endpoint, every other template as before", async () => {
+  const sample = await readSample("openstack_nova");
+  const byMethod = mineSample(sample, NOVA).templates;
+  const byShape = mineSample(sample, NOVA, { requestPaths: "shape" }).templates;
+  const endpoints = sample.lines.map(endpointOf);
+  const requests = endpoints.flatMap((e, i) => (e ? [i] : []));
+  assert.equal(new Set(requests.map((i) => endpoints[i])).size, 10, "the sample has 10 endpoints");
+  // request lines: grouped exactly by endpoint
+  assert.equal(groupingAccuracy(requests.map((i) => endpoints[i]), requests.map((i) => byShape[i])), 1);
+  assert.ok(byShape.includes('<*> "GET /v2/<*>/servers/detail HTTP/1.1" status: <*> len: <*> time: <*>'));
+  // the other lines: the same templates as by method
+  const others = sample.lines.flatMap((_, i) => (endpoints[i] ? [] : [i]));
+  assert.deepEqual(others.map((i) => byShape[i]), others.map((i) => byMethod[i]));
+});
+
+testOnBothEngines("request paths by shape is a database setting every log ingest reads", "aoma_test_logs_shape", async (_t, db) => {
+  const lines = (await readSample("openstack_nova")).lines.filter((l) => endpointOf(l));
+  await db.query("update analytics.settings set request_paths = 'shape'");
+  await ingestLogs(db, { ...NOVA, text: lines.join("\n"), refresh: false });
+  const stored = await db.query<{ template: string }>(
+    `select template from aoma.message_templates where template like '%HTTP/1.1%' order by template collate "C"`,
+  );
+  assert.equal(stored.length, 10);
+  assert.ok(stored.every((r) => /"[A-Z]+ \/\S+ HTTP\/1\.1"/.test(r.template)), stored.map((r) => r.template).join("\n"));
+  await assert.rejects(db.query("update analytics.settings set request_paths = 'path'"), /request_paths_check|violates check constraint/);
 });
 
 Deno.test("syslog without a year: --year, or the latest year not after the file's modification time, and the note", async () => {
