@@ -466,6 +466,19 @@ $$;
 revoke execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) from public;
 grant execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) to authenticated, service_role;
 
+-- aoma_private.ets_loglike(sse, n): the concentrated Gaussian log-likelihood of an additive-error
+-- model, −n/2 · (log(2π · SSE/n) + 1) (statsmodels ETSModel.loglike); null without a finite SSE > 0.
+create or replace function aoma_private.ets_loglike(sse float8, n integer)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when sse > 0 and sse < 'Infinity'::float8 and n > 0 then -n / 2.0 * (ln(2 * pi() * sse / n) + 1) end
+$$;
+revoke execute on function aoma_private.ets_loglike(float8, integer) from public;
+grant execute on function aoma_private.ets_loglike(float8, integer) to authenticated, service_role;
+
 -- aoma_private.ets_start_vector(trend, season, alpha): the optimiser's start [α, β*, γ*, φ] for a
 -- form: β* = 0.1 (statsmodels' β = 0.01 at α = 0.1), γ* = 0.01, φ = 0.98.
 create or replace function aoma_private.ets_start_vector(trend text, season text, alpha float8)
@@ -562,8 +575,8 @@ begin
   passes := used;
   select count(*)::int into n from unnest(y) t where t is not null;
   k := d + 1 + (trend <> 'N')::int + case when season <> 'N' then m else 0 end + 1;
-  if sse < 'Infinity'::float8 and sse > 0 then
-    loglike := -n / 2.0 * (ln(2 * pi() * sse / n) + 1);
+  loglike := aoma_private.ets_loglike(sse, n);
+  if loglike is not null then
     aicc := case when n - k - 1 > 0 then -2 * loglike + 2 * k + 2.0 * k * (k + 1) / (n - k - 1) else 'Infinity' end;
   end if;
 end;
