@@ -520,7 +520,7 @@ declare
   n_states integer := 1 + (trend <> 'N')::int + case when season <> 'N' then m - 1 else 0 end;
   starts float8[];
   start_x float8[];  -- one row of initial states per start
-  start_sse float8[] := '{}';
+  start_sse float8[] := '{}'::float8[];
   nx integer;
   v float8[];
   x float8[];
@@ -536,7 +536,7 @@ begin
   x := aoma_private.ets_start_states(y, trend, season, m);
   nx := cardinality(x);
   starts := case when n_states <= 10 then array[0.0001, 0.01, 0.1, 0.5, 0.9] else array[0.1, 0.5] end;
-  start_x := '{}';
+  start_x := '{}'::float8[];
   foreach a in array starts loop
     v := aoma_private.ets_start_vector(trend, season, a);
     if n_states <= 10 then

@@ -170,12 +170,12 @@ declare
   best_form text[];
   best_aicc float8;
   run record;
-  cand_name text[] := '{}';
-  cand_model text[] := '{}';
-  cand_fc float8[] := '{}';   -- horizon values per candidate
-  cand_err float8[] := '{}';  -- W × horizon errors per candidate
-  cand_mase float8[] := '{}';
-  cand_notes text[] := '{}';
+  cand_name text[] := '{}'::text[];
+  cand_model text[] := '{}'::text[];
+  cand_fc float8[] := '{}'::float8[];   -- horizon values per candidate
+  cand_err float8[] := '{}'::float8[];  -- W × horizon errors per candidate
+  cand_mase float8[] := '{}'::float8[];
+  cand_notes text[] := '{}'::text[];
   sn record;
   sn2 record;
   nw integer;
@@ -188,10 +188,7 @@ declare
   lo float8[];
   hi float8[];
   cov float8[];
-  cov_n integer[];
-  cov_d integer;
   v_errs float8[];
-  i integer;
 begin
   -- ── arguments ──
   if v_method not in ('auto', 'ets', 'seasonal_naive', 'all') then
@@ -346,8 +343,8 @@ begin
           group by l.ord) x;
     for iv in select * from aoma_private.forecast_intervals(v_errs, v_h, v_levels) loop
       fc := greatest(v_min - v_range, least(v_max + v_range, cand_fc[(c - 1) * v_h + iv.step]));
-      lo := '{}';
-      hi := '{}';
+      lo := '{}'::float8[];
+      hi := '{}'::float8[];
       v_note := null;
       for l in 1..cardinality(v_levels) loop
         hw := iv.half_width[l];
