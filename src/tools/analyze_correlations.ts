@@ -18,6 +18,7 @@ import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights 
 import { grainAdjective, type Grain } from "../insights/wording.ts";
 import { type DriverRow, writeDriverInsights } from "../insights/drivers.ts";
 import { checkRangeHasData, dateRange, text, toolArguments, utcDay } from "./args.ts";
+import { writeAnswer } from "./answer.ts";
 import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 
 // ───────────────────────────── definition (data only) ─────────────────────────────
@@ -395,42 +396,24 @@ export async function handler(
   };
   const insights = writeCorrelationInsights(report);
 
-  const content: ToolResult["content"] = [];
-  const chart = data.chart ? { vegaLite: data.chart.spec } : undefined;
-  if (data.chart) {
-    const rendered = await data.chart.rendered;
-    content.push(...rendered.content);
-    notes.push(...rendered.notes);
-  }
-  const tail: string[] = [];
-  if (content.length) {
-    tail.push(
-      `📊 CHART attached: the top tests with their 95% intervals, and the correlation matrix of ${target} ` +
-        `and its top ${data.matrix!.variables.length - 1} features (same-${grain} Pearson r).`,
-    );
-  }
-  for (const n of notes) tail.push(`Note: ${n}`);
   const driverWords = data.drivers ? writeDriverInsights(drivers, targetNoun(target)) : null;
   const [head, ...rest] = insights.text.split("\n");
-  const text = [
-    head,
-    ...(driverWords ? ["", ...driverWords.text] : []),
-    ...rest,
-    ...(tail.length ? ["", ...tail] : []),
-  ].join("\n");
-
-  return {
-    content: [{ type: "text", text }, ...content],
-    structuredContent: {
+  return await writeAnswer({
+    lines: [head, ...(driverWords ? ["", ...driverWords.text] : []), ...rest],
+    chart: data.chart && {
+      ...data.chart,
+      caption: `the top tests with their 95% intervals, and the correlation matrix of ${target} ` +
+        `and its top ${data.matrix!.variables.length - 1} features (same-${grain} Pearson r).`,
+    },
+    notes,
+    structured: {
       ...report,
       summary: insights.summary,
       keyFindings: [...(driverWords?.findings ?? []), ...insights.keyFindings],
       drivers,
       recommendations: insights.recommendations,
-      ...(chart ? { chart } : {}),
-      notes,
     },
-  };
+  });
 }
 
 /** analyze_correlations: definition + handler, as src/tools/index.ts lists it. */
