@@ -343,14 +343,36 @@ $$;
 revoke execute on function aoma_private.ets_gauss_newton(float8[], text, text, integer, float8[], float8[], integer) from public;
 grant execute on function aoma_private.ets_gauss_newton(float8[], text, text, integer, float8[], float8[], integer) to authenticated, service_role;
 
--- aoma_private.ets_nelder_mead(y, trend, season, m, x0, v0, max_evals): the smoothing parameters
--- (optimiser vector v = [α, β*, γ*, φ] of the form, see ets_par) that minimise the SSE for fixed
--- initial states x0, by Nelder–Mead (reflection 1, expansion 2, contraction ½, shrink ½) with every
+-- aoma_private.ets_objective(y, trend, season, m, v, x0, profile): the SSE at optimiser vector v —
+-- with the initial states x0 as given, or (profile) with the initial states re-estimated for v by
+-- one Gauss–Newton step from x0 (exact for the linear forms), so the optimiser moves along the
+-- valley where smoothing parameters and initial states trade off instead of zigzagging across it.
+create or replace function aoma_private.ets_objective(
+  y float8[], trend text, season text, m integer, v float8[], x0 float8[], profile boolean
+)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when profile
+              then (aoma_private.ets_gauss_newton(y, trend, season, m, aoma_private.ets_par(trend, season, v), x0, 1)).sse
+              else (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, v), x0)).sse end
+$$;
+revoke execute on function aoma_private.ets_objective(float8[], text, text, integer, float8[], float8[], boolean) from public;
+grant execute on function aoma_private.ets_objective(float8[], text, text, integer, float8[], float8[], boolean) to authenticated, service_role;
+
+-- aoma_private.ets_nelder_mead(y, trend, season, m, x0, v0, max_evals, profile): the smoothing
+-- parameters (optimiser vector v = [α, β*, γ*, φ] of the form, see ets_par) that minimise the SSE
+-- for fixed initial states x0 (profile: re-estimated at every point, see ets_objective), by
+-- Nelder–Mead (reflection 1, expansion 2, contraction ½, shrink ½) with every
 -- trial point projected onto the box (statsmodels' bounds); restarted from the best vertex with a
 -- fresh simplex until a restart gains nothing. Stops when the simplex's SSE spread is ≤ 1e-9
 -- relative, or at max_evals passes.
+drop function if exists aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer);
 create or replace function aoma_private.ets_nelder_mead(
   y float8[], trend text, season text, m integer, x0 float8[], v0 float8[], max_evals integer,
+  profile boolean,
   out v float8[], out sse float8, out evals integer
 )
 language plpgsql
@@ -359,6 +381,7 @@ set search_path = ''
 as $$
 declare
   d integer := cardinality(v0);
+  cost integer := case when profile then cardinality(x0) + 3 else 1 end;  -- passes per evaluation
   lo float8[];
   hi float8[];
   sx float8[];   -- (d + 1) × d vertices, row-major
@@ -383,8 +406,8 @@ begin
   end if;
   v := v0;
   evals := 0;
-  sse := (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, v), x0)).sse;
-  evals := 1;
+  sse := aoma_private.ets_objective(y, trend, season, m, v, x0, profile);
+  evals := cost;
   loop  -- restarts
     restart_from := sse;
     sx := v;
@@ -393,8 +416,8 @@ begin
       xr := v;
       xr[i] := case when v[i] + 0.1 * (hi[i] - lo[i]) <= hi[i] then v[i] + 0.1 * (hi[i] - lo[i]) else v[i] - 0.1 * (hi[i] - lo[i]) end;
       sx := sx || xr;
-      fx := fx || (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, xr), x0)).sse;
-      evals := evals + 1;
+      fx := fx || aoma_private.ets_objective(y, trend, season, m, xr, x0, profile);
+      evals := evals + cost;
     end loop;
     loop
       select array_agg(i order by fx[i], i) into ord from generate_series(1, d + 1) i;
@@ -412,15 +435,15 @@ begin
       for j in 1..d loop
         xr[j] := least(hi[j], greatest(lo[j], 2 * cen[j] - sx[(w - 1) * d + j]));
       end loop;
-      fr := (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, xr), x0)).sse;
-      evals := evals + 1;
+      fr := aoma_private.ets_objective(y, trend, season, m, xr, x0, profile);
+      evals := evals + cost;
       if fr < fx[ord[1]] then
         xe := cen;
         for j in 1..d loop
           xe[j] := least(hi[j], greatest(lo[j], 3 * cen[j] - 2 * sx[(w - 1) * d + j]));
         end loop;
-        fe := (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, xe), x0)).sse;
-        evals := evals + 1;
+        fe := aoma_private.ets_objective(y, trend, season, m, xe, x0, profile);
+        evals := evals + cost;
         if fe < fr then
           xr := xe;
           fr := fe;
@@ -437,8 +460,8 @@ begin
         xc[j] := case when fr < fx[w] then cen[j] + 0.5 * (xr[j] - cen[j])
                       else cen[j] + 0.5 * (sx[(w - 1) * d + j] - cen[j]) end;
       end loop;
-      fc := (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, xc), x0)).sse;
-      evals := evals + 1;
+      fc := aoma_private.ets_objective(y, trend, season, m, xc, x0, profile);
+      evals := evals + cost;
       if fc < least(fr, fx[w]) then
         sx[(w - 1) * d + 1:w * d] := xc;
         fx[w] := fc;
@@ -450,8 +473,8 @@ begin
         for j in 1..d loop
           sx[(i - 1) * d + j] := sx[(ord[1] - 1) * d + j] + 0.5 * (sx[(i - 1) * d + j] - sx[(ord[1] - 1) * d + j]);
         end loop;
-        fx[i] := (aoma_private.ets_run(y, trend, season, m, aoma_private.ets_par(trend, season, sx[(i - 1) * d + 1:i * d]), x0)).sse;
-        evals := evals + 1;
+        fx[i] := aoma_private.ets_objective(y, trend, season, m, sx[(i - 1) * d + 1:i * d], x0, profile);
+        evals := evals + cost;
       end loop;
     end loop;
     best := fx[ord[1]];
@@ -463,8 +486,8 @@ begin
   end loop;
 end;
 $$;
-revoke execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) from public;
-grant execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer) to authenticated, service_role;
+revoke execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer, boolean) from public;
+grant execute on function aoma_private.ets_nelder_mead(float8[], text, text, integer, float8[], float8[], integer, boolean) to authenticated, service_role;
 
 -- aoma_private.ets_loglike(sse, n): the concentrated Gaussian log-likelihood of an additive-error
 -- model, −n/2 · (log(2π · SSE/n) + 1) (statsmodels ETSModel.loglike); null without a finite SSE > 0.
@@ -495,7 +518,9 @@ $$;
 revoke execute on function aoma_private.ets_start_vector(text, text, float8) from public;
 grant execute on function aoma_private.ets_start_vector(text, text, float8) to authenticated, service_role;
 
--- aoma_private.ets_fit(y, trend, season, m, max_evals, n_starts): maximum likelihood for one form.
+-- aoma_private.ets_fit(y, trend, season, m, max_evals, n_starts, profile_states): maximum
+-- likelihood for one form. With at most profile_states free initial states (default 10) Nelder–Mead
+-- profiles them (ets_objective) — damped trends need it.
 -- Alternates Nelder–Mead over the smoothing parameters (initial states fixed) and Gauss–Newton over
 -- the initial states (smoothing parameters fixed) until a round gains less than 1e-8 relative SSE
 -- (at most 8 rounds). Starts: statsmodels' (α = 0.1, β = 0.01, γ = 0.01, φ = 0.98) and α = 0.5;
@@ -506,8 +531,10 @@ grant execute on function aoma_private.ets_start_vector(text, text, float8) to a
 -- (statsmodels' count: smoothing parameters, initial states including the fixed s_{−m}, and σ²)
 -- and the passes over the data it took.
 drop function if exists aoma_private.ets_fit(float8[], text, text, integer, integer);
+drop function if exists aoma_private.ets_fit(float8[], text, text, integer, integer, integer);
 create or replace function aoma_private.ets_fit(
-  y float8[], trend text, season text, m integer, max_evals integer default 3000, n_starts integer default 2,
+  y float8[], trend text, season text, m integer, max_evals integer default 10000, n_starts integer default 2,
+  profile_states integer default 10,
   out par float8[], out x0 float8[], out sse float8, out n integer, out loglike float8,
   out aicc float8, out k integer, out passes integer
 )
@@ -556,7 +583,9 @@ begin
     cur := 'Infinity';
     for round in 1..8 loop
       prev := cur;
-      nm := aoma_private.ets_nelder_mead(y, trend, season, m, x, v, least(greatest(50, max_evals - used), 60 + 40 * d));
+      nm := aoma_private.ets_nelder_mead(y, trend, season, m, x, v,
+        least(greatest(50, max_evals - used), (60 + 40 * d) * case when n_states <= profile_states then n_states + 3 else 1 end),
+        n_states <= profile_states);
       used := used + nm.evals;
       v := nm.v;
       gn := aoma_private.ets_gauss_newton(y, trend, season, m, aoma_private.ets_par(trend, season, v), x,
@@ -581,5 +610,5 @@ begin
   end if;
 end;
 $$;
-revoke execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer) from public;
-grant execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer) to authenticated, service_role;
+revoke execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer, integer) from public;
+grant execute on function aoma_private.ets_fit(float8[], text, text, integer, integer, integer, integer) to authenticated, service_role;

@@ -20,7 +20,7 @@ select function_privs_are('analytics', 'forecast_feature', array['text[]', 'text
   'authenticated', array['EXECUTE'], 'authenticated executes forecast_feature');
 select function_privs_are('analytics', 'forecast_series', array['double precision[]', 'integer', 'integer', 'double precision[]', 'text', 'text', 'integer'],
   'service_role', array['EXECUTE'], 'service_role executes forecast_series');
-select function_privs_are('aoma_private', 'ets_fit', array['double precision[]', 'text', 'text', 'integer', 'integer', 'integer'],
+select function_privs_are('aoma_private', 'ets_fit', array['double precision[]', 'text', 'text', 'integer', 'integer', 'integer', 'integer'],
   'anon', array[]::text[], 'anon cannot execute the engine');
 
 -- ── closed forms ──
