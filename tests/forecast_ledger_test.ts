@@ -155,6 +155,71 @@ testOnBothEngines("forecast ledger: stored forecasts scored against MASE and cov
   assert.deepEqual(runs[0], { runs: 1, attempts: 2 });
 });
 
+testOnBothEngines("forecast ledger: later runs recalibrate their intervals from 30+ realised errors; on-demand runs", "aoma_lg_recal", async (_t, db) => {
+  // 100 days ending yesterday (UTC); the job runs for each of the last 33 days, as a backfill would
+  const today = Math.floor(Date.now() / DAY) * DAY;
+  const start = today - 100 * DAY;
+  const y = history(100);
+  await feed(db, start, y);
+  await configure(db);
+  const firstRun = 67; // index of the first run day in y
+  for (let d = firstRun; d <= 100; d++) {
+    const r = await runJob(db, isoDay(start + d * DAY));
+    assert.equal(r.status, "succeeded", `run ${isoDay(start + d * DAY)}: ${r.error}`);
+  }
+  const last = await db.query<{ step: number; point: number; lower: number[]; upper: number[]; backtest_lower: number[]; backtest_upper: number[]; recalibrated: boolean; realised_errors: number; notes: string | null }>(
+    `select v.step, v.point, v.lower, v.upper, v.backtest_lower, v.backtest_upper, v.recalibrated, v.realised_errors, v.notes
+     from analytics.forecast_values v join analytics.forecast_runs r using (run_id)
+     where r.job_name = 'nightly' and r.run_day = $1::date order by v.step`,
+    [isoDay(today)],
+  );
+  assert.equal(last.length, 7);
+  const range = Math.max(...y) - Math.min(...y);
+  let recalibrated = 0;
+  for (const row of last) {
+    // by hand: the earlier runs (day index d) whose step-s target d + s − 1 ended by today (index 100);
+    // seasonal naive's error there is y[t] − y[t − 7]
+    const errs: number[] = [];
+    for (let d = firstRun; d < 100; d++) {
+      const t = d + row.step - 1;
+      if (t + 1 <= 100) errs.push(Math.abs(y[t] - y[t - 7]));
+    }
+    assert.equal(row.realised_errors, errs.length, `step ${row.step}: realised errors counted`);
+    assert.equal(row.recalibrated, errs.length >= 30, `step ${row.step}: recalibrated iff ≥ 30 realised errors`);
+    if (!row.recalibrated) {
+      assert.deepEqual([row.lower, row.upper], [row.backtest_lower, row.backtest_upper], `step ${row.step}: backtest bounds kept`);
+      continue;
+    }
+    recalibrated++;
+    errs.sort((a, b) => a - b);
+    [80, 95].forEach((level, l) => {
+      const hw = Math.min(errs[Math.ceil((errs.length + 1) * level / 100) - 1], range);
+      close(row.lower[l], Math.max(0, row.point - hw), `step ${row.step} ${level}% lower`);
+      close(row.upper[l], row.point + hw, `step ${row.step} ${level}% upper`);
+    });
+    assert.match(row.notes ?? "", new RegExp(`intervals recalibrated from the latest ${errs.length} of ${errs.length} realised errors`));
+  }
+  assert.ok(recalibrated >= 1 && recalibrated < 7, `some steps have 30 realised errors, the far ones not yet (${recalibrated})`);
+
+  // on demand: as of 00:00 UTC today, kept beside the job's runs; a bad call stores nothing
+  const writer = asRole(db, "service_role");
+  const [od] = await writer.query<{ run_id: number; rows_written: number }>(
+    "select run_id::int as run_id, rows_written from analytics.store_forecasts('{asset_volume}', horizon => 3)");
+  assert.equal(od.rows_written, 3);
+  const [run] = await db.query<{ kind: string; scheduler: string; history_end: string; first: string }>(
+    `select kind, scheduler, to_char(history_end at time zone 'UTC', 'YYYY-MM-DD HH24:MI') as history_end,
+            (select to_char(min(period) at time zone 'UTC', 'YYYY-MM-DD') from analytics.forecast_values v where v.run_id = r.run_id) as first
+     from analytics.forecast_runs r where run_id = $1`,
+    [od.run_id],
+  );
+  assert.deepEqual(run, { kind: "on_demand", scheduler: "manual", history_end: `${isoDay(today)} 00:00`, first: isoDay(today) });
+  const count = async () => (await db.query<{ n: number }>("select count(*)::int as n from analytics.forecast_runs"))[0].n;
+  const before = await count();
+  await assert.rejects(writer.query("select * from analytics.store_forecasts('{asset_volume,nope}')"),
+    /unknown feature "nope" for grain day; valid: /);
+  assert.equal(await count(), before, "nothing stored by the refused call");
+});
+
 Deno.test("forecast schedule: due day and next run time (UTC)", () => {
   const at = (s: string) => new Date(s);
   assert.equal(dueDay("02:00:00", at("2026-11-01T01:59:59Z")), "2026-10-31");
