@@ -73,6 +73,16 @@
 
 -- ───────────────────────────── analyst views ─────────────────────────────
 
+-- The length of a period of the grain (hour, day, ISO week).
+create or replace function aoma_private.forecast_period_length(grain text)
+returns interval
+language sql
+immutable
+set search_path = ''
+as $$ select case grain when 'hour' then interval '1 hour' when 'day' then interval '1 day' else interval '7 days' end $$;
+revoke execute on function aoma_private.forecast_period_length(text) from public;
+grant execute on function aoma_private.forecast_period_length(text) to authenticated, service_role;
+
 create or replace view analytics.forecast_ledger
 with (security_invoker = true) as
 select r.run_id, r.kind, r.job_name, r.run_day, r.scheduler, r.made_at, r.history_end, r.grain,
@@ -90,8 +100,7 @@ select r.run_id, r.kind, r.job_name, r.run_day, r.scheduler, r.made_at, r.histor
        v.notes
 from analytics.forecast_values v
 join analytics.forecast_runs r on r.run_id = v.run_id
-cross join lateral (select case r.grain when 'hour' then interval '1 hour' when 'day' then interval '1 day'
-                                        else interval '7 days' end as len) p
+cross join lateral (select aoma_private.forecast_period_length(r.grain) as len) p
 left join lateral (
   select x.actual from (
     select (to_jsonb(f) ->> v.feature)::float8 as actual
@@ -254,13 +263,6 @@ end;
 $$;
 revoke execute on function aoma_private.forecast_history(text, text, timestamptz, integer) from public;
 
-create or replace function aoma_private.forecast_period_length(grain text)
-returns interval
-language sql
-immutable
-set search_path = ''
-as $$ select case grain when 'hour' then interval '1 hour' when 'day' then interval '1 day' else interval '7 days' end $$;
-revoke execute on function aoma_private.forecast_period_length(text) from public;
 
 -- aoma_private.seasonal_naive_mae(y, m): mean |y_t − y_{t−m}| over the pairs with both values; the
 -- lag-1 mean when that is 0 or has no pair; null when that is 0 too (a constant series).
@@ -422,6 +424,28 @@ revoke execute on function aoma_private.forecast_into_ledger(text, text, date, t
 
 -- ───────────────────────────── the job ─────────────────────────────
 
+-- aoma_private.lock_forecast_job(job): the job's configuration, locked until the transaction ends
+-- (one run or reschedule of a job at a time); 22023 naming the configured jobs when there is none.
+create or replace function aoma_private.lock_forecast_job(job text)
+returns analytics.forecast_jobs
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  v_job analytics.forecast_jobs;
+begin
+  select * into v_job from analytics.forecast_jobs j where j.job_name = lock_forecast_job.job for update;
+  if not found then
+    raise exception 'unknown forecast job "%"; configured: %', lock_forecast_job.job,
+      coalesce((select string_agg(j.job_name, ', ' order by j.job_name) from analytics.forecast_jobs j), '(none)')
+      using errcode = '22023';
+  end if;
+  return v_job;
+end;
+$$;
+revoke execute on function aoma_private.lock_forecast_job(text) from public;
+
 create or replace function analytics.run_forecast_job(
   day date default (now() at time zone 'UTC')::date,
   scheduler text default 'manual',
@@ -450,12 +474,7 @@ begin
   if run_forecast_job.day is null then
     raise exception 'day must be a date (the UTC day to run for), not null' using errcode = '22023';
   end if;
-  select * into v_job from analytics.forecast_jobs j where j.job_name = run_forecast_job.job for update;
-  if not found then
-    raise exception 'unknown forecast job "%"; configured: %', run_forecast_job.job,
-      coalesce((select string_agg(j.job_name, ', ' order by j.job_name) from analytics.forecast_jobs j), '(none)')
-      using errcode = '22023';
-  end if;
+  v_job := aoma_private.lock_forecast_job(run_forecast_job.job);
   job_name := v_job.job_name;
   run_day := run_forecast_job.day;
   rows_written := 0;
@@ -644,11 +663,7 @@ set search_path = ''
 as $$
 #variable_conflict use_variable
 begin
-  if not exists (select from analytics.forecast_jobs j where j.job_name = schedule_forecast_job.job) then
-    raise exception 'unknown forecast job "%"; configured: %', schedule_forecast_job.job,
-      coalesce((select string_agg(j.job_name, ', ' order by j.job_name) from analytics.forecast_jobs j), '(none)')
-      using errcode = '22023';
-  end if;
+  perform aoma_private.lock_forecast_job(schedule_forecast_job.job);
   if schedule_forecast_job.run_at is not null and schedule_forecast_job.run_at <> date_trunc('minute', schedule_forecast_job.run_at) then
     raise exception 'run_at must be a whole minute (UTC), e.g. 02:00 (got %)', schedule_forecast_job.run_at using errcode = '22023';
   end if;
