@@ -9,9 +9,10 @@
  * and coverage of each level. A re-run for the same day gives the same forecast (its history ends
  * at 00:00 UTC of the day, whatever arrived later) and replaces the run.
  *
- * PGlite: the in-process schedule of `npm start`, on an injected clock and timer: it catches up a
- * missed day at start, fires at run_at (UTC), never runs a day twice, records and logs a failing
- * run (no forecast stored), follows a changed run_at, and stops.
+ * PGlite: the in-process schedule of `npm start`, on an injected clock and timer: a job that never
+ * ran waits for its run time, it fires at run_at (UTC), never runs a day twice, follows a changed
+ * run_at, catches up the latest missed day of a job that ran before, records and logs a failing run
+ * (no forecast stored), and stops.
  */
 import assert from "node:assert/strict";
 import { asRole } from "../src/db/caller.ts";
@@ -231,7 +232,7 @@ Deno.test("forecast schedule: due day and next run time (UTC)", () => {
 });
 
 Deno.test({
-  name: "forecast schedule on PGlite: catches up, fires at run_at, never twice a day, records a failure, follows run_at, stops",
+  name: "forecast schedule on PGlite: fires at run_at, never twice a day, follows run_at, catches up after downtime, records a failure, stops",
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -271,23 +272,23 @@ Deno.test({
         await schedule.check(); // joins the check the timer started
       };
 
-      // 01:59: yesterday's 02:00 passed with no run: caught up; then armed for 02:00 today
+      // 01:59, a job that never ran: yesterday's 02:00 is not caught up (a fresh database is not
+      // written at start-up); armed for 02:00 today
       await fire();
-      assert.deepEqual(await jobRuns(), [{ run_day: "2026-11-02", scheduler: "in-process", status: "succeeded", attempts: 1, error: null, runs: 1 }]);
+      assert.deepEqual(await jobRuns(), []);
       assert.equal(timers.at(-1)!.ms, 60_000, "the next check is at 02:00");
       assert.equal(schedule.nextCheckAt?.toISOString(), "2026-11-03T02:00:00.000Z");
 
       // 02:00: today's run
       clock = new Date("2026-11-03T02:00:00Z");
       await fire();
-      assert.equal((await jobRuns()).length, 2);
-      assert.deepEqual((await jobRuns())[1], { run_day: "2026-11-03", scheduler: "in-process", status: "succeeded", attempts: 1, error: null, runs: 1 });
+      assert.deepEqual(await jobRuns(), [{ run_day: "2026-11-03", scheduler: "in-process", status: "succeeded", attempts: 1, error: null, runs: 1 }]);
       assert.equal(timers.at(-1)!.ms, 600_000, "next: the recheck interval (earlier than tomorrow 02:00)");
 
       // 02:10: nothing due (the day has its run)
       clock = new Date("2026-11-03T02:10:00Z");
       assert.deepEqual(await schedule.check(), []);
-      assert.equal((await jobRuns()).length, 2);
+      assert.equal((await jobRuns()).length, 1);
 
       // run_at moved to 03:30: at 03:25 the next check is at 03:30 (a day whose run exists is not re-run)
       await asRole(db, "service_role").query("select * from analytics.schedule_forecast_job(run_at => '03:30')");
@@ -296,18 +297,24 @@ Deno.test({
       assert.equal(timers.at(-1)!.ms, 5 * 60_000);
       assert.equal(schedule.nextCheckAt?.toISOString(), "2026-11-03T03:30:00.000Z");
 
+      // down all of 11-04, back on 11-05 at 09:00: the job ran before, so the latest due day is caught up
+      clock = new Date("2026-11-05T09:00:00Z");
+      await fire();
+      assert.deepEqual((await jobRuns()).map((r) => [r.run_day, r.status, r.runs]), [["2026-11-03", "succeeded", 1], ["2026-11-05", "succeeded", 1]],
+        "11-05 caught up once; 11-04 is not run");
+
       // the next day the catalog no longer knows the feature: the run fails, is recorded and logged, stores nothing
       await db.query("delete from analytics.feature_catalog where name = 'asset_volume' and grain = 'day'");
-      clock = new Date("2026-11-04T03:30:00Z");
+      clock = new Date("2026-11-06T03:30:00Z");
       const [failed] = await schedule.check();
       assert.equal(failed.status, "failed");
       const last = (await jobRuns())[2];
-      assert.equal(last.run_day, "2026-11-04");
+      assert.equal(last.run_day, "2026-11-06");
       assert.equal(last.status, "failed");
       assert.equal(last.runs, 0, "a failed run stores no forecast");
       assert.match(last.error ?? "", /^unknown feature "asset_volume" for grain day; valid: /);
-      assert.match(logs.at(-1)!, /^Forecast job nightly for 2026-11-04 \(in-process schedule\) failed after [\d.]+ s: unknown feature "asset_volume"/);
-      assert.match(logs[0], /^Forecast job nightly for 2026-11-02 \(in-process schedule\): 7 forecasts of 1 features stored in/);
+      assert.match(logs.at(-1)!, /^Forecast job nightly for 2026-11-06 \(in-process schedule\) failed after [\d.]+ s: unknown feature "asset_volume"/);
+      assert.match(logs[0], /^Forecast job nightly for 2026-11-03 \(in-process schedule\): 7 forecasts of 1 features stored in/);
 
       // the failed day is not retried by the schedule
       assert.deepEqual(await schedule.check(), []);

@@ -6,10 +6,13 @@
  * Each enabled job of analytics.forecast_jobs runs every day at its `run_at` (UTC, default 02:00):
  * `analytics.run_forecast_job(day, 'in-process', job)` as service_role, through the database's own
  * queue (PGlite runs one transaction at a time, so a job waits for, and then holds up, tool calls).
- * A job counts as due for the latest day whose run time has passed; it runs when that day has no
- * recorded attempt in analytics.forecast_job_runs — so a server that was down at 02:00 catches up
- * once when it starts (after `initialDelayMs`), and a day already run (by this process, an earlier
- * one or by hand) is never run again. A failed day is not retried by the schedule: it is recorded
+ * A job counts as due for the latest day whose run time has passed; that day runs when it is later
+ * than the job's latest attempted day in analytics.forecast_job_runs — on time, or as a catch-up
+ * when the server was down at 02:00 (once, `initialDelayMs` after the start). A job that never ran
+ * runs only on time (within `recheckMs` of its run time), so a fresh database (the demo, a test
+ * server) is not written by the schedule at start-up. A day at or before the latest attempted one
+ * (run by this process, an earlier one or by hand) is never run again; neither is a skipped day
+ * before a catch-up. A failed day is not retried by the schedule: it is recorded
  * with its error (analytics.forecast_job_health) and logged; run it again by hand
  * (`select * from analytics.run_forecast_job('<day>', 'manual')`).
  *
@@ -136,11 +139,13 @@ export function startForecastSchedule(db: Db, opts: ForecastScheduleOptions = {}
     for (const job of jobs) {
       if (stopped) break;
       const day = dueDay(job.run_at, t);
-      const [{ ran }] = await writer.query<{ ran: boolean }>(
-        "select exists (select from analytics.forecast_job_runs where job_name = $1 and run_day = $2::date) as ran",
-        [job.job_name, day],
+      // the job's latest attempted day: a due day at or before it is done (or older than the last run)
+      const [{ last }] = await writer.query<{ last: string | null }>(
+        "select to_char(max(run_day), 'YYYY-MM-DD') as last from analytics.forecast_job_runs where job_name = $1",
+        [job.job_name],
       );
-      if (ran) continue;
+      const onTime = t.getTime() - (Date.parse(`${day}T00:00:00Z`) + runAtMs(job.run_at)) < recheckMs;
+      if (last === null ? !onTime : last >= day) continue;
       const started = performance.now();
       try {
         const [r] = await writer.query<{
