@@ -54,3 +54,23 @@ export async function rowCounts(db: Queryable): Promise<Record<string, number>> 
   out["analytics.features_daily"] = f.n;
   return out;
 }
+
+/**
+ * Row count and md5 checksum of every table and materialized view of `schemas` (default aoma and
+ * analytics): equal before and after means nothing was written.
+ */
+export async function tableChecksums(db: Queryable, schemas: string[] = ["aoma", "analytics"]): Promise<Record<string, string>> {
+  const rels = await db.query<{ name: string }>(
+    `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
+     where n.nspname = any($1::text[]) and c.relkind in ('r', 'm', 'p') order by 1`,
+    [schemas],
+  );
+  const out: Record<string, string> = {};
+  for (const { name } of rels) {
+    const [r] = await db.query<{ n: number; h: string | null }>(
+      `select count(*)::int as n, coalesce(md5(string_agg(md5(t::text), '' order by md5(t::text) collate "C")), '') as h from ${name} t`,
+    );
+    out[name] = `${r.n} rows, md5 ${r.h}`;
+  }
+  return out;
+}

@@ -19,11 +19,11 @@ import { RLS_CLAIMS } from "../src/mcp/answer_cache.ts";
 import { migrateAll } from "../src/db/migrate.ts";
 import { openPgliteProcess } from "../src/db/pglite_host.ts";
 import { openPostgres } from "../src/db/postgres.ts";
-import type { Db, Queryable } from "../src/db/types.ts";
+import type { Db } from "../src/db/types.ts";
 import { loadDemo } from "../src/demo/load.ts";
 import { startServer } from "../src/server/gateway.ts";
 import { SERVER_URL, withDatabase } from "./_engines.ts";
-import { connectClient, testAuth } from "./mcp_fixture.ts";
+import { connectClient, tableChecksums, testAuth } from "./mcp_fixture.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -31,21 +31,6 @@ type Json = any;
 /** The heaviest call the tool allows: hourly, every feature, the longest lag, with its chart. */
 const HEAVIEST = { aggregationLevel: "hourly", maxLag: 30, includeChart: true };
 
-/** Row count and md5 of the sorted rows of every table and materialized view of our schemas. */
-async function checksums(db: Queryable): Promise<Record<string, string>> {
-  const rels = await db.query<{ name: string }>(
-    `select format('%I.%I', n.nspname, c.relname) as name from pg_class c join pg_namespace n on n.oid = c.relnamespace
-     where n.nspname in ('aoma', 'analytics', 'aoma_private') and c.relkind in ('r', 'm', 'p') order by 1`,
-  );
-  const out: Record<string, string> = {};
-  for (const { name } of rels) {
-    const [r] = await db.query<{ n: number; h: string | null }>(
-      `select count(*)::int as n, md5(string_agg(t::text, '|' order by t::text)) as h from ${name} t`,
-    );
-    out[name] = `${r.n}:${r.h}`;
-  }
-  return out;
-}
 
 async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const t = performance.now();
@@ -112,7 +97,7 @@ Deno.test({
     const client = await connectClient(server.url, token);
     let heavyPid = 0;
     try {
-      const before = await checksums(db);
+      const before = await tableChecksums(db, ["aoma", "analytics", "aoma_private"]);
 
       await t.step("RLS reads no JWT claim that the cache key leaves out", async () => {
         const policies = await db.query<{ name: string }>(
@@ -162,7 +147,7 @@ Deno.test({
         // the stopped statement does not go on computing somewhere: its process is gone
         assert.equal(await processAlive(heavyPid), false, `the stopped database process ${heavyPid} is still alive`);
         assert.notEqual(st.database.pid, heavyPid);
-        assert.deepEqual(await checksums(db), before);
+        assert.deepEqual(await tableChecksums(db, ["aoma", "analytics", "aoma_private"]), before);
       });
 
       await t.step("a client that disconnects cancels its running call", async () => {
