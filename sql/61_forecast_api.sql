@@ -167,6 +167,7 @@ declare
   v_scale float8;
   ytrain float8[];
   forms text[];
+  v_form text;
   fit record;
   best record;
   best_form text[];
@@ -177,6 +178,7 @@ declare
   cand_fc float8[] := '{}'::float8[];   -- horizon values per candidate
   cand_err float8[] := '{}'::float8[];  -- W × horizon errors per candidate
   cand_mase float8[] := '{}'::float8[];
+  cand_mae float8[] := '{}'::float8[];
   cand_notes text[] := '{}'::text[];
   sn record;
   sn2 record;
@@ -264,15 +266,14 @@ begin
         n, cardinality(forms), n * cardinality(forms) using errcode = '22023';
     end if;
     ytrain := forecast_series.y[1:t_len];
-    foreach v_note in array forms loop
-      fit := aoma_private.ets_fit(ytrain, split_part(v_note, ',', 1), split_part(v_note, ',', 2), m, 1000, 1, 0);
+    foreach v_form in array forms loop
+      fit := aoma_private.ets_fit(ytrain, split_part(v_form, ',', 1), split_part(v_form, ',', 2), m, 1000, 1, 0);
       if fit.aicc < coalesce(best_aicc, 'Infinity'::float8) then
         best_aicc := fit.aicc;
         best := fit;
-        best_form := string_to_array(v_note, ',');
+        best_form := string_to_array(v_form, ',');
       end if;
     end loop;
-    v_note := null;
     if best_form is not null then
       run := aoma_private.ets_run(forecast_series.y, best_form[1], best_form[2], m, best.par, best.x0, false, v_h, t_len, v_h);
       if run.sse < 'Infinity'::float8 then
@@ -306,20 +307,23 @@ begin
   end if;
 
   -- ── backtest MASE and the pick ──
+  -- mean absolute backtest error per candidate; MASE = that / the training's seasonal naive MAE
   for c in 1..cardinality(cand_name) loop
-    cand_mase := cand_mase || (select avg(abs(e)) / v_scale from unnest(cand_err[(c - 1) * nw + 1:c * nw]) e);
+    cand_mae := cand_mae || (select avg(abs(e)) from unnest(cand_err[(c - 1) * nw + 1:c * nw]) e);
+    cand_mase := cand_mase || cand_mae[c] / v_scale;
   end loop;
   base_mase := cand_mase[1];
   pick := case v_method when 'seasonal_naive' then 1 when 'ets' then coalesce(array_position(cand_name, 'ets'), 1) else 1 end;
   if v_method in ('auto', 'all') then
     for c in 2..cardinality(cand_name) loop
-      if cand_mase[c] < cand_mase[pick] then
+      if cand_mae[c] < cand_mae[pick] then
         pick := c;
       end if;
     end loop;
-    if pick = 1 then
+    if pick = 1 and cardinality(cand_name) > 1 then
       cand_notes := cand_notes || format('nothing beat the seasonal naive baseline in the backtest (%s): using it',
-        (select string_agg(format('%s MASE %s', cand_name[c], round(cand_mase[c]::numeric, 3)), ', ')
+        (select string_agg(format('%s %s %s vs %s', cand_name[c], case when v_scale is null then 'MAE' else 'MASE' end,
+                                  round((cand_mae[c] / coalesce(v_scale, 1))::numeric, 3), round((cand_mae[1] / coalesce(v_scale, 1))::numeric, 3)), ', ')
          from generate_series(2, cardinality(cand_name)) c));
     end if;
   end if;
