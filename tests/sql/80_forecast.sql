@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and cases with a closed-form answer. Parity with
 -- statsmodels and the backtest recomputed from its definition are in tests/forecast_test.ts.
 begin;
-select plan(37);
+select plan(38);
 
 select has_function('analytics', 'forecast_series', array['double precision[]', 'integer', 'integer', 'double precision[]', 'text', 'text', 'integer'],
   'analytics.forecast_series(y, season, horizon, levels, method, label, season2) exists');
@@ -53,6 +53,10 @@ select is((select array_agg(f.point order by f.step) from analytics.forecast_ser
 select is((select count(*)::int from analytics.forecast_series(
             (select array_agg((g % 4)::float8 order by g) from generate_series(1, 60) g), 4, 4, '{80}', 'all') f where f.chosen),
   4, 'method all marks the chosen candidate on each of its steps');
+select is((select distinct f.method_used || ': ' || f.notes from analytics.forecast_series(
+            (select array_agg((g % 4)::float8 order by g) from generate_series(1, 60) g), 4, 4, '{80}') f),
+  'seasonal_naive: nothing beat the seasonal naive baseline in the backtest (ets MASE 0.682 vs 0.000): using it; the training values repeat their season exactly: MASE is scaled by the one-step naive error',
+  'auto says when nothing beats the baseline, with both MASEs and why the scale is the one-step error');
 select ok((select bool_and(f.point = 7 and f.lower = array[7]::float8[] and f.upper = array[7]::float8[]
                    and f.notes like '%constant history: the forecast is that constant%')
            from analytics.forecast_series(array_fill(7::float8, array[40]), 1, 3, '{80}') f),
