@@ -263,6 +263,8 @@ const BUDGET: Record<string, (args: Record<string, unknown>, gen: Generator, p: 
       const grain = ({ hourly: "hour", weekly: "week" } as Record<string, string>)[String(args.aggregationLevel)] ?? "day";
       args.variables = Array.from({ length: gen.rng.int(1, 3) }, () => gen.catalogName(grain));
     }
+    // a history near its minimum (30) is too short for a weekly season and a backtest: refused, rightly
+    if (typeof args.history === "number" && args.history < 60 && gen.rng.chance(p)) delete args.history;
   },
 };
 
@@ -290,8 +292,9 @@ function sweepCases(tool: string, schema: Schema, gen: Generator): Case[] {
       } else if (s.type === "string" && !/ISO date/i.test(s.description ?? "")) {
         args[k] = row.name;
       } else if (s.type === "array" && s.items?.type === "string") {
+        // a row that must succeed gets companions that must too
         const must = SWEEP_MUST_SUCCEED[tool];
-        const same = catalog.filter((c) => c.grain === row.grain && (!must || must(c)));
+        const same = catalog.filter((c) => c.grain === row.grain && (!must || !must(row) || must(c)));
         args[k] = [row.name, rng.pick(same).name, rng.pick(same).name];
       } else if (s.type === "integer" && s.minimum !== undefined) {
         args[k] = rng.int(s.minimum, s.minimum + 2);

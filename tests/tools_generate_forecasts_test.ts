@@ -76,7 +76,7 @@ testOnBothEngines("generate_forecasts over MCP on the demo quarter", "aoma_test_
       assert.equal(tool.annotations?.readOnlyHint, true);
       assert.equal((tool.inputSchema as Json).additionalProperties, false);
       assert.deepEqual(Object.keys((tool.inputSchema as Json).properties).sort(), [
-        "aggregationLevel", "history", "horizon", "includeChart", "intervalLevels", "method", "variables",
+        "aggregationLevel", "history", "horizon", "includeChart", "intervalLevels", "method", "source", "variables",
       ]);
       assert.ok((tool.outputSchema as Json).properties.forecasts);
     });
@@ -176,6 +176,48 @@ testOnBothEngines("generate_forecasts over MCP on the demo quarter", "aoma_test_
       // 14 weeks of demo data: too short for a weekly backtest, said with the minimum
       assert.match(errorText(await call(client, { aggregationLevel: "weekly", variables: ["asset_volume", "commits"] })), /^Cannot run generate_forecasts: asset_volume, commits: history too short: 14 periods; at least \d+ are needed/);
       assert.deepEqual(await tableChecksums(db), before);
+    });
+
+    await t.step("source scheduled: the nightly job's stored run, and how good its forecasts have been", async () => {
+      const none = errorText(await call(client, { source: "scheduled" }));
+      assert.match(none, /^Cannot run generate_forecasts: the nightly job has stored no daily forecast of .* yet \(job state \w+; its next run is at .* UTC\); ask with source computed, or run analytics\.run_forecast_job\(\) as service_role\.$/);
+      assert.equal(
+        errorText(await call(client, { source: "scheduled", horizon: 3, method: "ets" })),
+        "Cannot run generate_forecasts: horizon, method apply to computed forecasts only; a scheduled forecast has the job's own.",
+      );
+      // the job, run for four days of the quarter (as pg_cron or the in-process schedule would)
+      for (const day of ["2026-11-14", "2026-11-17", "2026-11-20", "2026-11-23"]) {
+        const [r] = await db.query<Json>("select status from analytics.run_forecast_job($1::date, 'manual')", [day]);
+        assert.equal(r.status, "succeeded");
+      }
+      const stored = await tableChecksums(db);
+      const res: Json = await call(client, { source: "scheduled", variables: ["asset_volume", "failure_count", "churn"] });
+      assert.notEqual(res.isError, true, JSON.stringify(res.content?.[0]));
+      const s = res.structuredContent;
+      assert.equal(s.source, "scheduled");
+      assert.equal(s.stored.runDay, "2026-11-23");
+      assert.equal(s.stored.scheduler, "manual");
+      assert.equal(s.stored.job.name, "nightly");
+      assert.deepEqual(s.forecasts.map((f: Json) => f.variable), ["asset_volume", "failure_count"]);
+      assert.deepEqual(s.skipped, [{ variable: "churn", reason: "the nightly job stores no forecast of it" }]);
+      const latest = await db.query<Json>(
+        "select * from analytics.forecast_latest where kind = 'job' and grain = 'day' and feature in ('asset_volume', 'failure_count') order by feature, step",
+      );
+      for (const f of s.forecasts) {
+        const rows = latest.filter((r) => r.feature === f.variable);
+        assert.deepEqual(f.points.map((p: Json) => [p.period, p.point, p.intervals.map((x: Json) => [x.lower, x.upper])]),
+          rows.map((r) => [new Date(r.period).toISOString(), r.point, r.levels.map((_: number, k: number) => [r.lower[k], r.upper[k]])]));
+        const [score] = await db.query<Json>("select * from analytics.forecast_scores where grain = 'day' and step is null and feature = $1", [f.variable]);
+        assert.deepEqual([f.realised.nForecasts, f.realised.nScored, f.realised.mase], [score.n_forecasts, score.n_scored, score.mase]);
+        assert.deepEqual(f.realised.coverage.map((c: Json) => c.realised), score.coverage);
+        assert.ok(f.realised.nScored > 0, "the earlier runs' forecasts have actuals");
+      }
+      const text: string = res.content[0].text;
+      assert.match(text, /^📈 STORED FORECAST: what the nightly job forecast on 2026-11-23 for the next 7 days of asset volume and failure count, daily/);
+      assert.match(text, /📏 HOW GOOD THE STORED FORECASTS HAVE BEEN/);
+      const a = s.forecasts[0];
+      assert.ok(text.includes(`• asset volume: realised MASE ${a.realised.mase.toFixed(2)} over ${a.realised.nScored} scored of ${a.realised.nForecasts} stored forecasts`), text);
+      assert.deepEqual(await tableChecksums(db), stored, "reading the stored forecasts writes nothing");
     });
   } finally {
     await client.close();

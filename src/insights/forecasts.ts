@@ -33,6 +33,16 @@ export interface VariableForecast {
   recentMean: number | null;
   points: ForecastPoint[];
   notes: string[];
+  /** For a stored forecast: how good the stored forecasts of this variable have been (all steps). */
+  realised?: { nForecasts: number; nScored: number; mase: number | null; coverage: { level: number; realised: number | null; n: number }[] } | null;
+}
+
+/** A forecast the nightly job stored, and the job's health. */
+export interface StoredRun {
+  runDay: string;
+  scheduler: string;
+  madeAt: string;
+  job: { name: string; state: string; lastStatus: string | null; nextRunAt: string | null; runs30d: number; failed30d: number; lastError: string | null };
 }
 
 /** What the writer needs to know. */
@@ -46,6 +56,8 @@ export interface ForecastReport {
   forecasts: VariableForecast[];
   /** Variables that could not be forecast, with the reason. */
   skipped: { variable: string; reason: string }[];
+  /** Set when the forecasts are the nightly job's stored ones (source "scheduled"). */
+  stored?: StoredRun | null;
 }
 
 /** The written answer. */
@@ -127,9 +139,12 @@ function change(f: VariableForecast): number | null {
 export function writeForecastInsights(rep: ForecastReport): ForecastInsights {
   const ahead = periods(rep.horizon, rep.grain);
   const names = rep.forecasts.map((f) => featureLabel(f.variable));
-  const header = rep.forecasts.length
-    ? `📈 FORECAST COMPLETE: the next ${ahead} of ${listing(names)}, ${grainAdjective(rep.grain)}`
-    : `📈 FORECAST: nothing could be forecast`;
+  const st = rep.stored;
+  const header = !rep.forecasts.length
+    ? `📈 FORECAST: nothing could be forecast`
+    : st
+    ? `📈 STORED FORECAST: what the ${st.job.name} job forecast on ${st.runDay} for the next ${ahead} of ${listing(names)}, ${grainAdjective(rep.grain)}`
+    : `📈 FORECAST COMPLETE: the next ${ahead} of ${listing(names)}, ${grainAdjective(rep.grain)}`;
   const lines = [header, ""];
   const keyFindings: string[] = [];
   const recommendations: string[] = [];
@@ -137,15 +152,24 @@ export function writeForecastInsights(rep: ForecastReport): ForecastInsights {
     const nh = rep.forecasts.map((f) => f.nHistory);
     const ne = rep.forecasts.flatMap((f) => f.points.map((p) => p.nErrors));
     const upTo = rep.lastObserved ? ` up to ${periodLabel(rep.lastObserved, rep.grain)}` : "";
+    if (st) {
+      lines.push(
+        `JOB: made ${st.madeAt.slice(0, 19).replace("T", " ")} UTC by ${st.scheduler}; state ${st.job.state}` +
+          (st.job.lastStatus ? `, last run ${st.job.lastStatus}` : "") +
+          `; ${st.job.runs30d} runs in the last 30 days, ${st.job.failed30d} failed` +
+          (st.job.nextRunAt ? `; next run ${st.job.nextRunAt.slice(0, 16).replace("T", " ")} UTC` : "") +
+          (st.job.lastError ? `; last error: ${st.job.lastError}` : "") + ".",
+      );
+    }
     lines.push(
-      `ANALYSIS COMPLETE: ${rep.forecasts.length} series, ${span(nh, rep.grain)} of history each${upTo}. ` +
+      `${st ? "THE FORECASTS REST ON" : "ANALYSIS COMPLETE"}: ${rep.forecasts.length} series, ${span(nh, rep.grain)} of history each${upTo}. ` +
         (rep.method === "auto"
           ? "Each series gets the method with the lowest rolling-origin backtest error (MASE) — the seasonal-naive baseline unless a model beats it. "
           : `Method: ${(METHOD_NAMES[rep.method] ?? rep.method).toLowerCase()}. `) +
         `Intervals (${rep.levels.map((l) => `${l}%`).join(", ")}) are conformal: each step's from its own backtest errors ` +
         `(${Math.min(...ne)}–${Math.max(...ne)} per step).`,
       "",
-      `🔮 FORECAST (next ${ahead}):`,
+      `🔮 FORECAST (${st ? `made ${st.runDay} for ` : ""}next ${ahead}):`,
     );
     for (const f of rep.forecasts) {
       const first = f.points[0];
@@ -162,6 +186,7 @@ export function writeForecastInsights(rep: ForecastReport): ForecastInsights {
       }
       if (f.points.length > LISTED) lines.push(`    … ${f.points.length - LISTED} more periods in structuredContent.forecasts`);
     }
+    if (st) lines.push("", ...realisedLines(rep.forecasts));
     // what to watch: moves beyond MOVE whose widest interval leaves the recent mean out at some step
     const widest = Math.max(...rep.levels);
     for (const f of rep.forecasts) {
@@ -199,7 +224,7 @@ export function writeForecastInsights(rep: ForecastReport): ForecastInsights {
     } else {
       lines.push("", `⚠️ WHAT TO WATCH: no series is forecast to move ${pct(MOVE)} or more against its last ${ahead}.`);
     }
-    recommendations.push(
+    if (!st) recommendations.push(
       `Compare these forecasts with what happens: the nightly job stores its forecasts and scores them against the actuals ` +
         `(analytics.forecast_scores), so the intervals can be checked on data they never saw.`,
     );
@@ -210,6 +235,26 @@ export function writeForecastInsights(rep: ForecastReport): ForecastInsights {
     ? keyFindings[0] ?? `No forecast series moves ${pct(MOVE)} or more against its last ${ahead}.`
     : `Nothing could be forecast — ${groupedReasons(rep.skipped)}.`;
   return { summary, keyFindings, recommendations, lines };
+}
+
+/** The "how good it has been" section of a stored forecast. */
+function realisedLines(forecasts: VariableForecast[]): string[] {
+  const out = ["📏 HOW GOOD THE STORED FORECASTS HAVE BEEN (scored against the actuals, all steps):"];
+  for (const f of forecasts) {
+    const r = f.realised;
+    if (!r || r.nScored === 0) {
+      out.push(`• ${featureLabel(f.variable)}: not enough data — none of its ${r?.nForecasts ?? 0} stored forecasts has an actual yet.`);
+      continue;
+    }
+    const promised = f.backtest.mase === null ? "" : ` (the backtest promised ${f.backtest.mase.toFixed(2)})`;
+    const cov = r.coverage.filter((c) => c.realised !== null)
+      .map((c) => `${c.level}% intervals held ${pct(c.realised!)} (n = ${formatCount(c.n)})`).join(", ");
+    out.push(
+      `• ${featureLabel(f.variable)}: realised MASE ${r.mase === null ? "not defined (constant history)" : r.mase.toFixed(2)} over ` +
+        `${formatCount(r.nScored)} scored of ${formatCount(r.nForecasts)} stored forecasts${promised}${cov ? `; ${cov}` : ""}.`,
+    );
+  }
+  return out;
 }
 
 /** "a, b: reason; c: other reason" — variables that failed alike named together. */
