@@ -18,7 +18,7 @@ import { type CorrelationRow, Q_THRESHOLD, targetNoun, writeCorrelationInsights 
 import { grainAdjective, type Grain } from "../insights/wording.ts";
 import { type DriverRow, writeDriverInsights } from "../insights/drivers.ts";
 import { checkRangeHasData, dateRange, text, toolArguments, utcDay } from "./args.ts";
-import { writeAnswer } from "./answer.ts";
+import { ANSWER_FIELDS, writeAnswer } from "./answer.ts";
 import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 
 // ───────────────────────────── definition (data only) ─────────────────────────────
@@ -111,11 +111,7 @@ const outputSchema = z.object({
     significant: z.boolean().describe(`q < ${Q_THRESHOLD}`),
     note: z.string(),
   })).describe("Threshold drivers found together (analytics.explain_drivers); empty when the target or grain has no driver model"),
-  summary: z.string(),
-  keyFindings: z.array(z.string()),
-  recommendations: z.array(z.string()),
-  chart: z.object({ vegaLite: z.record(z.string(), z.unknown()) }).optional(),
-  notes: z.array(z.string()),
+  ...ANSWER_FIELDS,
 });
 
 /** The data-only definition of analyze_correlations. */

@@ -13,8 +13,21 @@
  *   structured: { forecasts, summary },
  * });
  */
+import { z } from "zod";
 import type { chartContent } from "../charts/content.ts";
 import type { ToolResult } from "./types.ts";
+
+/**
+ * The fields every tool's structuredContent ends with (spread into its output schema): the one-line
+ * summary, key findings, recommendations, the chart's Vega-Lite spec, and the notes.
+ */
+export const ANSWER_FIELDS = {
+  summary: z.string(),
+  keyFindings: z.array(z.string()),
+  recommendations: z.array(z.string()),
+  chart: z.object({ vegaLite: z.record(z.string(), z.unknown()) }).optional(),
+  notes: z.array(z.string()),
+};
 
 /** A chart of an answer. */
 export interface AnswerChart {

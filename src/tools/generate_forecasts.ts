@@ -16,7 +16,7 @@ import { AppError } from "../errors.ts";
 import { type ForecastPoint, groupedReasons, type StoredRun, type VariableForecast, writeForecastInsights } from "../insights/forecasts.ts";
 import { featureLabel, type Grain, grainAdjective } from "../insights/wording.ts";
 import { partFailureNote, toolErrorMessage } from "../mcp/tool_error.ts";
-import { writeAnswer } from "./answer.ts";
+import { ANSWER_FIELDS, writeAnswer } from "./answer.ts";
 import { text, toolArguments } from "./args.ts";
 import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 
@@ -137,11 +137,7 @@ const outputSchema = z.object({
       lastError: z.string().nullable(),
     }),
   }).nullable().describe("source scheduled: the stored run and its job's health"),
-  summary: z.string(),
-  keyFindings: z.array(z.string()),
-  recommendations: z.array(z.string()),
-  chart: z.object({ vegaLite: z.record(z.string(), z.unknown()) }).optional(),
-  notes: z.array(z.string()),
+  ...ANSWER_FIELDS,
 });
 
 /** The data-only definition of generate_forecasts. */
