@@ -47,7 +47,8 @@
 -- errors of that step is the half-width. When k is too small for a level (⌈(k+1)·level⌉ > k), the
 -- interval falls back to the sanity bound below, with a note. coverage[] is measured honestly: the
 -- half-width is taken from the first half of the origins and the share of the second half's errors
--- inside it is reported (over all steps).
+-- inside it is reported (over all steps); null for a level whose rank the earlier half is too small
+-- for (e.g. 95% with fewer than 19 errors there): that interval cannot be checked, which is not 0%.
 -- Sanity rule: no interval is wider than 2 × the observed range (max − min) of the history: a
 -- half-width above the range is cut to the range (noted); a point forecast stays within
 -- [min − range, max + range]; a series that never goes below 0 gets lower bounds ≥ 0.
@@ -83,8 +84,10 @@ as $$
          (select array_agg(p.sorted[ceil((p.k + 1) * l.lv / 100.0)::int] order by l.ord)
           from unnest(levels) with ordinality as l(lv, ord)),
          cardinality(p.test),
-         (select array_agg((select count(*)::integer from unnest(p.test) as x
-                            where x <= p.cal[ceil((cardinality(p.cal) + 1) * l.lv / 100.0)::int]) order by l.ord)
+         -- null where the earlier half has too few errors for the level's rank: that interval cannot be checked
+         (select array_agg(case when ceil((cardinality(p.cal) + 1) * l.lv / 100.0)::int <= cardinality(p.cal) then
+                             (select count(*)::integer from unnest(p.test) as x
+                              where x <= p.cal[ceil((cardinality(p.cal) + 1) * l.lv / 100.0)::int]) end order by l.ord)
           from unnest(levels) with ordinality as l(lv, ord))
   from per_step p
   order by p.s
@@ -341,9 +344,10 @@ begin
   for c in 1..cardinality(cand_name) loop
     continue when v_method <> 'all' and c <> pick;
     v_errs := cand_err[(c - 1) * nw + 1:c * nw];
-    select array_agg(round(coalesce(x.cov_sum, 0)::numeric / nullif(x.t_sum, 0), 4)::float8 order by x.ord)
+    -- over the steps whose interval could be checked; null when none could (too few errors for the level)
+    select array_agg(round(x.cov_sum::numeric / nullif(x.t_sum, 0), 4)::float8 order by x.ord)
       into cov
-    from (select l.ord, sum(iv2.covered[l.ord]) as cov_sum, sum(iv2.tested) as t_sum
+    from (select l.ord, sum(iv2.covered[l.ord]) as cov_sum, sum(iv2.tested) filter (where iv2.covered[l.ord] is not null) as t_sum
           from aoma_private.forecast_intervals(v_errs, v_h, v_levels) iv2
           cross join generate_subscripts(v_levels, 1) as l(ord)
           group by l.ord) x;

@@ -51,6 +51,11 @@ export function openPostgres(url: string, opts: { max?: number } = {}): Db {
     onnotice: () => {},
     // numeric and bigint come back as text from postgres.js; analyses cast to int/float8 in SQL.
     connection: { application_name: "aoma-mesh-analytics" },
+    types: {
+      // postgres.js (3.4.9) hands a NULL element of an int/float array to the element parser as the
+      // text "NULL" and answers NaN; a NULL element is null, as PGlite has it (scalars never get here)
+      number: { to: 0, from: [21, 23, 26, 700, 701], serialize: (x: number) => String(x), parse: (x: string) => (x === "NULL" ? null : +x) },
+    },
   };
   const sql = postgres(url, { max: opts.max ?? 5, ...options });
   let control: postgres.Sql | undefined;

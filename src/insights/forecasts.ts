@@ -115,8 +115,10 @@ function accuracyText(f: VariableForecast): string {
 
 function coverageText(f: VariableForecast): string {
   const known = f.coverage.filter((c) => c.backtest !== null);
-  if (!known.length) return "";
-  return `; held-out backtest coverage ${known.map((c) => `${pct(c.backtest!)} for the ${c.level}% interval`).join(", ")}`;
+  const unchecked = f.coverage.filter((c) => c.backtest === null).map((c) => `${c.level}%`);
+  const parts = known.map((c) => `${pct(c.backtest!)} for the ${c.level}% interval`);
+  if (unchecked.length) parts.push(`too few backtest errors to check the ${unchecked.join(" and ")} ${unchecked.length > 1 ? "intervals" : "interval"}`);
+  return parts.length ? `; held-out backtest coverage ${parts.join(", ")}` : "";
 }
 
 /** Mean of the forecast points. */

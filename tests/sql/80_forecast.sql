@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and cases with a closed-form answer. Parity with
 -- statsmodels and the backtest recomputed from its definition are in tests/forecast_test.ts.
 begin;
-select plan(38);
+select plan(39);
 
 select has_function('analytics', 'forecast_series', array['double precision[]', 'integer', 'integer', 'double precision[]', 'text', 'text', 'integer'],
   'analytics.forecast_series(y, season, horizon, levels, method, label, season2) exists');
@@ -46,6 +46,10 @@ select is((select f.half_width from aoma_private.forecast_intervals(array[-1, 2,
   array[2, null]::float8[], '3 errors are too few for 95% (⌈4·0.95⌉ = 4 > 3): no half-width');
 select is((select f.n_errors from aoma_private.forecast_intervals(array[1, null, 3, 4]::float8[], 2, '{80}') f where f.step = 2),
   1, 'a missing actual is not an error');
+select is((select f.covered from aoma_private.forecast_intervals(
+            (select array_agg(g::float8 order by g) from generate_series(1, 20) g), 1, '{80,95}') f),
+  array[0, null]::integer[],
+  'split-half check: 10 earlier errors give the 80% width (9th) but are too few for 95% (⌈11·0.95⌉ = 11): unchecked, not 0 covered');
 -- seasonal naive and the auto rule on a series that repeats its season exactly plus a ramp
 select is((select array_agg(f.point order by f.step) from analytics.forecast_series(
             (select array_agg((g % 4)::float8 order by g) from generate_series(1, 60) g), 4, 4, '{80}', 'seasonal_naive') f),
