@@ -519,21 +519,22 @@ revoke execute on function aoma_private.ets_start_vector(text, text, float8) fro
 grant execute on function aoma_private.ets_start_vector(text, text, float8) to authenticated, service_role;
 
 -- aoma_private.ets_fit(y, trend, season, m, max_evals, n_starts, profile_states): maximum
--- likelihood for one form. With at most profile_states free initial states (default 10) Nelder–Mead
--- profiles them (ets_objective) — damped trends need it.
--- Alternates Nelder–Mead over the smoothing parameters (initial states fixed) and Gauss–Newton over
--- the initial states (smoothing parameters fixed) until a round gains less than 1e-8 relative SSE
--- (at most 8 rounds). Starts: statsmodels' (α = 0.1, β = 0.01, γ = 0.01, φ = 0.98) and α = 0.5;
--- with at most 10 free initial states (season ≤ 7 or none) α ∈ {0.0001, 0.01, 0.1, 0.5, 0.9} are
--- screened first (initial states by Gauss–Newton for each) and the best n_starts (default 2) run — a slowly moving
--- level with a trend (α at its lower bound) is otherwise missed. Returns the parameters
--- [α, β, γ, φ], the initial states, SSE, n (non-null values), the log-likelihood, AICc
--- (statsmodels' count: smoothing parameters, initial states including the fixed s_{−m}, and σ²)
--- and the passes over the data it took.
+-- likelihood for one form. Alternates Nelder–Mead over the smoothing parameters (initial states
+-- fixed) and Gauss–Newton over the initial states (smoothing parameters fixed) until a round gains
+-- less than 1e-8 relative SSE (at most 8 rounds); with at most profile_states free initial states
+-- (default 10) Nelder–Mead profiles them instead (ets_objective) — damped trends need it.
+-- Starts: statsmodels' (α = 0.1, β = 0.01, γ = 0.01, φ = 0.98) and α = 0.5; with at most 10 free
+-- initial states (season ≤ 7 or none) α ∈ {0.0001, 0.01, 0.1, 0.5, 0.9} are screened first
+-- (initial states by Gauss–Newton for each) and the best n_starts of them run (default 5: all) —
+-- a slowly moving level with a trend (α at its lower bound), or a damped trend at φ = 0.8 rather
+-- than 0.98, is otherwise missed. At most max_evals passes over the data (default 10,000).
+-- Returns the parameters [α, β, γ, φ], the initial states, SSE, n (non-null values), the
+-- log-likelihood, AICc (statsmodels' count: smoothing parameters, initial states including the
+-- fixed s_{−m}, and σ²) and the passes over the data it took.
 drop function if exists aoma_private.ets_fit(float8[], text, text, integer, integer);
 drop function if exists aoma_private.ets_fit(float8[], text, text, integer, integer, integer);
 create or replace function aoma_private.ets_fit(
-  y float8[], trend text, season text, m integer, max_evals integer default 10000, n_starts integer default 2,
+  y float8[], trend text, season text, m integer, max_evals integer default 10000, n_starts integer default 5,
   profile_states integer default 10,
   out par float8[], out x0 float8[], out sse float8, out n integer, out loglike float8,
   out aicc float8, out k integer, out passes integer
