@@ -15,14 +15,7 @@ import postgres from "postgres";
 import { migrateAll } from "../src/db/migrate.ts";
 import { openPostgres } from "../src/db/postgres.ts";
 import { appendResults, benchArgs } from "./_common.ts";
-
-interface FittedCase {
-  name: string;
-  m: number;
-  y: number[];
-  forms: Record<string, { loglike: number; aicc: number }>;
-  chosen: string;
-}
+import type { FittedCase } from "../tests/forecast_test.ts";
 
 const args = benchArgs();
 const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";

@@ -26,7 +26,8 @@ interface FixedCase {
   loglike: number;
   forecast: number[];
 }
-interface FittedCase {
+/** One series of the fitted-parity reference (also read by bench/forecast_fitted_parity.ts). */
+export interface FittedCase {
   name: string;
   m: number;
   y: number[];
