@@ -20,6 +20,8 @@ declare
   v_table text;
   v_key text;
   rec record;
+  v_periods timestamptz[];
+  v_values float8[];
 begin
   if v_grain not in ('hour', 'day', 'week') then
     raise exception 'grain must be one of hour, day, week (got "%")', v_grain using errcode = '22023';
@@ -36,11 +38,16 @@ begin
   v_key := case v_grain when 'hour' then 'hour' when 'day' then 'day' else 'week' end;
   for rec in select u.name from unnest(feature_history.features) with ordinality as u(name, ord)
              group by u.name order by min(u.ord) loop
-    return query execute format(
-      'select $1::text, v.k::timestamptz, v.x
-       from (select t.%2$I as k, t.%1$I::float8 as x from analytics.%3$I t order by t.%2$I desc limit $2) v
-       order by v.k',
-      rec.name, v_key, v_table) using rec.name, feature_history.periods;
+    execute format(
+      'select array_agg(v.k::timestamptz order by v.k), array_agg(v.x order by v.k)
+       from (select t.%2$I as k, t.%1$I::float8 as x from analytics.%3$I t order by t.%2$I desc limit $1) v',
+      rec.name, v_key, v_table) into v_periods, v_values using feature_history.periods;
+    for i in 1 .. coalesce(cardinality(v_periods), 0) loop
+      feature := rec.name;
+      period := v_periods[i];
+      value := v_values[i];
+      return next;
+    end loop;
   end loop;
 end;
 $$;
