@@ -417,7 +417,6 @@ declare
   v_h integer := coalesce(forecast_feature.horizon, 7);
   v_step interval;
   v_table text;
-  v_key text;
   v_calendar text;
   v_work bigint := 0;
   v_n integer;
@@ -449,8 +448,7 @@ begin
     raise exception 'calendar features have a known future and are not forecast: %', v_calendar using errcode = '22023';
   end if;
   v_table := case v_grain when 'hour' then 'features_hourly' when 'day' then 'features_daily' else 'features_weekly' end;
-  v_key := case v_grain when 'hour' then 'hour' when 'day' then 'day' else 'week' end;
-  v_step := case v_grain when 'hour' then interval '1 hour' when 'day' then interval '1 day' else interval '7 days' end;
+  v_step := aoma_private.forecast_period_length(v_grain);
   execute format('select count(*)::int from analytics.%I', v_table) into v_n;
   if v_n = 0 then
     raise exception 'no % data yet (analytics.% is empty): load data and run analytics.refresh_features() first', v_grain, v_table
@@ -465,10 +463,8 @@ begin
   end if;
   for rec in select u.name from unnest(forecast_feature.features) with ordinality as u(name, ord)
              group by u.name order by min(u.ord) loop
-    execute format(
-      'select array_agg(v.x order by v.k), max(v.k)::timestamptz
-       from (select t.%2$I as k, t.%1$I::float8 as x from analytics.%3$I t order by t.%2$I desc limit $1) v',
-      rec.name, v_key, v_table) into v_y, v_last using v_n;
+    -- the same reader as the nightly job's (sql/62_feature_history.sql), up to the last period
+    select h.y, h.last_period into v_y, v_last from aoma_private.forecast_history(v_grain, rec.name, 'infinity', v_n) h;
     if not exists (select from unnest(v_y) x where x is not null) then
       raise exception '"%" has no values in the last % %s; nothing to forecast', rec.name, cardinality(v_y), v_grain
         using errcode = '22023';

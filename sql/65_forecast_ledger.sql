@@ -73,15 +73,7 @@
 
 -- ───────────────────────────── analyst views ─────────────────────────────
 
--- The length of a period of the grain (hour, day, ISO week).
-create or replace function aoma_private.forecast_period_length(grain text)
-returns interval
-language sql
-immutable
-set search_path = ''
-as $$ select case grain when 'hour' then interval '1 hour' when 'day' then interval '1 day' else interval '7 days' end $$;
-revoke execute on function aoma_private.forecast_period_length(text) from public;
-grant execute on function aoma_private.forecast_period_length(text) to authenticated, service_role;
+-- (aoma_private.forecast_period_length is in sql/62_feature_history.sql)
 
 create or replace view analytics.forecast_ledger
 with (security_invoker = true) as
@@ -233,35 +225,7 @@ revoke execute on function aoma_private.forecast_check_features(text, text[]) fr
 -- the check trigger of analytics.forecast_jobs runs it as the writer (service_role)
 grant execute on function aoma_private.forecast_check_features(text, text[]) to service_role;
 
--- aoma_private.forecast_history(grain, feature, as_of, history): the feature's values of the periods
--- that end by as_of (the last `history` of them; null = 1,008 hours, 730 days or 260 weeks, as
--- analytics.forecast_feature reads), oldest first, and the start of the
--- last one. The feature must have passed forecast_check_features (it becomes a column name).
-create or replace function aoma_private.forecast_history(
-  grain text, feature text, as_of timestamptz, history integer,
-  out y float8[], out last_period timestamptz
-)
-language plpgsql
-stable
-set search_path = ''
-as $$
-declare
-  v_table text := case grain when 'hour' then 'features_hourly' when 'day' then 'features_daily' else 'features_weekly' end;
-  v_period text := case grain when 'hour' then 'hour' when 'day' then '(day::timestamp at time zone ''UTC'')'
-                              else '(week::timestamp at time zone ''UTC'')' end;
-begin
-  execute format(
-    'select array_agg(x.v order by x.p), max(x.p) from (
-       select %1$s as p, %2$I::float8 as v from analytics.%3$I
-       where %1$s + $3 <= $1 order by 1 desc limit $2) x',
-    v_period, feature, v_table)
-  into y, last_period
-  -- null: the defaults of analytics.forecast_feature (1,008 hours, 730 days, 260 weeks)
-  using as_of, coalesce(history, case grain when 'hour' then 1008 when 'day' then 730 else 260 end),
-        aoma_private.forecast_period_length(grain);
-end;
-$$;
-revoke execute on function aoma_private.forecast_history(text, text, timestamptz, integer) from public;
+-- (aoma_private.forecast_history, the feature's values as of a time, is in sql/62_feature_history.sql)
 
 
 -- aoma_private.seasonal_naive_mae(y, m): mean |y_t − y_{t−m}| over the pairs with both values; the
