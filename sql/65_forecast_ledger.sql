@@ -55,12 +55,17 @@
 -- Realised MASE of a series × step = mean over its scored rows of |actual − point| / scale.
 -- A period is scored once it is complete: its end ≤ the end of the last hour with data
 -- (max(analytics.features_hourly.hour) + 1 hour), and its value is not null.
--- Recalibration rule: when a run is made, the ledger's realised errors of the same grain, feature
--- and step whose period ended by the run's history end are counted (k, stored as realised_errors);
--- with k ≥ 30, the latest 200 of them (by period) give, per level L, the split-conformal half-width
--- = the ⌈(k'+1)·L/100⌉-th smallest |error| (k' = min(k, 200)), which replaces the backtest's
--- half-width around the point (wider or narrower: realised errors are out of sample by
--- construction); a level whose rank exceeds k' keeps the backtest bounds. The sanity rule of
+-- Recalibration rule (normalised split conformal): when a run is made, the ledger's scored rows of
+-- the same grain, feature and step whose period ended by the run's history end are counted per
+-- interval level L the earlier run also had (k, stored as realised_errors: the largest over the
+-- levels). Each gives a ratio = |error| / that run's own backtest half-width at L (rows whose
+-- backtest half-width was 0 are left out): how far the backtest's promise had to stretch to cover
+-- what happened. With k ≥ 30, the latest 200 ratios (by period) give the factor = the
+-- ⌈(k'+1)·L/100⌉-th smallest (k' = min(k, 200)), and the run's half-width at L becomes factor × its
+-- own backtest half-width (wider or narrower: realised errors are out of sample by construction); a
+-- level whose rank exceeds k' keeps the backtest bounds. Ratios rather than raw errors, so errors
+-- of an earlier, different model (a shorter history, another season or method) still say how its
+-- backtest intervals fared, not how wide this run's should be. The sanity rule of
 -- forecast_series holds: a half-width is at most the history's range, and a history that never
 -- goes below 0 gets lower bounds ≥ 0. The backtest bounds stay in backtest_lower / backtest_upper,
 -- recalibrated is true and notes say so (levels, k, half-widths before and after).
@@ -244,12 +249,46 @@ as $$
 $$;
 revoke execute on function aoma_private.seasonal_naive_mae(float8[], integer) from public;
 
--- aoma_private.forecast_recalibrate(point, lower, upper, levels, k, errors, range, nonneg): the
--- recalibration rule (top of this file). k = realised errors available, errors = the latest ones
--- (at most 200) as |error|, sorted ascending. Returns the bounds to store, whether any level was
--- recalibrated, and the note saying so.
+-- aoma_private.forecast_recalibration(grain, feature, as_of, levels): per step, the inputs of the
+-- recalibration rule (top of this file) from the ledger's rows scored by as_of: k (the most realised
+-- errors over the levels), used (min(k, 200)) and per level the factor (null: fewer than 30 ratios, or
+-- the level's rank exceeds them).
+drop function if exists aoma_private.forecast_recalibrate(float8, float8[], float8[], float8[], integer, float8[], float8, boolean);
+create or replace function aoma_private.forecast_recalibration(grain text, feature text, as_of timestamptz, levels float8[])
+returns table (step integer, k integer, used integer, factors float8[])
+language sql
+stable
+set search_path = ''
+as $$
+  with r as (
+    select l.step, lv.ord, l.abs_error / (l.backtest_upper[p.j] - l.point) as ratio,
+           row_number() over (partition by l.step, lv.ord order by l.period desc, l.run_id desc) as rn,
+           count(*) over (partition by l.step, lv.ord) as k
+    from analytics.forecast_ledger l
+    cross join lateral unnest(forecast_recalibration.levels) with ordinality as lv(level, ord)
+    cross join lateral (select array_position(l.levels, lv.level) as j) p
+    where l.grain = forecast_recalibration.grain and l.feature = forecast_recalibration.feature
+      and l.abs_error is not null and l.period_end <= forecast_recalibration.as_of
+      and p.j is not null and l.backtest_upper[p.j] - l.point > 0
+  ), per_level as (
+    select r.step, r.ord, max(r.k)::integer as k, array_agg(r.ratio order by r.ratio) filter (where r.rn <= 200) as sorted
+    from r group by r.step, r.ord
+  )
+  select p.step, max(p.k)::integer, least(max(p.k), 200)::integer,
+         array_agg(case when p.k >= 30 and ceil((cardinality(p.sorted) + 1) * lv.level / 100.0)::integer <= cardinality(p.sorted)
+                        then p.sorted[ceil((cardinality(p.sorted) + 1) * lv.level / 100.0)::integer] end order by lv.ord)
+  from per_level p
+  join unnest(forecast_recalibration.levels) with ordinality as lv(level, ord) on lv.ord = p.ord
+  group by p.step
+$$;
+revoke execute on function aoma_private.forecast_recalibration(text, text, timestamptz, float8[]) from public;
+
+-- aoma_private.forecast_recalibrate(point, lower, upper, levels, k, used, factors, range, nonneg):
+-- the bounds to store for one row: per level with a factor, point ± least(factor × backtest
+-- half-width, range) (no lower bound below 0 when nonneg); whether any level was recalibrated, and
+-- the note saying so.
 create or replace function aoma_private.forecast_recalibrate(
-  point float8, lower float8[], upper float8[], levels float8[], k integer, errors float8[],
+  point float8, lower float8[], upper float8[], levels float8[], k integer, used integer, factors float8[],
   range float8, nonneg boolean,
   out new_lower float8[], out new_upper float8[], out recalibrated boolean, out note text
 )
@@ -258,34 +297,31 @@ immutable
 set search_path = ''
 as $$
 declare
-  n integer := coalesce(cardinality(errors), 0);
-  r integer;
   hw float8;
   done text[] := '{}'::text[];
 begin
   new_lower := lower;
   new_upper := upper;
   recalibrated := false;
-  if coalesce(k, 0) < 30 or n = 0 then
+  if coalesce(k, 0) < 30 or factors is null then
     return;
   end if;
   for l in 1..cardinality(levels) loop
-    r := ceil((n + 1) * levels[l] / 100.0)::integer;
-    continue when r > n;
-    hw := least(errors[r], range);
+    continue when factors[l] is null;
+    hw := least(factors[l] * (upper[l] - point), range);
     new_lower[l] := case when nonneg then greatest(0, point - hw) else point - hw end;
     new_upper[l] := point + hw;
-    done := done || format('%s%% ±%s (backtest ±%s)', levels[l], round(hw::numeric, 4),
-                           round(((upper[l] - lower[l]) / 2)::numeric, 4));
+    done := done || format('%s%% ±%s (backtest ±%s × %s)', levels[l], round(hw::numeric, 4)::float8,
+                           round((upper[l] - point)::numeric, 4)::float8, round(factors[l]::numeric, 3)::float8);
   end loop;
   if cardinality(done) > 0 then
     recalibrated := true;
     note := format('intervals recalibrated from the latest %s of %s realised errors in the ledger: %s',
-                   n, k, array_to_string(done, ', '));
+                   used, k, array_to_string(done, ', '));
   end if;
 end;
 $$;
-revoke execute on function aoma_private.forecast_recalibrate(float8, float8[], float8[], float8[], integer, float8[], float8, boolean) from public;
+revoke execute on function aoma_private.forecast_recalibrate(float8, float8[], float8[], float8[], integer, integer, float8[], float8, boolean) from public;
 
 -- aoma_private.forecast_into_ledger(…): forecasts `features` as of 00:00 UTC of run_day and stores
 -- one run (a job's earlier run of that day is deleted first). A feature refused for its data
@@ -347,15 +383,6 @@ begin
     select max(x) - min(x), min(x) >= 0 into v_range, v_nonneg from unnest(v_hist.y) x;
     v_scale := aoma_private.seasonal_naive_mae(v_hist.y, v_m);
     begin
-      with realised as (
-        select e.step, count(*)::integer as k,
-               array_agg(e.abs_error order by e.abs_error) filter (where e.rn <= 200) as errs
-        from (select l.step, l.abs_error,
-                     row_number() over (partition by l.step order by l.period desc, l.run_id desc) as rn
-              from analytics.forecast_ledger l
-              where l.grain = grain and l.feature = f and l.abs_error is not null and l.period_end <= v_as_of) e
-        group by e.step
-      )
       insert into analytics.forecast_values (run_id, feature, step, period, point, lower, upper, backtest_lower,
         backtest_upper, recalibrated, realised_errors, method_used, model, backtest_mase, baseline_mase,
         backtest_coverage, n_errors, n_history, season, scale, notes)
@@ -365,9 +392,9 @@ begin
              nullif(concat_ws('; ', v_note, s.notes, c.note,
                               case when v_scale is null then 'constant history: no MASE scale' end), '')
       from analytics.forecast_series(v_hist.y, v_m, horizon, levels, method, f, case when v_m = 24 then 168 end) s
-      left join realised rl on rl.step = s.step
-      cross join lateral aoma_private.forecast_recalibrate(s.point, s.lower, s.upper, s.interval_levels, rl.k, rl.errs,
-                                                           v_range, v_nonneg) c;
+      left join aoma_private.forecast_recalibration(grain, f, v_as_of, levels) rl on rl.step = s.step
+      cross join lateral aoma_private.forecast_recalibrate(s.point, s.lower, s.upper, s.interval_levels, rl.k, rl.used,
+                                                           rl.factors, v_range, v_nonneg) c;
       get diagnostics v_n = row_count;
       rows_written := rows_written + v_n;
       series_forecast := series_forecast + 1;

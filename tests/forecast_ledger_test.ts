@@ -176,29 +176,44 @@ testOnBothEngines("forecast ledger: later runs recalibrate their intervals from 
   );
   assert.equal(last.length, 7);
   const range = Math.max(...y) - Math.min(...y);
+  // every earlier run's stored backtest half-widths (the promise each ratio is measured against)
+  const promised = new Map<string, number[]>();
+  for (
+    const r of await db.query<{ day: string; step: number; point: number; backtest_upper: number[] }>(
+      `select to_char(r.run_day, 'YYYY-MM-DD') as day, v.step, v.point, v.backtest_upper
+       from analytics.forecast_values v join analytics.forecast_runs r using (run_id) where r.job_name = 'nightly'`,
+    )
+  ) promised.set(`${r.day}/${r.step}`, r.backtest_upper.map((u) => u - r.point));
   let recalibrated = 0;
   for (const row of last) {
     // by hand: the earlier runs (day index d) whose step-s target d + s − 1 ended by today (index 100);
-    // seasonal naive's error there is y[t] − y[t − 7]
-    const errs: number[] = [];
+    // seasonal naive's error there is y[t] − y[t − 7]; the rule's ratio is |error| / that run's
+    // backtest half-width at the level
+    const ratios: number[][] = [[], []];
     for (let d = firstRun; d < 100; d++) {
       const t = d + row.step - 1;
-      if (t + 1 <= 100) errs.push(Math.abs(y[t] - y[t - 7]));
+      if (t + 1 > 100) continue;
+      const hw = promised.get(`${isoDay(start + d * DAY)}/${row.step}`)!;
+      hw.forEach((w, l) => {
+        if (w > 0) ratios[l].push(Math.abs(y[t] - y[t - 7]) / w);
+      });
     }
-    assert.equal(row.realised_errors, errs.length, `step ${row.step}: realised errors counted`);
-    assert.equal(row.recalibrated, errs.length >= 30, `step ${row.step}: recalibrated iff ≥ 30 realised errors`);
+    const k = Math.max(ratios[0].length, ratios[1].length);
+    assert.equal(row.realised_errors, k, `step ${row.step}: realised errors counted`);
+    assert.equal(row.recalibrated, k >= 30, `step ${row.step}: recalibrated iff ≥ 30 realised errors`);
     if (!row.recalibrated) {
       assert.deepEqual([row.lower, row.upper], [row.backtest_lower, row.backtest_upper], `step ${row.step}: backtest bounds kept`);
       continue;
     }
     recalibrated++;
-    errs.sort((a, b) => a - b);
     [80, 95].forEach((level, l) => {
-      const hw = Math.min(errs[Math.ceil((errs.length + 1) * level / 100) - 1], range);
+      const sorted = [...ratios[l]].sort((a, b) => a - b);
+      const factor = sorted[Math.ceil((sorted.length + 1) * level / 100) - 1];
+      const hw = Math.min(factor * (row.backtest_upper[l] - row.point), range);
       close(row.lower[l], Math.max(0, row.point - hw), `step ${row.step} ${level}% lower`);
       close(row.upper[l], row.point + hw, `step ${row.step} ${level}% upper`);
     });
-    assert.match(row.notes ?? "", new RegExp(`intervals recalibrated from the latest ${errs.length} of ${errs.length} realised errors`));
+    assert.match(row.notes ?? "", new RegExp(`intervals recalibrated from the latest ${k} of ${k} realised errors`));
   }
   assert.ok(recalibrated >= 1 && recalibrated < 7, `some steps have 30 realised errors, the far ones not yet (${recalibrated})`);
 

@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and cases with a closed-form answer. Parity with
 -- statsmodels and the backtest recomputed from its definition are in tests/forecast_test.ts.
 begin;
-select plan(39);
+select plan(40);
 
 select has_function('analytics', 'forecast_series', array['double precision[]', 'integer', 'integer', 'double precision[]', 'text', 'text', 'integer'],
   'analytics.forecast_series(y, season, horizon, levels, method, label, season2) exists');
@@ -90,7 +90,10 @@ select throws_like($$select * from analytics.forecast_series(array[1, 'NaN']::fl
 select throws_like($$select * from analytics.forecast_series(array[1, 2]::float8[], 0, 3)$$,
   'season must be a period between 1 (no season) and 400 (got 0)', 'season 0');
 select throws_like($$select * from analytics.forecast_series((select array_agg(g::float8) from generate_series(1, 6000) g), 7, 7)$$,
-  'too much work: 6000 values × 9 ETS forms = 54000 units; at most 50,000 per call%', 'work bound of one series');
+  'too much work: 6000 values × 9 ETS forms with season 7 = 54000 units; at most 50,000 per call%', 'work bound of one series');
+select throws_like($$select * from analytics.forecast_series((select array_agg((g % 24 + 1)::float8) from generate_series(1, 1700) g), 24, 48)$$,
+  'too much work: 1700 values × 9 ETS forms with season 24 = 52458 units; at most 50,000 per call%',
+  'work bound: a season of 24 costs 24/7 per value (1,700 hours: 52,458 units; 1,700 days would be 15,300)');
 select throws_like($$select * from analytics.forecast_feature(array['x; drop table aoma.incidents'])$$,
   'unknown variable "x; drop table aoma.incidents" for grain day; valid: %', 'unknown feature: the valid ones listed');
 select throws_like($$select * from analytics.forecast_feature(array['is_monday'])$$,

@@ -6,7 +6,7 @@
 -- privileges and error sentences. pg_cron is not left to fire here: the function is called.
 -- Everything runs in a transaction that is rolled back (the schedule changes too).
 begin;
-select plan(48);
+select plan(49);
 set local client_min_messages = error;  -- the failing runs below warn, as they do in the server log
 
 -- ───────────────────────────── contract ─────────────────────────────
@@ -124,21 +124,25 @@ select results_eq(
   $$values ('job'::text, 7), ('on_demand', 5)$$, 'forecast_latest: the latest run of each kind and feature');
 
 -- ───────────────────────────── the recalibration rule ─────────────────────────────
--- 30 realised |errors| 1 … 30: 80% takes the ⌈31 · 0.80⌉ = 25th, 95% the ⌈31 · 0.95⌉ = 30th; 99% would
--- need the 31st, so it keeps the backtest bounds
+-- the rule's ranks over the ledger (aoma_private.forecast_recalibration) are checked by hand in
+-- tests/forecast_ledger_test.ts; here the bounds it makes from the factors: backtest half-widths
+-- 10, 20, 30 with factors 1.5, 0.5 and none (99%: too few ratios for its rank, kept)
 select results_eq(
   $$select new_lower, new_upper, recalibrated from aoma_private.forecast_recalibrate(100, '{90,80,70}', '{110,120,130}', '{80,95,99}',
-      30, (select array_agg(g::float8 order by g) from generate_series(1, 30) g), 1000, true)$$,
-  $$values ('{75,70,70}'::float8[], '{125,130,130}'::float8[], true)$$,
-  'k = 30: the conformal half-widths of the realised errors replace the backtest''s (99%: too few, kept)');
+      30, 30, '{1.5,0.5,null}', 1000, true)$$,
+  $$values ('{85,90,70}'::float8[], '{115,110,130}'::float8[], true)$$,
+  'k = 30: factor × the backtest half-width replaces it, wider or narrower (99%: no factor, kept)');
 select results_eq(
   $$select new_lower, new_upper, recalibrated from aoma_private.forecast_recalibrate(100, '{90}', '{110}', '{80}',
-      29, (select array_agg(g::float8 order by g) from generate_series(1, 29) g), 1000, true)$$,
+      29, 29, '{2}', 1000, true)$$,
   $$values ('{90}'::float8[], '{110}'::float8[], false)$$, 'k = 29: below the rule''s 30, nothing changes');
 select results_eq(
   $$select new_lower, new_upper from aoma_private.forecast_recalibrate(10, '{5}', '{15}', '{80}',
-      30, (select array_agg(g::float8 order by g) from generate_series(1, 30) g), 20, true)$$,
+      30, 30, '{5}', 20, true)$$,
   $$values ('{0}'::float8[], '{30}'::float8[])$$, 'the sanity rule: half-width at most the range (20), no bound below 0 for a non-negative series');
+select alike((select note from aoma_private.forecast_recalibrate(100, '{90}', '{110}', '{80}', 250, 200, '{1.5}', 1000, true)),
+  'intervals recalibrated from the latest 200 of 250 realised errors in the ledger: 80% ±15 (backtest ±10 × 1.5)',
+  'the note says from how many errors, the half-widths before and after and the factor');
 
 -- ───────────────────────────── a run made to fail ─────────────────────────────
 -- the catalog no longer has the configured feature (as after a catalog change)
