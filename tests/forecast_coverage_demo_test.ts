@@ -9,9 +9,10 @@
  * then says, per feature, which share of the stored intervals held the actual.
  *
  * Server only (about 80 s on PostgreSQL 15, in a scratch database of its own): seed 1 by default,
- * more with AOMA_COVERAGE_SEEDS=1,2,3. The other features' coverage is printed, not asserted: the
- * daily failure count (mean ≈ 4) is a small count whose |errors| take few distinct values, so a
- * symmetric conformal interval can only over-cover it (README, "Measured on the demo quarter").
+ * more with AOMA_COVERAGE_SEEDS=1,2,3. The other features' coverage is printed, not asserted (the
+ * bullet names these three): the daily failure count (mean ≈ 4) is a small count whose |errors| take
+ * few distinct values, so on some seeds its intervals hold more than 80% (README, "Measured on the
+ * demo quarter", has six seeds).
  */
 import assert from "node:assert/strict";
 import { loadDemo } from "../src/demo/load.ts";
