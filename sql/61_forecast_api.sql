@@ -57,9 +57,10 @@
 -- Bounded work (PGlite cannot cancel a statement): at most 50,000 units per call, units =
 -- aoma_private.forecast_work(values, season, ETS forms) = values × forms × max(season, 7) / 7: one
 -- unit is one value in one ETS form with a weekly season of days; a longer season costs in
--- proportion (its initial seasonal states are estimated too). Measured on PostgreSQL 15: 2 years of
--- days (6,570 units) 1.5 s, 1,008 hours (31,104 units) 8.5 s, 5 years of weeks (17,383 units)
--- 2.8 s; PGlite takes about twice as long, so the largest call fits the 30 s tool deadline. More is
+-- proportion (its initial seasonal states are estimated too). Measured per series on PGlite (the
+-- slower engine): 2 years of days (6,570 units) 1.1 s, 1,008 hours with the second season (31,104
+-- units) 16.4 s, 5 years of weeks (17,383 units) 5.4 s — so the largest call allowed (7 daily
+-- series of 2 years: 7.8 s; 1 hourly series of 6 weeks) fits the 30 s tool deadline. More is
 -- refused with a sentence saying so (fewer features per call or a shorter history).
 -- Errors (SQLSTATE 22023): one sentence saying what was wrong and what is allowed.
 
