@@ -538,6 +538,43 @@ $$;
 
 -- ───────────────────────────── the fit ─────────────────────────────
 
+-- aoma_private.glm_check_rows(src, p, family): the data checks of a fit over the rows of src (see
+-- glm_fit): enough rows for p predictors, a 0/1 target with both classes (binomial), no negative
+-- count (poisson). Returns the rows and the rows with y = 1; 22023 with the reason otherwise.
+create or replace function aoma_private.glm_check_rows(src text, p integer, family text, out n integer, out n_pos integer)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  k integer := p + 1;
+  fam text := family;
+  ymin float8;
+  ymax float8;
+  non_int integer;
+begin
+  execute format('select count(*)::integer, min(y), max(y), count(*) filter (where y = 1)::integer,
+                         count(*) filter (where y <> floor(y))::integer from (%s) s', src)
+    into n, ymin, ymax, n_pos, non_int;
+  if n < k + 2 then
+    raise exception 'too few rows: % complete rows for % coefficients (the intercept and % predictors); at least % are needed',
+      n, k, p, k + 2 using errcode = '22023';
+  end if;
+  if fam = 'binomial' and not (ymin >= 0 and ymax <= 1 and non_int = 0) then
+    raise exception 'a binomial (logistic) target must be 0 or 1 in every row (it ranges from % to %); use family gaussian or poisson for other values',
+      ymin, ymax using errcode = '22023';
+  end if;
+  if fam = 'binomial' and (n_pos = 0 or n_pos = n) then
+    raise exception 'the target has one class only (% of % rows are 1): there is nothing to classify; widen the window', n_pos, n
+      using errcode = '22023';
+  end if;
+  if fam = 'poisson' and ymin < 0 then
+    raise exception 'a Poisson target must be a count or rate ≥ 0 (its minimum is %)', ymin using errcode = '22023';
+  end if;
+end;
+$$;
+
+
 -- aoma_private.glm_fit(src, names, family, level): fits the rows of the query src (columns x
 -- float8[] — the predictors named by names, in order —, y float8, off float8; no nulls) and returns
 -- the fit as jsonb (see analytics.fit_glm for the fields). src is built by analytics.fit_glm from
@@ -553,10 +590,7 @@ declare
   k integer := p + 1;
   fam text := case when family = 'quasipoisson' then 'poisson' else family end;
   n integer;
-  ymin float8;
-  ymax float8;
   n_pos integer;
-  non_int integer;
   n_certain integer;
   mom float8[];
   sol record;
@@ -592,24 +626,7 @@ declare
   v float8[];
   wk text;
 begin
-  execute format('select count(*)::integer, min(y), max(y), count(*) filter (where y = 1)::integer,
-                         count(*) filter (where y <> floor(y))::integer from (%s) s', src)
-    into n, ymin, ymax, n_pos, non_int;
-  if n < k + 2 then
-    raise exception 'too few rows: % complete rows for % coefficients (the intercept and % predictors); at least % are needed',
-      n, k, p, k + 2 using errcode = '22023';
-  end if;
-  if fam = 'binomial' and not (ymin >= 0 and ymax <= 1 and non_int = 0) then
-    raise exception 'a binomial (logistic) target must be 0 or 1 in every row (it ranges from % to %); use family gaussian or poisson for other values',
-      ymin, ymax using errcode = '22023';
-  end if;
-  if fam = 'binomial' and (n_pos = 0 or n_pos = n) then
-    raise exception 'the target has one class only (% of % rows are 1): there is nothing to classify; widen the window', n_pos, n
-      using errcode = '22023';
-  end if;
-  if fam = 'poisson' and ymin < 0 then
-    raise exception 'a Poisson target must be a count or rate ≥ 0 (its minimum is %)', ymin using errcode = '22023';
-  end if;
+  select c.n, c.n_pos into n, n_pos from aoma_private.glm_check_rows(src, p, fam) c;
   df_resid := n - k;
 
   if fam = 'gaussian' then
@@ -724,6 +741,77 @@ as $$
   where a.attrelid = relation and a.attname = col and a.attnum > 0 and not a.attisdropped
 $$;
 
+-- aoma_private.glm_source(relation, target, predictors, family, exposure, order_by): checks the
+-- arguments of a fit (columns exist, are numeric or boolean, the caller may read the relation) and
+-- returns the query of its rows for aoma_private.glm_fit — x float8[], y, off (ln exposure or 0),
+-- and with order_by the column o — built from quoted identifiers only; rows with a null in any used
+-- column are left out. Errors: 22023 with the valid columns.
+create or replace function aoma_private.glm_source(
+  relation regclass, target text, predictors text[], family text, exposure text, order_by text
+)
+returns text
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_family text := glm_source.family;
+  v_cols text[];
+  v_bad text;
+begin
+  if v_family not in ('gaussian', 'binomial', 'poisson', 'quasipoisson') then
+    raise exception 'family must be one of gaussian, binomial, poisson, quasipoisson (got "%")', v_family using errcode = '22023';
+  end if;
+  if glm_source.relation is null or glm_source.target is null then
+    raise exception 'relation and target are required' using errcode = '22023';
+  end if;
+  if glm_source.predictors is null or cardinality(glm_source.predictors) = 0 or cardinality(glm_source.predictors) > 30
+     or array_position(glm_source.predictors, null) is not null then
+    raise exception 'predictors must name 1 to 30 columns (got %)', coalesce(cardinality(glm_source.predictors), 0) using errcode = '22023';
+  end if;
+  if (select count(distinct x) from unnest(glm_source.predictors) x) < cardinality(glm_source.predictors) or glm_source.target = any (glm_source.predictors) then
+    raise exception 'predictors must be distinct columns other than the target' using errcode = '22023';
+  end if;
+  if glm_source.exposure is not null and v_family not in ('poisson', 'quasipoisson') then
+    raise exception 'exposure applies to the poisson and quasipoisson families only' using errcode = '22023';
+  end if;
+  if not has_table_privilege(glm_source.relation, 'select') then
+    raise exception 'you cannot read %', glm_source.relation using errcode = '22023';
+  end if;
+  v_cols := array[glm_source.target] || glm_source.predictors || case when glm_source.exposure is null then '{}'::text[] else array[glm_source.exposure] end;
+  select string_agg(format('"%s"', c.name), ', ' order by c.ord) into v_bad
+  from unnest(v_cols) with ordinality as c(name, ord)
+  where not exists (select from pg_catalog.pg_attribute a
+                    where a.attrelid = glm_source.relation and a.attname = c.name and a.attnum > 0 and not a.attisdropped
+                      and a.atttypid in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
+                                         'float8'::regtype, 'numeric'::regtype, 'bool'::regtype));
+  if v_bad is not null then
+    raise exception '% %: not a numeric (or boolean) column of %; valid: %', case when v_bad like '%,%' then 'columns' else 'column' end,
+      v_bad, glm_source.relation,
+      coalesce((select string_agg(a.attname, ', ' order by a.attnum) from pg_catalog.pg_attribute a
+                where a.attrelid = glm_source.relation and a.attnum > 0 and not a.attisdropped
+                  and a.atttypid in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
+                                     'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)), 'none')
+      using errcode = '22023';
+  end if;
+  -- the rows: every used column present (booleans as 0/1), exposure > 0
+  if glm_source.order_by is not null and not exists (select from pg_catalog.pg_attribute a where a.attrelid = glm_source.relation
+      and a.attname = glm_source.order_by and a.attnum > 0 and not a.attisdropped) then
+    raise exception 'order_by "%" is not a column of %', glm_source.order_by, glm_source.relation using errcode = '22023';
+  end if;
+  v_cols := v_cols || case when glm_source.order_by is null then '{}'::text[] else array[glm_source.order_by] end;
+  return format('select array[%s]::float8[] as x, %s as y, %s as off%s from %s where %s',
+    (select string_agg(aoma_private.column_as_float8(glm_source.relation, c.name), ', ' order by c.ord)
+     from unnest(glm_source.predictors) with ordinality as c(name, ord)),
+    aoma_private.column_as_float8(glm_source.relation, glm_source.target),
+    case when glm_source.exposure is null then '0::float8' else format('ln(%s)', aoma_private.column_as_float8(glm_source.relation, glm_source.exposure)) end,
+    case when glm_source.order_by is null then '' else format(', %I as o', glm_source.order_by) end,
+    glm_source.relation,
+    (select string_agg(format('%I is not null', c), ' and ') from unnest(v_cols) c)
+      || case when glm_source.exposure is null then '' else format(' and %I > 0', glm_source.exposure) end);
+end;
+$$;
+
 drop function if exists analytics.fit_glm(regclass, text, text[], text, text, float8);
 create or replace function analytics.fit_glm(
   relation regclass,
@@ -746,58 +834,13 @@ set search_path = ''
 as $$
 declare
   v_family text := coalesce(fit_glm.family, 'gaussian');
-  v_cols text[];
-  v_bad text;
   v_src text;
   fit jsonb;
 begin
-  if v_family not in ('gaussian', 'binomial', 'poisson', 'quasipoisson') then
-    raise exception 'family must be one of gaussian, binomial, poisson, quasipoisson (got "%")', v_family using errcode = '22023';
-  end if;
-  if fit_glm.relation is null or fit_glm.target is null then
-    raise exception 'relation and target are required' using errcode = '22023';
-  end if;
-  if fit_glm.predictors is null or cardinality(fit_glm.predictors) = 0 or cardinality(fit_glm.predictors) > 30
-     or array_position(fit_glm.predictors, null) is not null then
-    raise exception 'predictors must name 1 to 30 columns (got %)', coalesce(cardinality(fit_glm.predictors), 0) using errcode = '22023';
-  end if;
-  if (select count(distinct x) from unnest(fit_glm.predictors) x) < cardinality(fit_glm.predictors) or fit_glm.target = any (fit_glm.predictors) then
-    raise exception 'predictors must be distinct columns other than the target' using errcode = '22023';
-  end if;
-  if fit_glm.exposure is not null and v_family not in ('poisson', 'quasipoisson') then
-    raise exception 'exposure applies to the poisson and quasipoisson families only' using errcode = '22023';
-  end if;
   if not (fit_glm.level > 0 and fit_glm.level < 100) then
     raise exception 'level must be a percentage strictly between 0 and 100 (got %)', fit_glm.level using errcode = '22023';
   end if;
-  if not has_table_privilege(fit_glm.relation, 'select') then
-    raise exception 'you cannot read %', fit_glm.relation using errcode = '22023';
-  end if;
-  v_cols := array[fit_glm.target] || fit_glm.predictors || case when fit_glm.exposure is null then '{}'::text[] else array[fit_glm.exposure] end;
-  select string_agg(format('"%s"', c.name), ', ' order by c.ord) into v_bad
-  from unnest(v_cols) with ordinality as c(name, ord)
-  where not exists (select from pg_catalog.pg_attribute a
-                    where a.attrelid = fit_glm.relation and a.attname = c.name and a.attnum > 0 and not a.attisdropped
-                      and a.atttypid in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
-                                         'float8'::regtype, 'numeric'::regtype, 'bool'::regtype));
-  if v_bad is not null then
-    raise exception '% %: not a numeric (or boolean) column of %; valid: %', case when v_bad like '%,%' then 'columns' else 'column' end,
-      v_bad, fit_glm.relation,
-      coalesce((select string_agg(a.attname, ', ' order by a.attnum) from pg_catalog.pg_attribute a
-                where a.attrelid = fit_glm.relation and a.attnum > 0 and not a.attisdropped
-                  and a.atttypid in ('int2'::regtype, 'int4'::regtype, 'int8'::regtype, 'float4'::regtype,
-                                     'float8'::regtype, 'numeric'::regtype, 'bool'::regtype)), 'none')
-      using errcode = '22023';
-  end if;
-  -- the rows: every used column present (booleans as 0/1), exposure > 0
-  v_src := format('select array[%s]::float8[] as x, %s as y, %s as off from %s where %s',
-    (select string_agg(aoma_private.column_as_float8(fit_glm.relation, c.name), ', ' order by c.ord)
-     from unnest(fit_glm.predictors) with ordinality as c(name, ord)),
-    aoma_private.column_as_float8(fit_glm.relation, fit_glm.target),
-    case when fit_glm.exposure is null then '0::float8' else format('ln(%s)', aoma_private.column_as_float8(fit_glm.relation, fit_glm.exposure)) end,
-    fit_glm.relation,
-    (select string_agg(format('%I is not null', c), ' and ') from unnest(v_cols) c)
-      || case when fit_glm.exposure is null then '' else format(' and %I > 0', fit_glm.exposure) end);
+  v_src := aoma_private.glm_source(fit_glm.relation, fit_glm.target, fit_glm.predictors, v_family, fit_glm.exposure, null);
   fit := aoma_private.glm_fit(v_src, fit_glm.predictors, v_family, fit_glm.level);
   for j in 1..jsonb_array_length(fit -> 'terms') loop
     term := fit -> 'terms' ->> (j - 1);
@@ -840,6 +883,7 @@ grant execute on function aoma_private.weighted_moments_step(float8[], float8[],
   aoma_private.two_sided_quantile(float8, float8), aoma_private.moments_solve(float8[], text[]),
   aoma_private.linear_predictor(float8[], float8[]), aoma_private.glm_working(text, float8, float8, float8),
   aoma_private.ols_row(float8[], float8, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[], integer),
-  aoma_private.glm_fit(text, text[], text, float8), aoma_private.column_as_float8(regclass, text)
+  aoma_private.glm_fit(text, text[], text, float8), aoma_private.column_as_float8(regclass, text),
+  aoma_private.glm_source(regclass, text, text[], text, text, text), aoma_private.glm_check_rows(text, integer, text)
   to authenticated, service_role;
 grant execute on function aoma_private.weighted_moments(float8[], float8) to authenticated, service_role;
