@@ -27,8 +27,8 @@
 -- Returns the rows of forecast_series for each feature (duplicates ignored), with `feature` and
 -- `period` (start of the forecast period, UTC) in front. Reads analytics.features_hourly / _daily /
 -- _weekly as the caller. Calendar features are refused (their future is known). Work bound (see
--- Bounded work): the sum over features of aoma_private.forecast_work(history, season, 9) ≤ 50,000 —
--- about 7 daily features of 2 years, 1 hourly feature of 6 weeks or 2 weekly ones of 5 years per
+-- Bounded work): the sum over features of aoma_private.forecast_work(history, season, 9) ≤ 50,000
+-- (0 for method seasonal_naive, which fits nothing) — about 7 daily features of 2 years, 1 hourly feature of 6 weeks or 2 weekly ones of 5 years per
 -- call — checked before anything runs.
 --
 -- ── Method ──────────────────────────────────────────────────────────────────────────────────────
@@ -474,9 +474,12 @@ begin
       using errcode = '22023';
   end if;
   v_n := least(v_n, coalesce(forecast_feature.history, case v_grain when 'hour' then 1008 when 'day' then 730 else 260 end));
-  -- bounded work before anything runs: every feature at the history and season it will get, 9 ETS forms
+  -- bounded work before anything runs: every feature at the history and season it will get, 9 ETS
+  -- forms (none for the seasonal naive method: it fits nothing)
   m := case v_grain when 'hour' then 24 when 'day' then 7 else 52 end;
-  if v_grain = 'week' and v_n < 2 * 52 + 2 + v_h + 19 then
+  if coalesce(forecast_feature.method, 'auto') = 'seasonal_naive' then
+    v_work := 0;
+  elsif v_grain = 'week' and v_n < 2 * 52 + 2 + v_h + 19 then
     v_work := aoma_private.forecast_work(v_n, 1, 3);
   else
     v_work := aoma_private.forecast_work(v_n, m, 9);

@@ -176,10 +176,13 @@ testOnBothEngines("generate_forecasts over MCP on the demo quarter", "aoma_test_
       // 14 weeks of demo data: too short for a weekly backtest, said with the minimum
       assert.match(errorText(await call(client, { aggregationLevel: "weekly", variables: ["asset_volume", "commits"] })), /^Cannot run generate_forecasts: asset_volume, commits: history too short: 14 periods; at least \d+ are needed/);
       // the work bound is the call's (not retried variable by variable): two hourly series of 6 weeks
+      // fitted (the seasonal naive method fits nothing and is not bounded by it)
       assert.match(
         errorText(await call(client, { aggregationLevel: "hourly", variables: ["asset_volume", "commits"], horizon: 24 })),
         /^too much work: 2 features × 1008 hours \(31104 units each\) = 62208 units; at most 50,000 per call .*fewer features per call or a shorter history\.$/,
       );
+      const naive = await call(client, { aggregationLevel: "hourly", variables: ["asset_volume", "commits"], horizon: 24, method: "seasonal_naive", includeChart: false });
+      assert.notEqual(naive.isError, true, JSON.stringify(naive.content?.[0]));
       assert.deepEqual(await tableChecksums(db), before);
     });
 

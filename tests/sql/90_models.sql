@@ -1,6 +1,6 @@
--- Contract of the regression fits (sql/70_models.sql): the moments aggregate is parallel safe with a
--- combine function, a parallel plan splits it and gives the serial numbers, partial states combine
--- exactly, the quantiles, grants and security. Parity with statsmodels is in tests/models_test.ts.
+-- Contract of the regression fits (sql/70_models.sql): a fit's scan is built-in parallel-safe sums
+-- that a parallel plan splits with the serial numbers, the quantiles, grants and security. Parity
+-- with statsmodels is in tests/models_test.ts.
 begin;
 select plan(13);
 
@@ -10,24 +10,12 @@ select isnt_definer('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 
 select ok(has_function_privilege('authenticated', 'analytics.fit_glm(regclass, text, text[], text, text, float8)', 'execute'), 'authenticated may fit');
 select ok(not has_function_privilege('anon', 'analytics.fit_glm(regclass, text, text[], text, text, float8)', 'execute'), 'anon may not');
 
-select is((select p.proparallel::text from pg_proc p where p.oid = 'aoma_private.weighted_moments(float8[], float8)'::regprocedure), 's',
-  'the moments aggregate is PARALLEL SAFE');
-select isnt((select a.aggcombinefn::text from pg_aggregate a where a.aggfnoid = 'aoma_private.weighted_moments(float8[], float8)'::regprocedure), '-',
-  'with a combine function');
-
--- partial states combine to the serial state (Chan's update), to rounding
-create temp table wm_rows as
-select array[sin(g) * 1e6 + 1e9, cos(g * 0.7), (g % 13)::float8]::float8[] as v, 0.5 + (g % 3)::float8 as w
-from generate_series(1, 3000) g;
-select ok((with whole as (select aoma_private.weighted_moments(v, w) s from wm_rows),
-                parts as (select aoma_private.weighted_moments_final(aoma_private.weighted_moments_combine(
-                           (select aoma_private.weighted_moments(a.v, a.w) from (select * from wm_rows limit 1000) a),
-                           (select aoma_private.weighted_moments(b.v, b.w) from (select * from wm_rows offset 1000) b))) s)
-           select bool_and(abs(whole.s[i] - parts.s[i]) <= 1e-9 * greatest(abs(whole.s[i]), 1))
-           from whole, parts, generate_subscripts(whole.s, 1) i),
-  'combine(part 1, part 2) = the state of all rows');
-
--- a parallel plan: two workers each aggregate part of the table, the leader combines
+-- the scan of a fit (aoma_private.glm_moments_sql): built-in sums over shifted predictors, split over
+-- parallel workers when the planner is told it pays, with the serial numbers
+create table public.wm_parallel as
+select g::float8 as x_1, (g % 17)::float8 as x_2, sqrt(g) as x_3, (g % 3 = 0)::int::float8 as y, 0::float8 as off
+from generate_series(1, 200000) g;
+analyze public.wm_parallel;
 create function pg_temp.explain_lines(q text) returns setof text language plpgsql as $f$
 declare
   l text;
@@ -37,21 +25,40 @@ begin
   end loop;
 end
 $f$;
-create table public.wm_parallel as
-select array[g::float8, (g % 17)::float8, sqrt(g)]::float8[] as v from generate_series(1, 200000) g;
-analyze public.wm_parallel;
-create temp table wm_serial as select aoma_private.weighted_moments(v, 1) as s from public.wm_parallel;
+create function pg_temp.moments(family text, beta float8[]) returns float8[] language plpgsql as $f$
+declare
+  n integer;
+  a float8[];
+  b float8[];
+begin
+  execute aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, family, beta, '{100000.5,8,298,0.33}') into n, a, b;
+  return array[n::float8] || a || b;
+end
+$f$;
+create temp table wm_serial as
+select pg_temp.moments('gaussian', null) as g, pg_temp.moments('binomial', '{-0.7,0.000001,0.01,-0.001}') as l;
+select is((select g[1] from wm_serial), 200000::float8, 'one scan over every row');
 set local max_parallel_workers_per_gather = 2;
 set local parallel_setup_cost = 0;
 set local parallel_tuple_cost = 0;
 set local min_parallel_table_scan_size = 0;
-select ok(exists (select from (select pg_temp.explain_lines('select aoma_private.weighted_moments(v, 1) from public.wm_parallel') l) e
-                  where e.l like '%Partial Aggregate%'),
-  'the planner splits the aggregate over parallel workers (Partial Aggregate under a Gather)');
-select ok((select bool_and(abs(p.s[i] - s.s[i]) <= 1e-9 * greatest(abs(s.s[i]), 1))
-           from (select aoma_private.weighted_moments(v, 1) as s from public.wm_parallel) p, wm_serial s, generate_subscripts(s.s, 1) i),
-  'the parallel aggregate gives the serial numbers');
+select ok(exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'binomial',
+                    '{-0.7,0.000001,0.01,-0.001}', '{100000.5,8,298,0.33}')) l where l like '%Partial Aggregate%')
+          and exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'binomial',
+                    '{-0.7,0.000001,0.01,-0.001}', '{100000.5,8,298,0.33}')) l where l like '%Gather%'),
+  'an IRLS scan is split over parallel workers (Partial Aggregate under a Gather)');
+-- (to 1e-9 of the largest sum: a sum near 0, like Σ c of centred values, is rounding noise in any order)
+select ok((select bool_and(abs(p.g[i] - s.g[i]) <= 1e-9 * (select max(abs(x)) from unnest(s.g) x))
+              and bool_and(abs(p.l[i] - s.l[i]) <= 1e-9 * (select max(abs(x)) from unnest(s.l) x))
+           from (select pg_temp.moments('gaussian', null) as g, pg_temp.moments('binomial', '{-0.7,0.000001,0.01,-0.001}') as l) p,
+                wm_serial s, generate_subscripts(s.g, 1) i),
+  'the parallel scans give the serial sums (OLS and an IRLS step)');
 reset max_parallel_workers_per_gather;
+select ok((select bool_and(p.proparallel = 's') from pg_proc p where p.oid in ('sum(float8)'::regprocedure, 'exp(float8)'::regprocedure, 'ln(float8)'::regprocedure)),
+  'every aggregate and function a scan uses is parallel safe');
+select ok(not exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'gaussian', null,
+                        '{100000.5,8,298,0.33}')) l where l like '%SubPlan%' or l like '%Materialize%'),
+  'an OLS scan is one pass: no subplan, nothing materialised');
 
 -- quantiles of the intervals (scipy: t.ppf(0.975, 10), norm.ppf(0.975), t.ppf(0.95, 3.5))
 select ok(abs(aoma_private.two_sided_quantile(95, 10) - 2.2281388519649385) < 1e-10, 't quantile, 10 df');
