@@ -11,7 +11,8 @@ Cases
   standardised design (numpy), the one the SQL reports.
 - hetero_ols: 300 seeded rows, 3 predictors, noise whose spread grows with x1 (so HC differs).
 - spector_logit: the Spector & Mazzeo data (32 rows): Logit — coefficients, SE, z, p, CIs,
-  log-likelihood, null log-likelihood, AIC, deviance.
+  log-likelihood, null log-likelihood, AIC, deviance; and a what-if score (GLM Binomial
+  get_prediction at x = (3.5, 25, 1): the mean and its 95% interval).
 - exposure_poisson: 400 seeded rows, 3 predictors, exposure: GLM Poisson with offset log(exposure)
   — coefficients, SE, z, p, CIs, deviance, Pearson χ², log-likelihood, AIC; and quasi-Poisson (scale
   = Pearson χ² / df_resid) standard errors.
@@ -62,6 +63,12 @@ def main():
         "ci_low": ci[:, 0].tolist(), "ci_high": ci[:, 1].tolist(), "llf": r.llf, "llnull": r.llnull, "aic": r.aic,
         "deviance": -2 * r.llf, "df_resid": r.df_resid, "nobs": r.nobs,
     }}
+    # what-if scoring: the expected probability at x = (3.5, 25, 1) with its 95% interval (GLM Binomial,
+    # delta method on the linear predictor, through the inverse link)
+    g = sm.GLM(y, sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+    frame = g.get_prediction(np.array([[1.0, 3.5, 25.0, 1.0]])).summary_frame(alpha=0.05)
+    cases["spector_logit"]["score"] = {"conditions": {"x1": 3.5, "x2": 25, "x3": 1}, "mean": float(frame["mean"].iloc[0]),
+                                       "ci_low": float(frame["mean_ci_lower"].iloc[0]), "ci_high": float(frame["mean_ci_upper"].iloc[0])}
 
     n = 400
     X = np.column_stack([rng.normal(0, 1, n), rng.integers(0, 2, n).astype(float), rng.uniform(800, 1600, n)])
