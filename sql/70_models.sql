@@ -73,6 +73,53 @@ begin
 end;
 $$;
 
+-- aoma_private.unpack_symmetric(packed, k): the k×k symmetric matrix (row-major) of its upper
+-- triangle packed row by row (k(k+1)/2 values).
+create or replace function aoma_private.unpack_symmetric(packed float8[], k integer)
+returns float8[]
+language plpgsql
+immutable parallel safe
+set search_path = ''
+as $$
+declare
+  m float8[] := array_fill(0::float8, array[k * k]);
+  pos integer := 0;
+begin
+  for i in 1..k loop
+    for j in i..k loop
+      pos := pos + 1;
+      m[(i - 1) * k + j] := packed[pos];
+      m[(j - 1) * k + i] := packed[pos];
+    end loop;
+  end loop;
+  return m;
+end;
+$$;
+
+-- aoma_private.mat_mul(a, b, k): the product of two k×k matrices (row-major).
+create or replace function aoma_private.mat_mul(a float8[], b float8[], k integer)
+returns float8[]
+language plpgsql
+immutable parallel safe
+set search_path = ''
+as $$
+declare
+  c float8[] := array_fill(0::float8, array[k * k]);
+  t float8;
+begin
+  for i in 1..k loop
+    for j in 1..k loop
+      t := 0;
+      for l in 1..k loop
+        t := t + a[(i - 1) * k + l] * b[(l - 1) * k + j];
+      end loop;
+      c[(i - 1) * k + j] := t;
+    end loop;
+  end loop;
+  return c;
+end;
+$$;
+
 -- aoma_private.sym_eigenvalues(a, p): the eigenvalues of a symmetric p×p matrix (cyclic Jacobi).
 create or replace function aoma_private.sym_eigenvalues(a float8[], p integer)
 returns float8[]
@@ -325,36 +372,12 @@ set search_path = ''
 as $$
 declare
   k integer := cardinality(mean) + 1;
-  m float8[] := array_fill(0::float8, array[k * k]);
-  am float8[] := array_fill(0::float8, array[k * k]);
-  s float8[] := array_fill(0::float8, array[k * k]);
-  pos integer := 0;
 begin
   if meat is null or meat[1] is null then
     return null;
   end if;
-  for i in 1..k loop
-    for j in i..k loop
-      pos := pos + 1;
-      m[(i - 1) * k + j] := meat[pos];
-      m[(j - 1) * k + i] := meat[pos];
-    end loop;
-  end loop;
-  for i in 1..k loop
-    for j in 1..k loop
-      for l in 1..k loop
-        am[(i - 1) * k + j] := am[(i - 1) * k + j] + ainv[(i - 1) * k + l] * m[(l - 1) * k + j];
-      end loop;
-    end loop;
-  end loop;
-  for i in 1..k loop
-    for j in 1..k loop
-      for l in 1..k loop
-        s[(i - 1) * k + j] := s[(i - 1) * k + j] + am[(i - 1) * k + l] * ainv[(l - 1) * k + j];
-      end loop;
-    end loop;
-  end loop;
-  return aoma_private.basis_to_original(s, mean);
+  return aoma_private.basis_to_original(
+    aoma_private.mat_mul(aoma_private.mat_mul(ainv, aoma_private.unpack_symmetric(meat, k), k), ainv, k), mean);
 end;
 $$;
 
@@ -378,22 +401,14 @@ as $$
 declare
   p integer := cardinality(names);
   k integer := p + 1;
-  m float8[] := array_fill(0::float8, array[k * k]);
+  m float8[] := aoma_private.unpack_symmetric(a, cardinality(names) + 1);
   d float8[];
   r float8[];
   rinv float8[];
   corr float8[];
   ev float8[];
-  pos integer := 0;
   t float8;
 begin
-  for i in 1..k loop
-    for j in i..k loop
-      pos := pos + 1;
-      m[(i - 1) * k + j] := a[pos];
-      m[(j - 1) * k + i] := a[pos];
-    end loop;
-  end loop;
   d := array_fill(0::float8, array[k]);
   for i in 1..k loop
     d[i] := sqrt(greatest(m[(i - 1) * k + i], 0));
@@ -838,6 +853,7 @@ grant execute on function
   aoma_private.glm_moments_sql(text, integer, text, float8[], float8[]), aoma_private.basis_to_original(float8[], float8[]),
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
   aoma_private.glm_solve(float8[], float8[], float8, float8[], text[]),
+  aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
   aoma_private.glm_fit(text, text[], text, float8), aoma_private.column_as_float8(regclass, text),
   aoma_private.glm_source(regclass, text, text[], text, text, text), aoma_private.glm_check_rows(text, integer, text)
   to authenticated, service_role;
