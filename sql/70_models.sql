@@ -8,6 +8,8 @@
 --   family      text      'gaussian' (OLS) | 'binomial' (logistic) | 'poisson' | 'quasipoisson'
 --   exposure    text      default null: a column > 0 whose log is the offset (poisson families: rates)
 --   level       float8    default 95: confidence level of the intervals, in (0, 100)
+--   l2          float8    default 0: ridge penalty n·l2/2·Σ (sd_j·β_j)² on the standardised slopes
+--                         (0..1e6); with l2 > 0 no standard errors, tests or intervals (null)
 -- Returns one row per term ('(intercept)' first, then the predictors in order): estimate, std_error,
 -- statistic (t for gaussian, z otherwise), p_value, ci_low, ci_high, and for gaussian the robust
 -- standard errors hc0_se … hc3_se (White's, MacKinnon–White's n/(n − p), leverage-weighted 1/(1 − h)
@@ -388,10 +390,12 @@ $$;
 -- inverse. Returns the coefficients (intercept first, in the original units), their unscaled
 -- covariance A⁻¹ carried back to the original basis (row-major (p+1)²), the weighted residual sum
 -- of squares bb − θ'b (gaussian: the RSS), A⁻¹ itself (in the basis, for leverages) and
--- the condition number of the standardised predictors. A constant or collinear predictor raises
--- 22023 naming it.
+-- the condition number of the standardised predictors. pen (optional): an L2 penalty per slope,
+-- added to A's diagonal (ridge; collinear predictors are then estimable). A constant or collinear
+-- predictor raises 22023 naming it.
+drop function if exists aoma_private.glm_solve(float8[], float8[], float8, float8[], text[]);
 create or replace function aoma_private.glm_solve(
-  a float8[], b float8[], bb float8, mean float8[], names text[],
+  a float8[], b float8[], bb float8, mean float8[], names text[], pen float8[] default null,
   out beta float8[], out theta float8[], out cov float8[], out rss float8, out ainv float8[], out cond float8
 )
 language plpgsql
@@ -404,6 +408,7 @@ declare
   m float8[] := aoma_private.unpack_symmetric(a, cardinality(names) + 1);
   d float8[];
   r float8[];
+  mp float8[];
   rinv float8[];
   corr float8[];
   ev float8[];
@@ -421,10 +426,18 @@ begin
         names[j], round((mean[j] + m[1 + j] / m[1])::numeric, 6) using errcode = '22023';
     end if;
   end loop;
+  -- an L2 penalty adds pen_j to the slopes' diagonal (the intercept is not penalised)
+  mp := m;
+  if pen is not null then
+    for j in 1..p loop
+      mp[j * k + 1 + j] := mp[j * k + 1 + j] + pen[j];
+      d[1 + j] := sqrt(mp[j * k + 1 + j]);
+    end loop;
+  end if;
   r := array_fill(0::float8, array[k * k]);
   for i in 1..k loop
     for j in 1..k loop
-      r[(i - 1) * k + j] := m[(i - 1) * k + j] / (d[i] * d[j]);
+      r[(i - 1) * k + j] := mp[(i - 1) * k + j] / (d[i] * d[j]);
     end loop;
   end loop;
   rinv := aoma_private.spd_inverse(r, k);
@@ -450,9 +463,13 @@ begin
       theta[i] := theta[i] + ainv[(i - 1) * k + j] * b[j];
     end loop;
   end loop;
+  -- Σ w (z − [1,c]θ)² = bb − 2θ'b + θ'Aθ (A without the penalty; = bb − θ'b when there is none)
   rss := bb;
   for i in 1..k loop
-    rss := rss - theta[i] * b[i];
+    rss := rss - 2 * theta[i] * b[i];
+    for j in 1..k loop
+      rss := rss + theta[i] * m[(i - 1) * k + j] * theta[j];
+    end loop;
   end loop;
   rss := greatest(rss, 0);
   -- back to the original basis: β0 = θ0 − Σ θ_j mean_j; cov = T A⁻¹ T', T = [[1, −mean'], [0, I]]
@@ -532,12 +549,17 @@ end;
 $$;
 
 
--- aoma_private.glm_fit(src, names, family, level): fits the rows of the query src (columns x
--- float8[] — the predictors named by names, in order —, y float8, off float8; no nulls) and returns
--- the fit as jsonb (see analytics.fit_glm for the fields). src is built by analytics.fit_glm from
--- checked identifiers only. JIT is off for its scans: their generated expressions are long and
--- each runs once, so compiling them (≈1.7 s measured) costs more than it saves.
-create or replace function aoma_private.glm_fit(src text, names text[], family text, level float8)
+-- aoma_private.glm_fit(src, names, family, level, l2): fits the rows of the query src (columns x_1 …
+-- x_p — the predictors named by names, in order —, y float8, off float8; no nulls) and returns the
+-- fit as jsonb (see analytics.fit_glm for the fields). src is built by analytics.fit_glm from
+-- checked identifiers only. l2 > 0: ridge — the objective gains n·l2/2·Σ (sd_j·β_j)² (sd_j the
+-- predictor's standard deviation, so l2 is on the scale of standardised coefficients; the intercept
+-- is free); standard errors, tests and intervals are then not reported (null): a penalised
+-- estimate is shrunk on purpose and its classical intervals would not hold. JIT is off for its
+-- scans: their generated expressions are long and each runs once, so compiling them (≈1.7 s
+-- measured) costs more than it saves.
+drop function if exists aoma_private.glm_fit(text, text[], text, float8);
+create or replace function aoma_private.glm_fit(src text, names text[], family text, level float8, l2 float8 default 0)
 returns jsonb
 language plpgsql
 volatile
@@ -551,6 +573,7 @@ declare
   n integer;
   n_pos integer;
   mean float8[];
+  pen float8[];
   m_a float8[];
   m_b float8[];
   m_bb float8;
@@ -592,14 +615,17 @@ begin
   select c.n, c.n_pos into n, n_pos from aoma_private.glm_check_rows(src, p, fam) c;
   df_resid := n - k;
   -- the means the predictors (and y) are shifted by: one scan
-  execute format('select array[%s, avg(s.y)]::float8[] from (%s) s',
-                 (select string_agg(format('avg(s.x_%s)', j), ', ' order by j) from generate_series(1, p) j), src)
-    into mean;
+  execute format('select array[%s, avg(s.y)]::float8[], array[%s]::float8[] from (%s) s',
+                 (select string_agg(format('avg(s.x_%s)', j), ', ' order by j) from generate_series(1, p) j),
+                 (select string_agg(format('var_pop(s.x_%s)', j), ', ' order by j) from generate_series(1, p) j), src)
+    into mean, pen;
+  -- the L2 penalty per slope: n · l2 · sd_j²  (null: none)
+  pen := case when coalesce(l2, 0) > 0 then (select array_agg(n * l2 * v order by i) from unnest(pen) with ordinality as u(v, i)) end;
 
   if fam = 'gaussian' then
     execute aoma_private.glm_moments_sql(src, p, 'gaussian', null, mean)
       into n, m_a, m_b, m_bb, m_dev, m_pearson, m_llr, m_certain;
-    sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names);
+    sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names, pen);
     beta := sol.beta;
     beta[1] := beta[1] + mean[k];
     scale := sol.rss / df_resid;
@@ -612,7 +638,7 @@ begin
       execute aoma_private.glm_moments_sql(src, p, fam, beta, mean)
         into n, m_a, m_b, m_bb, m_dev, m_pearson, m_llr, m_certain;
       it := i;
-      sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names);
+      sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names, pen);
       if beta is not null and abs(m_dev - dev_prev) <= 1e-13 * (abs(m_dev) + 0.1) then
         converged := true;
       end if;
@@ -647,9 +673,10 @@ begin
   lo := '{}';
   hi := '{}';
   for j in 1..k loop
-    se := se || sqrt(scale * sol.cov[(j - 1) * k + j]);
+    se := se || case when pen is null then sqrt(scale * sol.cov[(j - 1) * k + j]) end;
     stat := stat || beta[j] / nullif(se[j], 0);
-    pv := pv || case when fam = 'gaussian' then aoma_private.student_t_sf2(coalesce(stat[j], 0), df_resid)
+    pv := pv || case when se[j] is null then null
+                     when fam = 'gaussian' then aoma_private.student_t_sf2(coalesce(stat[j], 0), df_resid)
                      else aoma_private.normal_sf2(coalesce(stat[j], 0)) end;
     lo := lo || beta[j] - q * se[j];
     hi := hi || beta[j] + q * se[j];
@@ -663,10 +690,17 @@ begin
     f_p := case when f is not null then aoma_private.incomplete_beta(df_resid / (df_resid + p * f), df_resid / 2.0, p / 2.0) end;
     llf := -n / 2.0 * (ln(2 * pi() * dev / n) + 1);
     null_dev := tss;
-    -- robust standard errors: one scan of residuals and leverages
-    execute aoma_private.ols_hc_sql(src, sol.theta, sol.ainv, mean) into hc0m, hc2m, hc3m;
+    if pen is not null then
+      f := null;
+      f_p := null;
+    end if;
+    -- robust standard errors: one scan of residuals and leverages (not for a penalised fit)
+    if pen is null then
+      execute aoma_private.ols_hc_sql(src, sol.theta, sol.ainv, mean) into hc0m, hc2m, hc3m;
+    end if;
     foreach wk in array array['hc0', 'hc1', 'hc2', 'hc3'] loop
       hcv := aoma_private.sandwich(case wk when 'hc2' then hc2m when 'hc3' then hc3m else hc0m end, sol.ainv, mean[1:p]);
+      continue when hcv is null;
       hc := hc || jsonb_build_object(wk || '_se', (select jsonb_agg(sqrt(hcv[(j - 1) * k + j] * case when wk = 'hc1' then n::float8 / df_resid else 1 end) order by j)
                                                   from generate_series(1, k) j));
     end loop;
@@ -689,7 +723,7 @@ begin
     'statistic', to_jsonb(stat), 'p_value', to_jsonb(pv), 'ci_low', to_jsonb(lo), 'ci_high', to_jsonb(hi), 'level', coalesce(level, 95),
     'n', n, 'df_resid', df_resid, 'r2', r2, 'adj_r2', adj, 'f', f, 'f_p', f_p, 'deviance', dev, 'null_deviance', null_dev,
     'pearson_chi2', m_pearson, 'llf', llf, 'aic', aic, 'bic', bic, 'scale', scale, 'cond', sol.cond, 'iterations', it,
-    'cov', to_jsonb(sol.cov)) || hc;
+    'l2', coalesce(l2, 0), 'cov', case when pen is null then to_jsonb(sol.cov) end) || hc;
 end;
 $$;
 
@@ -783,13 +817,15 @@ end;
 $$;
 
 drop function if exists analytics.fit_glm(regclass, text, text[], text, text, float8);
+drop function if exists analytics.fit_glm(regclass, text, text[], text, text, float8, float8);
 create or replace function analytics.fit_glm(
   relation regclass,
   target text,
   predictors text[],
   family text default 'gaussian',
   exposure text default null,
-  level float8 default 95
+  level float8 default 95,
+  l2 float8 default 0
 )
 returns table (
   term text, estimate float8, std_error float8, statistic float8, p_value float8, ci_low float8, ci_high float8,
@@ -810,8 +846,11 @@ begin
   if not (fit_glm.level > 0 and fit_glm.level < 100) then
     raise exception 'level must be a percentage strictly between 0 and 100 (got %)', fit_glm.level using errcode = '22023';
   end if;
+  if fit_glm.l2 is null or not (fit_glm.l2 >= 0 and fit_glm.l2 <= 1e6) then
+    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(fit_glm.l2::text, 'null') using errcode = '22023';
+  end if;
   v_src := aoma_private.glm_source(fit_glm.relation, fit_glm.target, fit_glm.predictors, v_family, fit_glm.exposure, null);
-  fit := aoma_private.glm_fit(v_src, fit_glm.predictors, v_family, fit_glm.level);
+  fit := aoma_private.glm_fit(v_src, fit_glm.predictors, v_family, fit_glm.level, fit_glm.l2);
   for j in 1..jsonb_array_length(fit -> 'terms') loop
     term := fit -> 'terms' ->> (j - 1);
     estimate := (fit -> 'estimate' ->> (j - 1))::float8;
@@ -843,17 +882,17 @@ begin
   end loop;
 end;
 $$;
-comment on function analytics.fit_glm(regclass, text, text[], text, text, float8) is
+comment on function analytics.fit_glm(regclass, text, text[], text, text, float8, float8) is
   'OLS / logistic / Poisson / quasi-Poisson regression of a table''s column on others, fitted in SQL (one parallel-safe aggregate scan per IRLS iteration): coefficients, SE, tests, CIs, robust SEs (OLS), model statistics. See sql/70_models.sql.';
-grant execute on function analytics.fit_glm(regclass, text, text[], text, text, float8) to authenticated, service_role;
+grant execute on function analytics.fit_glm(regclass, text, text[], text, text, float8, float8) to authenticated, service_role;
 
 grant execute on function
   aoma_private.spd_inverse(float8[], integer), aoma_private.sym_eigenvalues(float8[], integer),
   aoma_private.two_sided_quantile(float8, float8), aoma_private.linear_predictor(float8[], float8[]),
   aoma_private.glm_moments_sql(text, integer, text, float8[], float8[]), aoma_private.basis_to_original(float8[], float8[]),
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
-  aoma_private.glm_solve(float8[], float8[], float8, float8[], text[]),
+  aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]),
   aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
-  aoma_private.glm_fit(text, text[], text, float8), aoma_private.column_as_float8(regclass, text),
+  aoma_private.glm_fit(text, text[], text, float8, float8), aoma_private.column_as_float8(regclass, text),
   aoma_private.glm_source(regclass, text, text[], text, text, text), aoma_private.glm_check_rows(text, integer, text)
   to authenticated, service_role;

@@ -9,6 +9,8 @@
  * - Logit (Spector & Mazzeo) and GLM Poisson with exposure (400 rows), and quasi-Poisson's scale and
  *   standard errors: coefficients, SE, z, p, CIs, deviance, log-likelihood, AIC;
  * all to 1e-6 relative (p-values: 1e-6 relative or 1e-12 absolute — statsmodels' own 0 for a z of 100).
+ * Ridge (l2 > 0): the penalised optimum equals the closed form (OLS) and scipy's trust-exact optimum
+ * (logistic), with no standard errors reported.
  * Bad input: one sentence naming the column and the fix; nothing else happens.
  */
 import assert from "node:assert/strict";
@@ -19,6 +21,7 @@ interface Case {
   family: "gaussian" | "binomial" | "poisson";
   rows: number[][];
   statsmodels: Record<string, number | number[]>;
+  ridge?: { l2: number; params: number[] };
 }
 const REF = JSON.parse(await Deno.readTextFile(new URL("./reference/glm_reference.json", import.meta.url))) as {
   cases: Record<string, Case>;
@@ -106,6 +109,24 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
     near(quasi[0].scale as number, sm.quasi_scale as number, "quasi-Poisson scale (Pearson χ² / df)");
     (sm.quasi_bse as number[]).forEach((want, j) => near(quasi[j].std_error as number, want, `quasi-Poisson SE ${j}`));
     assert.equal(quasi[0].llf, null, "quasi-Poisson has no likelihood");
+  });
+
+  await t.step("ridge (l2): equal to the closed form (OLS) and scipy's optimum (logistic); no intervals", async () => {
+    for (const [name, family] of [["hetero_ols", "gaussian"], ["spector_logit", "binomial"]] as const) {
+      const ridge = REF.cases[name].ridge!;
+      const xs = Array.from({ length: ridge.params.length - 1 }, (_, i) => `x${i + 1}`);
+      const rows = await db.query<FitRow>(
+        "select * from analytics.fit_glm($1::regclass, 'y', $2::text[], $3, l2 => $4)",
+        [`ref_${name}`, xs, family, ridge.l2],
+      );
+      ridge.params.forEach((want, j) => near(rows[j].estimate as number, want, `${name} ridge ${rows[j].term}`));
+      assert.ok(rows.every((r) => r.std_error === null && r.p_value === null && r.ci_low === null && r.hc0_se === null),
+        "a penalised fit reports no standard errors, tests or intervals");
+      const plain = await fit(db, name, xs, family);
+      assert.ok(Math.abs(rows[1].estimate as number) < Math.abs(plain[1].estimate as number), "the penalty shrinks");
+    }
+    await assert.rejects(db.query("select * from analytics.fit_glm('ref_hetero_ols', 'y', '{x1}', l2 => -1)"),
+      /l2 must be a penalty between 0 \(none\) and 1e6 \(got -1\)/);
   });
 
   await t.step("bad input: one sentence naming the column and the fix", async () => {

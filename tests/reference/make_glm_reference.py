@@ -13,6 +13,8 @@ Cases
 - spector_logit: the Spector & Mazzeo data (32 rows): Logit — coefficients, SE, z, p, CIs,
   log-likelihood, null log-likelihood, AIC, deviance; and a what-if score (GLM Binomial
   get_prediction at x = (3.5, 25, 1): the mean and its 95% interval).
+- ridge (l2): hetero_ols at l2 = 0.1 (closed form) and spector_logit at l2 = 0.05 (scipy trust-exact),
+  objective deviance/2 + n·l2/2·Σ (sd_j·β_j)², sd_j the population sd, the intercept unpenalised.
 - exposure_poisson: 400 seeded rows, 3 predictors, exposure: GLM Poisson with offset log(exposure)
   — coefficients, SE, z, p, CIs, deviance, Pearson χ², log-likelihood, AIC; and quasi-Poisson (scale
   = Pearson χ² / df_resid) standard errors.
@@ -23,6 +25,7 @@ import os
 import numpy as np
 import statsmodels
 import statsmodels.api as sm
+from scipy import optimize
 
 
 def ols_case(y, X):
@@ -85,6 +88,34 @@ def main():
         "llf": r.llf, "aic": r.aic, "df_resid": r.df_resid, "nobs": r.nobs,
         "quasi_scale": rq.scale, "quasi_bse": rq.bse.tolist(), "quasi_pvalues": rq.pvalues.tolist(),
     }}
+
+    # ridge (l2): minimise deviance/2 + n·l2/2·Σ (sd_j β_j)², sd_j the predictor's population sd, the
+    # intercept free — OLS in closed form, logistic by scipy's trust-exact with the exact Hessian
+    hx = np.array(cases["hetero_ols"]["rows"])
+    y, X = hx[:, 0], hx[:, 1:]
+    lam, n = 0.1, len(y)
+    Xc, yc = X - X.mean(0), y - y.mean()
+    b = np.linalg.solve(Xc.T @ Xc + n * lam * np.diag(X.var(0)), Xc.T @ yc)
+    cases["hetero_ols"]["ridge"] = {"l2": lam, "params": [float(y.mean() - X.mean(0) @ b)] + b.tolist()}
+    sp = np.array(cases["spector_logit"]["rows"])
+    y, X = sp[:, 0], sm.add_constant(sp[:, 1:])
+    lam, n = 0.05, len(y)
+    pen = np.concatenate([[0.0], n * lam * sp[:, 1:].var(0)])
+
+    def obj(beta):
+        eta = X @ beta
+        return np.sum(np.logaddexp(0, eta) - y * eta) + 0.5 * np.sum(pen * beta ** 2)
+
+    def grad(beta):
+        mu = 1 / (1 + np.exp(-(X @ beta)))
+        return X.T @ (mu - y) + pen * beta
+
+    def hess(beta):
+        mu = 1 / (1 + np.exp(-(X @ beta)))
+        return X.T @ (X * (mu * (1 - mu))[:, None]) + np.diag(pen)
+
+    r = optimize.minimize(obj, np.zeros(X.shape[1]), jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-12})
+    cases["spector_logit"]["ridge"] = {"l2": lam, "params": r.x.tolist(), "gradient_norm": float(np.abs(grad(r.x)).max())}
 
     out = {"generator": "tests/reference/make_glm_reference.py", "statsmodels": statsmodels.__version__,
            "numpy": np.__version__, "cases": cases}

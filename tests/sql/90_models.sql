@@ -4,11 +4,11 @@
 begin;
 select plan(13);
 
-select has_function('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision'],
-  'analytics.fit_glm(relation, target, predictors, family, exposure, level) exists');
-select isnt_definer('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision'], 'fit_glm runs as the caller');
-select ok(has_function_privilege('authenticated', 'analytics.fit_glm(regclass, text, text[], text, text, float8)', 'execute'), 'authenticated may fit');
-select ok(not has_function_privilege('anon', 'analytics.fit_glm(regclass, text, text[], text, text, float8)', 'execute'), 'anon may not');
+select has_function('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision'],
+  'analytics.fit_glm(relation, target, predictors, family, exposure, level, l2) exists');
+select isnt_definer('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision'], 'fit_glm runs as the caller');
+select ok(has_function_privilege('authenticated', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8)', 'execute'), 'authenticated may fit');
+select ok(not has_function_privilege('anon', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8)', 'execute'), 'anon may not');
 
 -- the scan of a fit (aoma_private.glm_moments_sql): built-in sums over shifted predictors, split over
 -- parallel workers when the planner is told it pays, with the serial numbers
