@@ -16,7 +16,7 @@
 --   mae, rmse, poisson_deviance (mean 2·(y·ln(y/μ) − (y − μ))) of mu, and the same of baseline.
 --
 -- ── analytics.cross_validate_glm(relation, target, predictors, family, order_by, folds, exposure,
---                                 threshold) → jsonb ─────────────────────────────────────────────
+--                                 threshold, l2) → jsonb   (l2: the ridge penalty of every fold's fit) ─────────────────────────────────────────────
 --   Time-ordered rolling-origin cross-validation: the rows (complete in every used column) ordered
 --   by order_by (a column: a date, a time or a number); the last half of them is cut into `folds`
 --   consecutive blocks (default 5); each block is predicted by analytics.fit_glm's fit on every row
@@ -144,6 +144,7 @@ as $$
 $$;
 
 drop function if exists analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8);
+drop function if exists analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8, float8);
 create or replace function analytics.cross_validate_glm(
   relation regclass,
   target text,
@@ -152,7 +153,8 @@ create or replace function analytics.cross_validate_glm(
   order_by text default null,
   folds integer default 5,
   exposure text default null,
-  threshold float8 default 0.5
+  threshold float8 default 0.5,
+  l2 float8 default 0
 )
 returns jsonb
 language plpgsql
@@ -180,6 +182,9 @@ begin
   if cross_validate_glm.order_by is null then
     raise exception 'order_by must name the column that orders the rows in time (a date, a time or a number)' using errcode = '22023';
   end if;
+  if cross_validate_glm.l2 is null or not (cross_validate_glm.l2 >= 0 and cross_validate_glm.l2 <= 1e6) then
+    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(cross_validate_glm.l2::text, 'null') using errcode = '22023';
+  end if;
   if cross_validate_glm.folds is null or cross_validate_glm.folds < 2 or cross_validate_glm.folds > 20 then
     raise exception 'folds must be between 2 and 20 (got %)', coalesce(cross_validate_glm.folds::text, 'null') using errcode = '22023';
   end if;
@@ -202,7 +207,7 @@ begin
     end if;
     begin
       v_fit := aoma_private.glm_fit(format('select z.* from (%s) z where z.rn < %s', v_src, v_from),
-                                    cross_validate_glm.predictors, v_family, 95);
+                                    cross_validate_glm.predictors, v_family, 95, cross_validate_glm.l2);
       v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
       -- predictions of the block, and the baseline fitted on the same training rows
       execute format($q$
@@ -234,14 +239,14 @@ begin
                      when 'poisson' then array['mae', 'mae_baseline', 'rmse', 'poisson_deviance', 'poisson_deviance_baseline']
                      else array['mae', 'mae_baseline', 'rmse', 'rmse_baseline'] end;
   return jsonb_build_object(
-    'family', v_family, 'order_by', cross_validate_glm.order_by, 'rows', v_n, 'folds', v_folds,
+    'family', v_family, 'l2', cross_validate_glm.l2, 'order_by', cross_validate_glm.order_by, 'rows', v_n, 'folds', v_folds,
     'pooled', aoma_private.prediction_metrics(v_all, fam, cross_validate_glm.threshold),
     'across_folds', aoma_private.fold_summary(v_folds, v_keys),
     'predictions', v_all);
 end;
 $$;
-comment on function analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8) is
+comment on function analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8, float8) is
   'Time-ordered rolling-origin cross-validation of analytics.fit_glm: per fold, pooled and across-fold metrics next to the base-rate / mean baseline. See sql/71_model_eval.sql.';
-grant execute on function analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8) to authenticated, service_role;
+grant execute on function analytics.cross_validate_glm(regclass, text, text[], text, text, integer, text, float8, float8) to authenticated, service_role;
 grant execute on function aoma_private.prediction_metrics(jsonb, text, float8), aoma_private.fold_summary(jsonb, text[])
   to authenticated, service_role;

@@ -1,6 +1,6 @@
 -- AOMA Mesh Analytics — the model registry and what-if scoring (issue 10, item 5).
 --
--- ── analytics.register_glm(relation, target, predictors, family, order_by, exposure, folds, level)
+-- ── analytics.register_glm(relation, target, predictors, family, order_by, exposure, folds, level, l2)
 --    → uuid   (role service_role: it writes aoma.predictive_models; other callers get 42501)
 --   Fits analytics.fit_glm on every complete row, cross-validates it in time order
 --   (analytics.cross_validate_glm, `folds` blocks), and stores one aoma.predictive_models row: the
@@ -26,6 +26,7 @@
 --   the expected value (probability for logistic, count for Poisson, mean for OLS); the interval
 --   (level %, default 95) is for that expected value: η ± q·se(η), se(η)² = x'Σx with Σ the fit's
 --   scaled covariance (the delta method on the linear predictor), carried through the inverse link.
+--   A ridge model (l2 > 0) has no covariance: its prediction comes without an interval (null).
 --   Errors (22023): an unknown model, a predictor missing from conditions or not a number, an
 --   unknown condition name, exposure ≤ 0.
 
@@ -58,6 +59,7 @@ end;
 $$;
 
 drop function if exists analytics.register_glm(regclass, text, text[], text, text, text, integer, float8);
+drop function if exists analytics.register_glm(regclass, text, text[], text, text, text, integer, float8, float8);
 create or replace function analytics.register_glm(
   relation regclass,
   target text,
@@ -66,7 +68,8 @@ create or replace function analytics.register_glm(
   order_by text,
   exposure text default null,
   folds integer default 5,
-  level float8 default 95
+  level float8 default 95,
+  l2 float8 default 0
 )
 returns uuid
 language plpgsql
@@ -96,14 +99,18 @@ begin
                                    register_glm.exposure, register_glm.order_by);
   v_hash := aoma_private.rows_hash(v_src);
   v_key := md5(jsonb_build_array(register_glm.relation::text, register_glm.target, register_glm.predictors, v_family,
-                                 register_glm.exposure, register_glm.order_by, register_glm.folds, register_glm.level, v_hash, v_lib)::text);
+                                 register_glm.exposure, register_glm.order_by, register_glm.folds, register_glm.level,
+                                 register_glm.l2, v_hash, v_lib)::text);
   select m.model_id into v_id from aoma.predictive_models m where m.spec_key = v_key;
   if v_id is not null then
     return v_id;
   end if;
-  v_fit := aoma_private.glm_fit(v_src, register_glm.predictors, v_family, register_glm.level);
+  if register_glm.l2 is null or not (register_glm.l2 >= 0 and register_glm.l2 <= 1e6) then
+    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(register_glm.l2::text, 'null') using errcode = '22023';
+  end if;
+  v_fit := aoma_private.glm_fit(v_src, register_glm.predictors, v_family, register_glm.level, register_glm.l2);
   v_cv := analytics.cross_validate_glm(register_glm.relation, register_glm.target, register_glm.predictors, v_family,
-                                       register_glm.order_by, register_glm.folds, register_glm.exposure);
+                                       register_glm.order_by, register_glm.folds, register_glm.exposure, 0.5, register_glm.l2);
   execute format('select min(s.o)::text, max(s.o)::text from (%s) s', v_src) into v_from, v_to;
   v_pooled := v_cv -> 'pooled';
   v_acc := case when v_family = 'binomial' then (v_pooled ->> 'auc')::float8
@@ -128,10 +135,10 @@ begin
   return v_id;
 end;
 $$;
-comment on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8) is
+comment on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8, float8) is
   'Fits, cross-validates in time order and registers a model in aoma.predictive_models (service_role); the same spec on the same rows returns the stored model. See sql/72_model_registry.sql.';
-revoke execute on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8) from public, authenticated;
-grant execute on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8) to service_role;
+revoke execute on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8, float8) from public, authenticated;
+grant execute on function analytics.register_glm(regclass, text, text[], text, text, text, integer, float8, float8) to service_role;
 
 create or replace view analytics.model_weights
 with (security_invoker = true) as
@@ -226,7 +233,8 @@ begin
   fam := case when m.family = 'quasipoisson' then 'poisson' else m.family end;
   q := aoma_private.two_sided_quantile(score_glm.level, case when fam = 'gaussian' then (m.fit ->> 'df_resid')::float8 end);
   linear_predictor := eta + off;
-  se_linear_predictor := sqrt(greatest(var, 0) * scale);
+  -- a penalised (ridge) model stores no covariance: its prediction comes without an interval
+  se_linear_predictor := case when m.fit -> 'cov' is not null and jsonb_typeof(m.fit -> 'cov') = 'array' then sqrt(greatest(var, 0) * scale) end;
   prediction := case fam when 'binomial' then 1 / (1 + exp(-linear_predictor)) when 'poisson' then exp(linear_predictor) else linear_predictor end;
   ci_low := case fam when 'binomial' then 1 / (1 + exp(-(linear_predictor - q * se_linear_predictor)))
                      when 'poisson' then exp(linear_predictor - q * se_linear_predictor) else linear_predictor - q * se_linear_predictor end;

@@ -98,6 +98,23 @@ testOnBothEngines("model registry: register (idempotent), read back, score what-
     near(b.prediction, s.mean, "a boolean condition is 0/1");
   });
 
+  await t.step("a ridge model: its own row, cross-validated with the penalty, scored without an interval", async () => {
+    const [{ id: ridge }] = await writer.query<{ id: string }>(
+      "select analytics.register_glm('public.spector', 'y', '{x1,x2,x3}', 'binomial', 't', folds => 2, l2 => 0.05) as id");
+    assert.notEqual(ridge, id);
+    const [m] = await db.query<{ l2: number; cv_l2: number; se: unknown }>(
+      "select (fit ->> 'l2')::float8 as l2, (evaluation ->> 'l2')::float8 as cv_l2, fit -> 'std_error' -> 1 as se from aoma.predictive_models where model_id = $1",
+      [ridge],
+    );
+    assert.deepEqual([m.l2, m.cv_l2, m.se], [0.05, 0.05, null]);
+    const [r] = await reader.query<{ prediction: number; ci_low: number | null; ci_high: number | null }>(
+      "select prediction, ci_low, ci_high from analytics.score_glm($1::uuid, '{\"x1\": 3.5, \"x2\": 25, \"x3\": 1}')",
+      [ridge],
+    );
+    assert.ok(r.prediction > 0 && r.prediction < 1);
+    assert.deepEqual([r.ci_low, r.ci_high], [null, null]);
+  });
+
   await t.step("authenticated cannot register; bad conditions get a sentence", async () => {
     const before = await count(db);
     await assert.rejects(register(reader), /permission denied for function register_glm/);
