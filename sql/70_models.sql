@@ -493,6 +493,36 @@ $$;
 
 -- ───────────────────────────── per-row helpers ─────────────────────────────
 
+-- aoma_private.check_l2(l2): raises 22023 unless l2 is a penalty in [0, 1e6] (every function that takes one).
+create or replace function aoma_private.check_l2(l2 float8)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if l2 is null or not (l2 >= 0 and l2 <= 1e6) then
+    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(l2::text, 'null') using errcode = '22023';
+  end if;
+end;
+$$;
+
+-- aoma_private.glm_mean(family, eta): the expected value at linear predictor eta (offset included) —
+-- the inverse of the canonical link: probability (binomial), count (poisson, quasipoisson), eta
+-- (gaussian); null for a null eta (strict: least/greatest would otherwise skip the null). eta is
+-- clamped to ±700 first, so no input overflows or underflows exp().
+create or replace function aoma_private.glm_mean(family text, eta float8)
+returns float8
+language sql
+immutable strict parallel safe
+set search_path = ''
+as $$
+  select case when family = 'binomial' then 1 / (1 + exp(-greatest(-700, least(700, eta))))
+              when family in ('poisson', 'quasipoisson') then exp(greatest(-700, least(700, eta)))
+              else eta end
+$$;
+
+
 -- aoma_private.linear_predictor(beta, x): beta[1] + Σ beta[1 + j] · x[j].
 create or replace function aoma_private.linear_predictor(beta float8[], x float8[])
 returns float8
@@ -846,9 +876,7 @@ begin
   if not (fit_glm.level > 0 and fit_glm.level < 100) then
     raise exception 'level must be a percentage strictly between 0 and 100 (got %)', fit_glm.level using errcode = '22023';
   end if;
-  if fit_glm.l2 is null or not (fit_glm.l2 >= 0 and fit_glm.l2 <= 1e6) then
-    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(fit_glm.l2::text, 'null') using errcode = '22023';
-  end if;
+  perform aoma_private.check_l2(fit_glm.l2);
   v_src := aoma_private.glm_source(fit_glm.relation, fit_glm.target, fit_glm.predictors, v_family, fit_glm.exposure, null);
   fit := aoma_private.glm_fit(v_src, fit_glm.predictors, v_family, fit_glm.level, fit_glm.l2);
   for j in 1..jsonb_array_length(fit -> 'terms') loop
@@ -893,6 +921,7 @@ grant execute on function
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
   aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]),
   aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
+  aoma_private.check_l2(float8), aoma_private.glm_mean(text, float8),
   aoma_private.glm_fit(text, text[], text, float8, float8), aoma_private.column_as_float8(regclass, text),
   aoma_private.glm_source(regclass, text, text[], text, text, text), aoma_private.glm_check_rows(text, integer, text)
   to authenticated, service_role;

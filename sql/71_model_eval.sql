@@ -182,9 +182,7 @@ begin
   if cross_validate_glm.order_by is null then
     raise exception 'order_by must name the column that orders the rows in time (a date, a time or a number)' using errcode = '22023';
   end if;
-  if cross_validate_glm.l2 is null or not (cross_validate_glm.l2 >= 0 and cross_validate_glm.l2 <= 1e6) then
-    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(cross_validate_glm.l2::text, 'null') using errcode = '22023';
-  end if;
+  perform aoma_private.check_l2(cross_validate_glm.l2);
   if cross_validate_glm.folds is null or cross_validate_glm.folds < 2 or cross_validate_glm.folds > 20 then
     raise exception 'folds must be between 2 and 20 (got %)', coalesce(cross_validate_glm.folds::text, 'null') using errcode = '22023';
   end if;
@@ -215,9 +213,7 @@ begin
              base as (select case when $2 = 'poisson' then sum(train.y) / sum(exp(train.off)) else avg(train.y) end as b from train)
         select jsonb_agg(jsonb_build_object(
                  'order', z.o::text, 'y', z.y,
-                 'p', case $2 when 'binomial' then 1 / (1 + exp(-greatest(least(aoma_private.linear_predictor($1, z.x), 700), -700)))
-                             when 'poisson' then exp(least(aoma_private.linear_predictor($1, z.x) + z.off, 700))
-                             else aoma_private.linear_predictor($1, z.x) end,
+                 'p', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, z.x) + z.off),
                  'baseline', case when $2 = 'poisson' then base.b * exp(z.off) else base.b end) order by z.rn)
         from (%1$s) z cross join base
         where z.rn between %2$s and %3$s$q$, v_src, v_from, v_to)

@@ -105,9 +105,7 @@ begin
   if v_id is not null then
     return v_id;
   end if;
-  if register_glm.l2 is null or not (register_glm.l2 >= 0 and register_glm.l2 <= 1e6) then
-    raise exception 'l2 must be a penalty between 0 (none) and 1e6 (got %)', coalesce(register_glm.l2::text, 'null') using errcode = '22023';
-  end if;
+  perform aoma_private.check_l2(register_glm.l2);
   v_fit := aoma_private.glm_fit(v_src, register_glm.predictors, v_family, register_glm.level, register_glm.l2);
   v_cv := analytics.cross_validate_glm(register_glm.relation, register_glm.target, register_glm.predictors, v_family,
                                        register_glm.order_by, register_glm.folds, register_glm.exposure, 0.5, register_glm.l2);
@@ -235,11 +233,9 @@ begin
   linear_predictor := eta + off;
   -- a penalised (ridge) model stores no covariance: its prediction comes without an interval
   se_linear_predictor := case when m.fit -> 'cov' is not null and jsonb_typeof(m.fit -> 'cov') = 'array' then sqrt(greatest(var, 0) * scale) end;
-  prediction := case fam when 'binomial' then 1 / (1 + exp(-linear_predictor)) when 'poisson' then exp(linear_predictor) else linear_predictor end;
-  ci_low := case fam when 'binomial' then 1 / (1 + exp(-(linear_predictor - q * se_linear_predictor)))
-                     when 'poisson' then exp(linear_predictor - q * se_linear_predictor) else linear_predictor - q * se_linear_predictor end;
-  ci_high := case fam when 'binomial' then 1 / (1 + exp(-(linear_predictor + q * se_linear_predictor)))
-                      when 'poisson' then exp(linear_predictor + q * se_linear_predictor) else linear_predictor + q * se_linear_predictor end;
+  prediction := aoma_private.glm_mean(fam, linear_predictor);
+  ci_low := aoma_private.glm_mean(fam, linear_predictor - q * se_linear_predictor);
+  ci_high := aoma_private.glm_mean(fam, linear_predictor + q * se_linear_predictor);
   return next;
 end;
 $$;

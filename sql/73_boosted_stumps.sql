@@ -100,9 +100,7 @@ begin
   if rate is null or not (rate > 0 and rate <= 1) then
     raise exception 'learning_rate must be in (0, 1] (got %)', coalesce(rate::text, 'null') using errcode = '22023';
   end if;
-  if lam is null or not (lam >= 0 and lam <= 1e6) then
-    raise exception 'l2 must be between 0 and 1e6 (got %)', coalesce(lam::text, 'null') using errcode = '22023';
-  end if;
+  perform aoma_private.check_l2(lam);
   if fit_boosted_stumps.bins is null or fit_boosted_stumps.bins < 2 or fit_boosted_stumps.bins > 256 then
     raise exception 'bins must be between 2 and 256 (got %)', coalesce(fit_boosted_stumps.bins::text, 'null') using errcode = '22023';
   end if;

@@ -96,6 +96,13 @@ testOnBothEngines("model registry: register (idempotent), read back, score what-
       [id],
     );
     near(b.prediction, s.mean, "a boolean condition is 0/1");
+    // an extreme condition saturates the probability instead of overflowing exp()
+    const [far] = await reader.query<{ prediction: number; ci_low: number }>(
+      "select prediction, ci_low from analytics.score_glm($1::uuid, '{\"x1\": 1e6, \"x2\": 25, \"x3\": 1}')",
+      [id],
+    );
+    assert.equal(far.prediction, 1);
+    assert.ok(far.ci_low > 0.99);
   });
 
   await t.step("a ridge model: its own row, cross-validated with the penalty, scored without an interval", async () => {
