@@ -70,7 +70,7 @@ create table aoma_private.features_hourly_raw (
   processing_attempts integer not null, processing_failures integer not null,
   processing_duration_sum float8, processing_duration_n integer not null,
   log_events integer not null, log_errors integer not null, log_warnings integer not null,
-  failure_count integer not null
+  failure_count integer not null, critical_failures integer not null
 );
 comment on table aoma_private.features_hourly_raw is
   'Sparse hourly sums from every raw table (UTC hours with any event, full history). Internal: the analytics.features_* tables are built from it.';
@@ -103,7 +103,8 @@ create table analytics.features_daily (
   -- raw sums kept so that the weekly table rolls up exactly
   processing_time_sum float8, processing_time_n integer,
   performance_score_sum float8, performance_score_n integer,
-  processing_duration_sum float8, processing_duration_n integer
+  processing_duration_sum float8, processing_duration_n integer,
+  critical_failure_flag integer
 );
 
 create table analytics.features_weekly (
@@ -221,7 +222,8 @@ begin
       from aoma.log_events l %7$s group by 1
     ),
     failures as (
-      select date_trunc('hour', i.started_at at time zone 'UTC') as h, count(*) as failure_count
+      select date_trunc('hour', i.started_at at time zone 'UTC') as h, count(*) as failure_count,
+             count(*) filter (where i.severity = 'critical') as critical_failures
       from aoma.incidents i %8$s group by 1
     ),
     hours as (
@@ -241,7 +243,7 @@ begin
            coalesce(a.processing_attempts, 0)::int, coalesce(a.processing_failures, 0)::int,
            a.processing_duration_sum::float8, coalesce(a.processing_duration_n, 0)::int,
            coalesce(l.log_events, 0)::int, coalesce(l.log_errors, 0)::int, coalesce(l.log_warnings, 0)::int,
-           coalesce(f.failure_count, 0)::int
+           coalesce(f.failure_count, 0)::int, coalesce(f.critical_failures, 0)::int
     from hours
     left join tickets t on t.h = hours.h
     left join resolved rs on rs.h = hours.h
@@ -318,7 +320,7 @@ as $$
            sum(r.processing_duration_sum::numeric) as processing_duration_sum,
            sum(r.processing_duration_n) as processing_duration_n, sum(r.log_events) as log_events,
            sum(r.log_errors) as log_errors, sum(r.log_warnings) as log_warnings,
-           sum(r.failure_count) as failure_count
+           sum(r.failure_count) as failure_count, sum(r.critical_failures) as critical_failures
     from unnest(days) as p(d)
     left join aoma_private.features_hourly_raw r on r.hour_utc >= p.d and r.hour_utc < p.d + 1
     group by p.d
@@ -347,7 +349,8 @@ as $$
          coalesce(s.failure_count, 0)::int, (coalesce(s.failure_count, 0) > 0)::int,
          s.processing_time_sum::float8, coalesce(s.processing_time_n, 0)::int,
          s.performance_score_sum::float8, coalesce(s.performance_score_n, 0)::int,
-         s.processing_duration_sum::float8, coalesce(s.processing_duration_n, 0)::int
+         s.processing_duration_sum::float8, coalesce(s.processing_duration_n, 0)::int,
+         (coalesce(s.critical_failures, 0) > 0)::int
   from sums s
 $$;
 revoke execute on function aoma_private.features_daily_rows(date[]) from public;
@@ -423,12 +426,14 @@ with defs(name, kind, unit, description, source, grains) as (values
   ('log_errors', 'outcome', 'events', 'System log events at ERROR or FATAL', 'aoma.log_events', '{hour,day,week}'),
   ('log_warnings', 'driver', 'events', 'System log events at WARN', 'aoma.log_events', '{hour,day,week}'),
   ('failure_count', 'outcome', 'failures', 'System failures / incidents started', 'aoma.incidents', '{hour,day,week}'),
-  ('failure_flag', 'outcome', 'indicator', 'At least one system failure started (1) or none (0)', 'aoma.incidents', '{hour,day,week}')
+  ('failure_flag', 'outcome', 'indicator', 'At least one system failure started (1) or none (0)', 'aoma.incidents', '{hour,day,week}'),
+  ('critical_failure_flag', 'outcome', 'indicator', 'A day (UTC) on which at least one system failure of severity critical started (1) or none (0): the day-level yes/no outcome of build_predictive_model''s classification', 'aoma.incidents', '{day}')
 ),
 overlap(name, targets) as (values
-  ('tickets_incident', '{failure_count,failure_flag}'),
-  ('failure_count', '{failure_flag}'),
-  ('failure_flag', '{failure_count}'),
+  ('tickets_incident', '{failure_count,failure_flag,critical_failure_flag}'),
+  ('failure_count', '{failure_flag,critical_failure_flag}'),
+  ('failure_flag', '{failure_count,critical_failure_flag}'),
+  ('critical_failure_flag', '{failure_count,failure_flag}'),
   ('processing_attempts', '{processing_failures,processing_failure_rate}'),
   ('processing_failures', '{processing_failure_rate}'),
   ('processing_failure_rate', '{processing_failures}'),

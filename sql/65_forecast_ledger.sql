@@ -457,6 +457,7 @@ declare
   v_res record;
   v_kept record;
   v_err text;
+  v_perr text;
 begin
   if run_forecast_job.scheduler is null or run_forecast_job.scheduler not in ('pg_cron', 'in-process', 'manual') then
     raise exception 'scheduler must be pg_cron, in-process or manual (got %)', coalesce(run_forecast_job.scheduler, 'null')
@@ -488,6 +489,16 @@ begin
       notes := v_res.notes;
     exception when others then
       get stacked diagnostics v_err = message_text;
+    end;
+  end if;
+  -- live runs of a job with a predict_target also store the next days' failure predictions
+  -- (sql/75_predictions.sql); a failure there is a note, the forecasts stand
+  if v_err is null and v_job.predict_target is not null and run_day >= (now() at time zone 'UTC')::date then
+    begin
+      select concat_ws('; ', notes, j.note) into notes from analytics.run_prediction_job(run_day, v_job.predict_target) j;
+    exception when others then
+      get stacked diagnostics v_perr = message_text;
+      notes := concat_ws('; ', notes, 'predictions not stored: ' || v_perr);
     end;
   end if;
   error := v_err;

@@ -53,6 +53,74 @@ declare
   rate float8 := fit_boosted_stumps.learning_rate;
   v_src text;
   n integer;
+begin
+  if v_family not in ('binomial', 'poisson', 'gaussian') then
+    raise exception 'family must be one of binomial, poisson, gaussian (got "%")', v_family using errcode = '22023';
+  end if;
+  if fit_boosted_stumps.order_by is null then
+    raise exception 'order_by must name the column that orders the rows (the permutation importance rotates rows in that order)'
+      using errcode = '22023';
+  end if;
+  if fit_boosted_stumps.rounds is null or fit_boosted_stumps.rounds < 1 or fit_boosted_stumps.rounds > 1000 then
+    raise exception 'rounds must be between 1 and 1000 (got %)', coalesce(fit_boosted_stumps.rounds::text, 'null') using errcode = '22023';
+  end if;
+  if rate is null or not (rate > 0 and rate <= 1) then
+    raise exception 'learning_rate must be in (0, 1] (got %)', coalesce(rate::text, 'null') using errcode = '22023';
+  end if;
+  perform aoma_private.check_l2(lam);
+  if fit_boosted_stumps.bins is null or fit_boosted_stumps.bins < 2 or fit_boosted_stumps.bins > 256 then
+    raise exception 'bins must be between 2 and 256 (got %)', coalesce(fit_boosted_stumps.bins::text, 'null') using errcode = '22023';
+  end if;
+  if fit_boosted_stumps.min_rows is null or fit_boosted_stumps.min_rows < 1 then
+    raise exception 'min_rows must be at least 1 (got %)', coalesce(fit_boosted_stumps.min_rows::text, 'null') using errcode = '22023';
+  end if;
+  v_src := aoma_private.glm_source(fit_boosted_stumps.relation, fit_boosted_stumps.target, fit_boosted_stumps.predictors,
+                                   v_family, fit_boosted_stumps.exposure, fit_boosted_stumps.order_by);
+  select c.n into n from aoma_private.glm_check_rows(v_src, p, v_family) c;
+  if n::bigint * p * fit_boosted_stumps.rounds > 5000000 then
+    raise exception 'too much work: % rows × % predictors × % rounds = % ; at most 5,000,000 per call — fewer rounds, predictors or rows',
+      n, p, fit_boosted_stumps.rounds, n::bigint * p * fit_boosted_stumps.rounds using errcode = '22023';
+  end if;
+  return aoma_private.boost_fit(v_src, fit_boosted_stumps.predictors, v_family, fit_boosted_stumps.rounds, rate, lam,
+                                 fit_boosted_stumps.bins, fit_boosted_stumps.min_rows);
+end;
+$$;
+comment on function analytics.fit_boosted_stumps(regclass, text, text[], text, text, text, integer, float8, float8, integer, integer) is
+  'Second-order gradient boosting of stumps (binomial, poisson with exposure, gaussian) with permutation importance and direction. See sql/73_boosted_stumps.sql.';
+grant execute on function analytics.fit_boosted_stumps(regclass, text, text[], text, text, text, integer, float8, float8, integer, integer)
+  to authenticated, service_role;
+
+-- aoma_private.boost_deviance(family, f, y, off): the deviance of scores f (see the header).
+create or replace function aoma_private.boost_deviance(family text, f float8[], y float8[], off float8[])
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case family
+    when 'binomial' then -2 * sum(u.y * (-(greatest(-u.f, 0) + u.l)) + (1 - u.y) * (-(greatest(u.f, 0) + u.l)))
+    when 'poisson' then 2 * sum(case when u.y > 0 then u.y * (ln(u.y) - (u.f + u.o)) else 0 end - (u.y - exp(least(u.f + u.o, 700))))
+    else sum((u.y - u.f) ^ 2) end
+  from (select v.f, v.y, v.o, case when abs(v.f) > 700 then 0 else ln(1 + exp(-abs(v.f))) end as l
+        from unnest(f, y, off) as v(f, y, o)) u
+$$;
+grant execute on function aoma_private.boost_deviance(text, float8[], float8[], float8[]) to authenticated, service_role;
+
+-- aoma_private.boost_fit(src, predictors, family, rounds, rate, lam, bins, min_rows): the boosting of
+-- analytics.fit_boosted_stumps over the rows of the query src (x float8[] in the order of predictors,
+-- y, off, o — aoma_private.glm_source's shape), its arguments already checked. Also the nonlinear
+-- candidate of analytics.build_predictive_model (sql/74_predictive.sql).
+create or replace function aoma_private.boost_fit(
+  src text, predictors text[], v_family text, rounds integer, rate float8, lam float8, bins integer, min_rows integer
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  p integer := cardinality(boost_fit.predictors);
+  n integer;
   y float8[];
   off float8[];
   x float8[];       -- n × p, row-major
@@ -87,37 +155,10 @@ declare
   k integer;
   u float8[];
 begin
-  if v_family not in ('binomial', 'poisson', 'gaussian') then
-    raise exception 'family must be one of binomial, poisson, gaussian (got "%")', v_family using errcode = '22023';
-  end if;
-  if fit_boosted_stumps.order_by is null then
-    raise exception 'order_by must name the column that orders the rows (the permutation importance rotates rows in that order)'
-      using errcode = '22023';
-  end if;
-  if fit_boosted_stumps.rounds is null or fit_boosted_stumps.rounds < 1 or fit_boosted_stumps.rounds > 1000 then
-    raise exception 'rounds must be between 1 and 1000 (got %)', coalesce(fit_boosted_stumps.rounds::text, 'null') using errcode = '22023';
-  end if;
-  if rate is null or not (rate > 0 and rate <= 1) then
-    raise exception 'learning_rate must be in (0, 1] (got %)', coalesce(rate::text, 'null') using errcode = '22023';
-  end if;
-  perform aoma_private.check_l2(lam);
-  if fit_boosted_stumps.bins is null or fit_boosted_stumps.bins < 2 or fit_boosted_stumps.bins > 256 then
-    raise exception 'bins must be between 2 and 256 (got %)', coalesce(fit_boosted_stumps.bins::text, 'null') using errcode = '22023';
-  end if;
-  if fit_boosted_stumps.min_rows is null or fit_boosted_stumps.min_rows < 1 then
-    raise exception 'min_rows must be at least 1 (got %)', coalesce(fit_boosted_stumps.min_rows::text, 'null') using errcode = '22023';
-  end if;
-  v_src := aoma_private.glm_source(fit_boosted_stumps.relation, fit_boosted_stumps.target, fit_boosted_stumps.predictors,
-                                   v_family, fit_boosted_stumps.exposure, fit_boosted_stumps.order_by);
-  select c.n into n from aoma_private.glm_check_rows(v_src, p, v_family) c;
-  if n::bigint * p * fit_boosted_stumps.rounds > 5000000 then
-    raise exception 'too much work: % rows × % predictors × % rounds = % ; at most 5,000,000 per call — fewer rounds, predictors or rows',
-      n, p, fit_boosted_stumps.rounds, n::bigint * p * fit_boosted_stumps.rounds using errcode = '22023';
-  end if;
   -- the rows in order_by order (ties: the predictors, then y), as arrays — read in one statement, so
   -- y, the offset and the predictors come from the same rows even where the relation is not stable
   execute format('select array_agg(s.y order by s.o, s.x, s.y), array_agg(s.off order by s.o, s.x, s.y),
-                         array_agg(s.x order by s.o, s.x, s.y) from (%s) s', v_src) into y, off, x;
+                         array_agg(s.x order by s.o, s.x, s.y) from (%s) s', boost_fit.src) into y, off, x;
   x := array(select v from unnest(x) as v);  -- n × p → flat, row-major
   n := cardinality(y);
   -- per predictor: rows sorted by value, and the candidate thresholds
@@ -130,9 +171,9 @@ begin
     u := (select array_agg(distinct x[(i - 1) * p + j] order by x[(i - 1) * p + j]) from generate_series(1, n) i);
     k := cardinality(u);
     cand_from := cand_from || (cardinality(cand) + 1);
-    if k > fit_boosted_stumps.bins then
-      cand := cand || (select array_agg(distinct u[1 + (b * k) / fit_boosted_stumps.bins] order by u[1 + (b * k) / fit_boosted_stumps.bins])
-                       from generate_series(1, fit_boosted_stumps.bins - 1) b);
+    if k > boost_fit.bins then
+      cand := cand || (select array_agg(distinct u[1 + (b * k) / boost_fit.bins] order by u[1 + (b * k) / boost_fit.bins])
+                       from generate_series(1, boost_fit.bins - 1) b);
     elsif k > 1 then
       cand := cand || u[2:k];
     end if;
@@ -146,7 +187,7 @@ begin
   f := array_fill(base, array[n]);
   g := array_fill(0::float8, array[n]);
   h := array_fill(0::float8, array[n]);
-  for r in 1..fit_boosted_stumps.rounds loop
+  for r in 1..boost_fit.rounds loop
     gs := 0;
     hs := 0;
     for i in 1..n loop
@@ -181,7 +222,7 @@ begin
           hl := hl + h[ord[(j - 1) * n + pos]];
           nl := nl + 1;
         end loop;
-        continue when nl < fit_boosted_stumps.min_rows or n - nl < fit_boosted_stumps.min_rows;
+        continue when nl < boost_fit.min_rows or n - nl < boost_fit.min_rows;
         gain := gl * gl / (hl + lam) + (gs - gl) ^ 2 / (hs - hl + lam) - gs * gs / (hs + lam);
         if gain > 1e-12 and (best_gain is null or gain > best_gain + 1e-12 * abs(best_gain)) then
           best_gain := gain;
@@ -198,7 +239,7 @@ begin
     for i in 1..n loop
       f[i] := f[i] + case when x[(i - 1) * p + best_j] < best_t then vl else vr end;
     end loop;
-    stumps := stumps || jsonb_build_object('feature', fit_boosted_stumps.predictors[best_j], 'threshold', best_t,
+    stumps := stumps || jsonb_build_object('feature', boost_fit.predictors[best_j], 'threshold', best_t,
                                            'left', vl, 'right', vr, 'gain', best_gain);
     used := r;
   end loop;
@@ -207,40 +248,36 @@ begin
   for j in 1..p loop
     fp := array_fill(base, array[n]);
     for s in 0..jsonb_array_length(stumps) - 1 loop
-      k := array_position(fit_boosted_stumps.predictors, stumps -> s ->> 'feature');
+      k := array_position(boost_fit.predictors, stumps -> s ->> 'feature');
       for i in 1..n loop
         t := x[(case when k = j then ((i - 1 + n / 2) % n) + 1 else i end - 1) * p + k];
         fp[i] := fp[i] + case when t < (stumps -> s ->> 'threshold')::float8 then (stumps -> s ->> 'left')::float8
                               else (stumps -> s ->> 'right')::float8 end;
       end loop;
     end loop;
-    imp := imp || jsonb_build_object('feature', fit_boosted_stumps.predictors[j],
+    imp := imp || jsonb_build_object('feature', boost_fit.predictors[j],
       'importance', (aoma_private.boost_deviance(v_family, fp, y, off) - dev) / n,
       'direction', (select sign(sum((e ->> 'right')::float8 - (e ->> 'left')::float8)) from jsonb_array_elements(stumps) e
-                    where e ->> 'feature' = fit_boosted_stumps.predictors[j]),
-      'stumps', (select count(*) from jsonb_array_elements(stumps) e where e ->> 'feature' = fit_boosted_stumps.predictors[j]));
+                    where e ->> 'feature' = boost_fit.predictors[j]),
+      'stumps', (select count(*) from jsonb_array_elements(stumps) e where e ->> 'feature' = boost_fit.predictors[j]));
   end loop;
   return jsonb_build_object('family', v_family, 'n', n, 'base', base, 'rounds_used', used, 'stumps', stumps, 'deviance', dev,
     'importance', (select jsonb_agg(e order by (e ->> 'importance')::float8 desc, e ->> 'feature') from jsonb_array_elements(imp) e));
 end;
 $$;
-comment on function analytics.fit_boosted_stumps(regclass, text, text[], text, text, text, integer, float8, float8, integer, integer) is
-  'Second-order gradient boosting of stumps (binomial, poisson with exposure, gaussian) with permutation importance and direction. See sql/73_boosted_stumps.sql.';
-grant execute on function analytics.fit_boosted_stumps(regclass, text, text[], text, text, text, integer, float8, float8, integer, integer)
-  to authenticated, service_role;
+grant execute on function aoma_private.boost_fit(text, text[], text, integer, float8, float8, integer, integer) to authenticated, service_role;
 
--- aoma_private.boost_deviance(family, f, y, off): the deviance of scores f (see the header).
-create or replace function aoma_private.boost_deviance(family text, f float8[], y float8[], off float8[])
+-- aoma_private.boost_score(model, x): the score F (link scale, without the offset) of one row of
+-- predictor values x (in the order of the model's predictors, names) under a boost_fit model.
+create or replace function aoma_private.boost_score(model jsonb, names text[], x float8[])
 returns float8
 language sql
 immutable
 set search_path = ''
-as $$
-  select case family
-    when 'binomial' then -2 * sum(u.y * (-(greatest(-u.f, 0) + u.l)) + (1 - u.y) * (-(greatest(u.f, 0) + u.l)))
-    when 'poisson' then 2 * sum(case when u.y > 0 then u.y * (ln(u.y) - (u.f + u.o)) else 0 end - (u.y - exp(least(u.f + u.o, 700))))
-    else sum((u.y - u.f) ^ 2) end
-  from (select v.f, v.y, v.o, case when abs(v.f) > 700 then 0 else ln(1 + exp(-abs(v.f))) end as l
-        from unnest(f, y, off) as v(f, y, o)) u
-$$;
-grant execute on function aoma_private.boost_deviance(text, float8[], float8[], float8[]) to authenticated, service_role;
+as $f$
+  select (model ->> 'base')::float8
+         + coalesce(sum(case when x[array_position(names, e ->> 'feature')] < (e ->> 'threshold')::float8
+                             then (e ->> 'left')::float8 else (e ->> 'right')::float8 end), 0)
+  from jsonb_array_elements(model -> 'stumps') e
+$f$;
+grant execute on function aoma_private.boost_score(jsonb, text[], float8[]) to authenticated, service_role;

@@ -1,0 +1,934 @@
+-- AOMA Mesh Analytics — the predictive model of a daily outcome (issue 10, items 2, 3, 4 and 6):
+-- candidates fitted in SQL, chosen by time-ordered cross-validation, and the next days predicted
+-- with intervals that carry the coefficients' uncertainty and the driver forecasts'.
+--
+-- ── analytics.build_predictive_model(target, predictors, date_from, date_to, horizon, model_type,
+--                                     max_lag, folds, simulations) → jsonb ─────────────────────────
+--   target      a daily outcome of analytics.feature_catalog (default processing_failure_rate):
+--               processing_failure_rate (failed attempts per attempt: a quasi-Poisson model of
+--               processing_failures with exposure processing_attempts, so exp(β) is a rate ratio),
+--               a count (unit …/day: quasi-Poisson, rate ratios), a day indicator (unit indicator:
+--               logistic, odds ratios) or a continuous metric (OLS on the predictors' values).
+--   predictors  candidate drivers (driver or calendar features); default every driver and calendar
+--               feature that is not built from the target's own records (feature_catalog.overlaps_with).
+--   date_from, date_to  the training window (inclusive UTC days; default all data).
+--   horizon     days to predict after the window's last day, 1..30 (default 7).
+--   model_type  auto (default) | glm | boosted | baseline: auto picks by cross-validation (below).
+--   max_lag     drivers are tried at lags 0..max_lag days (0..7, default 1); calendar at lag 0.
+--   folds       rolling-origin folds over the later half of the days (2..10, default 5).
+--   simulations draws of the prediction simulation (100..10,000, default 2,000).
+--
+-- Candidates (simplest first):
+--   mean            the training window's mean rate / base rate / mean — the baseline;
+--   seasonal_naive  (counts and rates) the same weekday a week earlier — the other baseline;
+--   glm             threshold steps "feature ≥ t" found by analytics.explain_drivers' forward
+--                   selection on the training days (learned thresholds, calendar effects, lags),
+--                   then fitted by aoma_private.glm_fit (sql/70_models.sql) — one IRLS;
+--                   continuous targets: the predictors' values, linear;
+--   boosted         aoma_private.boost_fit (sql/73_boosted_stumps.sql) on every candidate's raw
+--                   values at every lag: 100 rounds, learning rate 0.1, λ 1, 32 bins, ≥ 5 rows a side.
+-- Cross-validation: the days of the window in order; the later half is cut into `folds` consecutive
+--   blocks; each block is predicted by every candidate fitted — thresholds searched again — on all
+--   days before it (an expanding window: nothing is fitted on its own future). The driver values of
+--   a predicted day are its actual ones (the model is judged as an explanation of the day given its
+--   drivers; the forecast of the drivers is judged by generate_forecasts). Loss per day: the Poisson
+--   unit deviance 2(y ln(y/μ) − (y − μ)) (counts; rates with μ = rate × attempts), the log loss
+--   (indicators), the squared error (continuous). Per candidate: mean loss per fold, the mean over
+--   the folds and its standard error (sd/√folds).
+-- Selection (model_type auto): the one-standard-error rule — the simplest candidate whose mean loss
+--   is within one standard error of the best one's. When that is a baseline, the answer says that no
+--   model beats the baseline in cross-validation, and the baseline is what predicts.
+-- The chosen model is then fitted on every day of the window: coefficients with SE, p, 95% CI
+--   (quasi-Poisson / logistic / OLS of glm_fit), the ratio exp(β) with its CI, and the importance
+--   |β|·sd(term) with its direction (boosted: permutation importance).
+-- Next days (horizon): a day's driver value is the actual one where the data has it (a lag reaches
+--   back into the window) and else its forecast from its last 182 days up to the window's end
+--   (analytics.forecast_series, method auto, season 7; its 95%
+--   interval read as a normal distribution: sd = half-width / 1.96); calendar values are known.
+--   Simulation (`simulations` draws, a fixed deterministic stream, so the same call gives the same
+--   numbers): coefficients ~ N(β̂, scale·cov) (the fit's covariance) and every unknown driver value ~
+--   its forecast distribution; the prediction is the mean over the draws of the expected value
+--   (failure probability per attempt for processing_failure_rate, the event's probability for an
+--   indicator, the expected count or value otherwise), the interval its 2.5–97.5% (and 10–90%)
+--   quantiles. Risk: HIGH when the prediction is ≥ 1.5 × the window's mean, MEDIUM from 1 × to
+--   1.5 ×, LOW below the mean.
+-- Returns {target, kind, family, unit, window, n_days, folds, candidates: [{name, simplicity,
+--   loss_mean, loss_se, fold_losses, metrics}], rule, chosen, beats_baseline, baseline_value,
+--   model: {terms: […], fit statistics}, predictions: [{day, prediction, low95, high95, low80,
+--   high80, risk, ratio_to_mean, drivers}], risk_cutoffs, notes}.
+-- Errors (22023): an unknown target or predictor, a predictor that is an outcome or counts the
+--   target's own records, a horizon / lag / folds / simulations out of range, not enough days (20
+--   after the lags, and 2 per fold in the later half), the fit's own sentences (collinear, constant).
+--
+-- ── aoma_private.model_frame_sql(…) and the helpers below build the rows of a fit from
+--    analytics.features_daily: step terms "feature on day t − lag ≥ threshold" (a missing value is
+--    below every threshold, as in explain_drivers), linear terms (a missing value leaves the day
+--    out) and raw values for the boosting.
+
+-- aoma_private.model_target(target): how a daily outcome is modelled (see the header).
+create or replace function aoma_private.model_target(
+  target text, out family text, out kind text, out y_col text, out exposure_col text, out unit text
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_kind text;
+  v_valid text;
+begin
+  select fc.kind, fc.unit into v_kind, unit from analytics.feature_catalog fc where fc.name = model_target.target and fc.grain = 'day';
+  if v_kind is distinct from 'outcome' then
+    select string_agg(fc.name, ', ' order by fc.name collate "C") into v_valid
+    from analytics.feature_catalog fc where fc.grain = 'day' and fc.kind = 'outcome';
+    raise exception '%; the targets are the daily outcomes: %',
+      case when v_kind is null then format('unknown target "%s"', coalesce(model_target.target, 'null'))
+           else format('"%s" is a %s feature, not an outcome', model_target.target, v_kind) end, v_valid
+      using errcode = '22023';
+  end if;
+  y_col := model_target.target;
+  if model_target.target = 'processing_failure_rate' then
+    family := 'quasipoisson'; kind := 'rate'; y_col := 'processing_failures'; exposure_col := 'processing_attempts';
+  elsif unit = 'indicator' then
+    family := 'binomial'; kind := 'binary';
+  elsif unit like '%/day' then
+    family := 'quasipoisson'; kind := 'count';
+  else
+    family := 'gaussian'; kind := 'continuous';
+  end if;
+end;
+$$;
+
+-- aoma_private.model_term_value_sql(feature, lag): the SQL of a feature's value on day v.day − lag.
+create or replace function aoma_private.model_term_value_sql(feature text, lag integer)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when lag = 0 then format('v.%I::float8', feature)
+              else format('(select w.%I::float8 from analytics.features_daily w where w.day = v.day - %s)', feature, lag) end
+$$;
+
+-- aoma_private.model_term_label(term): how a term is named in a fit ("asset_volume (lag 1) ≥ 1201").
+create or replace function aoma_private.model_term_label(term jsonb)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select (term ->> 'feature')
+         || case when (term ->> 'lag')::integer > 0 then format(' (lag %s)', term ->> 'lag') else '' end
+         || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end
+$$;
+
+-- aoma_private.model_frame_sql(y_col, exposure_col, terms, d_from, d_to): the query of the rows of a
+-- fit over the days d_from..d_to of analytics.features_daily: o (the day), y, off (ln exposure, or 0),
+-- x float8[] and x_1 … x_p (aoma_private.glm_fit's and boost_fit's shape). terms: [{feature, lag,
+-- form: step (with threshold) | linear | raw}]. Days without the target or exposure ≤ 0 are left out,
+-- and for linear terms days without the value.
+create or replace function aoma_private.model_frame_sql(y_col text, exposure_col text, terms jsonb, d_from date, d_to date)
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_exprs text[] := '{}'::text[];
+  v_where text := 's.y is not null and s.off is not null';
+  t jsonb;
+  v_val text;
+begin
+  for t in select e from jsonb_array_elements(coalesce(model_frame_sql.terms, '[]'::jsonb)) e loop
+    v_val := aoma_private.model_term_value_sql(t ->> 'feature', (t ->> 'lag')::integer);
+    v_exprs := v_exprs || case t ->> 'form'
+      when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8', v_val, t ->> 'threshold')
+      when 'raw' then format('coalesce(%s, ''-Infinity''::float8)', v_val)
+      else v_val end;
+    if t ->> 'form' = 'linear' then
+      v_where := v_where || format(' and s.x_%s is not null', cardinality(v_exprs));
+    end if;
+  end loop;
+  return format(
+    'select s.o, s.y, s.off, %s as x%s from (select v.day as o, v.%I::float8 as y, %s as off%s from analytics.features_daily v where v.day between %L::date and %L::date) s where %s',
+    case when cardinality(v_exprs) = 0 then '''{}''::float8[]'
+         else format('array[%s]::float8[]', (select string_agg(format('s.x_%s', i), ', ' order by i) from generate_subscripts(v_exprs, 1) i)) end,
+    coalesce((select string_agg(format(', s.x_%s', i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
+    model_frame_sql.y_col,
+    case when model_frame_sql.exposure_col is null then '0::float8'
+         else format('case when v.%1$I > 0 then ln(v.%1$I::float8) end', model_frame_sql.exposure_col) end,
+    coalesce((select string_agg(format(', %s as x_%s', v_exprs[i], i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
+    model_frame_sql.d_from, model_frame_sql.d_to, v_where);
+end;
+$$;
+
+-- aoma_private.model_candidates(target, predictors): the candidate features of a target (see the
+-- header), each with whether it is a calendar feature; 22023 for a predictor that is unknown, an
+-- outcome, or counts the target's own records.
+create or replace function aoma_private.model_candidates(target text, predictors text[])
+returns table (feature text, is_calendar boolean)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_bad text;
+  v_kind text;
+begin
+  if model_candidates.predictors is not null then
+    if cardinality(model_candidates.predictors) = 0 or cardinality(model_candidates.predictors) > 40 then
+      raise exception 'predictorVariables must name 1 to 40 daily features (got %)', cardinality(model_candidates.predictors) using errcode = '22023';
+    end if;
+    select u.name, fc.kind into v_bad, v_kind
+    from unnest(model_candidates.predictors) with ordinality as u(name, ord)
+    left join analytics.feature_catalog fc on fc.name = u.name and fc.grain = 'day'
+    where fc.kind is null or fc.kind not in ('driver', 'calendar') or model_candidates.target = any (fc.overlaps_with)
+    order by u.ord limit 1;
+    if v_bad is not null then
+      raise exception '%', case
+        when v_kind is null then format('unknown predictor "%s"; the daily drivers and calendar features are: %s', v_bad,
+          (select string_agg(fc.name, ', ' order by fc.name collate "C") from analytics.feature_catalog fc
+           where fc.grain = 'day' and fc.kind in ('driver', 'calendar')))
+        when v_kind not in ('driver', 'calendar') then format('"%s" is an outcome, not a predictor; predictors are the daily driver and calendar features', v_bad)
+        else format('"%s" counts the records of the target %s itself (analytics.feature_catalog.overlaps_with), so it cannot predict it; name another driver or calendar feature', v_bad, model_candidates.target) end
+        using errcode = '22023';
+    end if;
+  end if;
+  return query
+  select fc.name, fc.kind = 'calendar'
+  from analytics.feature_catalog fc
+  where fc.grain = 'day'
+    and case when model_candidates.predictors is null
+             then fc.kind in ('driver', 'calendar') and fc.name <> model_candidates.target
+                  and not model_candidates.target = any (fc.overlaps_with)
+             else fc.name = any (model_candidates.predictors) end
+  order by fc.name collate "C";
+end;
+$$;
+
+-- aoma_private.model_select_terms(target, kind, predictors, max_lag, d_from, d_to): the terms of the
+-- glm candidate fitted on d_from..d_to: explain_drivers' selected steps in entry order (counts, rates,
+-- indicators), or every predictor's value (continuous: linear, lag 0).
+create or replace function aoma_private.model_select_terms(
+  target text, kind text, predictors text[], max_lag integer, d_from date, d_to date
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if model_select_terms.kind = 'continuous' then
+    return (select coalesce(jsonb_agg(jsonb_build_object('feature', c.feature, 'lag', 0, 'form', 'linear') order by c.feature collate "C"), '[]'::jsonb)
+            from aoma_private.model_candidates(model_select_terms.target, model_select_terms.predictors) c);
+  end if;
+  return (select coalesce(jsonb_agg(jsonb_build_object('feature', d.feature, 'lag', d.lag, 'form', 'step', 'threshold', d.threshold,
+                                                       'below', d.below, 'binary', fc.kind = 'calendar' or fc.unit = 'indicator')
+                                    order by d.entry_order), '[]'::jsonb)
+          from analytics.explain_drivers(model_select_terms.target, model_select_terms.predictors, model_select_terms.max_lag,
+                                         model_select_terms.d_from, model_select_terms.d_to, 6) d
+          join analytics.feature_catalog fc on fc.name = d.feature and fc.grain = 'day'
+          where d.in_model);
+end;
+$$;
+
+-- aoma_private.model_raw_terms(target, predictors, max_lag): the boosting's inputs — every candidate's
+-- raw value at lags 0..max_lag (calendar features at lag 0).
+create or replace function aoma_private.model_raw_terms(target text, predictors text[], max_lag integer)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(jsonb_build_object('feature', c.feature, 'lag', l.lag, 'form', 'raw') order by c.feature collate "C", l.lag), '[]'::jsonb)
+  from aoma_private.model_candidates(target, predictors) c
+  cross join lateral generate_series(0, case when c.is_calendar then 0 else max_lag end) as l(lag)
+$$;
+
+-- aoma_private.model_unit_loss(family, y, mu, exposure): the loss of one day (see the header).
+create or replace function aoma_private.model_unit_loss(family text, y float8, mu float8)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when family in ('poisson', 'quasipoisson') then 2 * (case when y > 0 then y * ln(y / greatest(mu, 1e-300)) else 0 end - (y - mu))
+    when family = 'binomial' then -(y * ln(least(greatest(mu, 1e-15), 1 - 1e-15)) + (1 - y) * ln(1 - least(greatest(mu, 1e-15), 1 - 1e-15)))
+    else (y - mu) ^ 2 end
+$$;
+
+-- aoma_private.model_intercept(family, y, e): the intercept-only model of the baseline "mean": its
+-- coefficient on the link scale and that coefficient's variance (quasi-Poisson: φ/Σy with φ ≥ 1 the
+-- Pearson dispersion; logistic: 1/(n p(1 − p)); OLS: s²/n).
+create or replace function aoma_private.model_intercept(family text, y float8[], e float8[], out beta0 float8, out var0 float8)
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(y);
+  sy float8;
+  se float8;
+  m float8;
+  phi float8;
+begin
+  select sum(u.y), sum(u.e) into sy, se from unnest(y, e) as u(y, e);
+  if family in ('poisson', 'quasipoisson') then
+    m := sy / se;
+    select greatest(1, sum((u.y - m * u.e) ^ 2 / (m * u.e)) / greatest(n - 1, 1)) into phi from unnest(y, e) as u(y, e);
+    beta0 := ln(greatest(m, 1e-300));
+    var0 := phi / greatest(sy, 0.5);
+  elsif family = 'binomial' then
+    m := sy / n;
+    beta0 := ln(least(greatest(m, 1e-9), 1 - 1e-9) / (1 - least(greatest(m, 1e-9), 1 - 1e-9)));
+    var0 := 1 / (n * greatest(m * (1 - m), 1e-9));
+  else
+    m := sy / n;
+    beta0 := m;
+    select var_samp(u.y) / n into var0 from unnest(y) as u(y);
+  end if;
+end;
+$$;
+
+-- aoma_private.det_normal(seed, i): the i-th standard normal draw of a fixed stream (Box–Muller on
+-- hashtextextended), so a simulation gives the same numbers every time.
+create or replace function aoma_private.det_normal(seed text, i bigint)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select sqrt(-2 * ln(((hashtextextended(seed || ':' || i || ':a', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0))
+         * cos(2 * pi() * ((hashtextextended(seed || ':' || i || ':b', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0)
+$$;
+
+-- aoma_private.normal_cdf(z): Φ(z) from the two-sided tail of sql/50_drivers.sql.
+create or replace function aoma_private.normal_cdf(z float8)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when z >= 0 then 1 - aoma_private.normal_sf2(z) / 2 else aoma_private.normal_sf2(-z) / 2 end
+$$;
+
+-- aoma_private.calendar_value(feature, day): a calendar feature's value on any day (is_monday …
+-- is_sunday, is_weekend), as analytics.features_daily computes it.
+create or replace function aoma_private.calendar_value(feature text, day date)
+returns float8
+language sql
+immutable
+set search_path = ''
+as $$
+  select case feature
+    when 'is_weekend' then (extract(isodow from day) in (6, 7))::int::float8
+    else (extract(isodow from day) = array_position(array['is_monday', 'is_tuesday', 'is_wednesday', 'is_thursday', 'is_friday',
+                                                           'is_saturday', 'is_sunday'], feature))::int::float8 end
+$$;
+
+-- aoma_private.model_cv(…): the cross-validation of every candidate (see the header). Returns
+-- {folds: [{fold, train_days, test_from, test_to}], rows: [{candidate, fold, day, y, e, mu}], notes}.
+create or replace function aoma_private.model_cv(
+  target text, tgt jsonb, predictors text[], max_lag integer, days date[], n_folds integer, candidates text[]
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  n integer := cardinality(days);
+  v_start integer := n - n / 2 + 1;
+  v_from integer;
+  v_to integer;
+  fam text := tgt ->> 'family';
+  link_fam text := case when tgt ->> 'family' = 'quasipoisson' then 'poisson' else tgt ->> 'family' end;
+  y_col text := tgt ->> 'y_col';
+  e_col text := tgt ->> 'exposure_col';
+  v_folds jsonb := '[]'::jsonb;
+  v_rows jsonb := '[]'::jsonb;
+  v_notes text[] := '{}'::text[];
+  v_terms jsonb;
+  v_raw jsonb := aoma_private.model_raw_terms(target, predictors, max_lag);
+  v_fit jsonb;
+  v_beta float8[];
+  v_base float8;
+  v_msg text;
+  v_test text;
+  v_new jsonb;
+begin
+  for f in 1..n_folds loop
+    v_from := v_start + ((f - 1) * (n / 2)) / n_folds;
+    v_to := case when f = n_folds then n else v_start + (f * (n / 2)) / n_folds - 1 end;
+    v_folds := v_folds || jsonb_build_object('fold', f, 'train_days', v_from - 1, 'train_from', days[1], 'train_to', days[v_from - 1],
+                                             'test_from', days[v_from], 'test_to', days[v_to]);
+    -- the test days with their target and exposure (no terms)
+    v_test := aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[v_from], days[v_to]);
+    -- baseline "mean": the training mean rate / base rate / mean
+    execute format('select case when $1 in (''poisson'', ''quasipoisson'') then sum(s.y) / sum(exp(s.off)) else avg(s.y) end from (%s) s',
+                   aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[1], days[v_from - 1])) into v_base using fam;
+    if 'mean' = any (candidates) then
+      execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''mean'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
+                     f, v_test) into v_new using v_base;
+      v_rows := v_rows || v_new;
+    end if;
+    -- seasonal naive: the same weekday a week earlier (its rate × today's exposure); the mean when that day is missing
+    if 'seasonal_naive' = any (candidates) then
+      execute format($q$
+        select coalesce(jsonb_agg(jsonb_build_object('candidate', 'seasonal_naive', 'fold', %s, 'day', s.o, 'y', s.y, 'e', exp(s.off),
+                 'mu', coalesce(w.y / nullif(exp(w.off), 0), $1) * exp(s.off)) order by s.o), '[]')
+        from (%s) s left join (%s) w on w.o = s.o - 7$q$,
+        f, v_test, aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[1] , days[v_to])) into v_new using v_base;
+      v_rows := v_rows || v_new;
+    end if;
+    if 'glm' = any (candidates) then
+      begin
+        v_terms := aoma_private.model_select_terms(target, tgt ->> 'kind', predictors, max_lag, days[1] - max_lag, days[v_from - 1]);
+        if jsonb_array_length(v_terms) = 0 then
+          -- no step passes the selection: the model is the intercept, i.e. the mean
+          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
+                         f, v_test) into v_new using v_base;
+        else
+          v_fit := aoma_private.glm_fit(aoma_private.model_frame_sql(y_col, e_col, v_terms, days[1], days[v_from - 1]),
+                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_terms) e), fam, 95, 0);
+          v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
+          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, s.x) + s.off)) order by s.o), ''[]'') from (%s) s',
+                         f, aoma_private.model_frame_sql(y_col, e_col, v_terms, days[v_from], days[v_to])) into v_new using v_beta, link_fam;
+        end if;
+        v_rows := v_rows || v_new;
+      exception when sqlstate '22023' or sqlstate 'P0001' then
+        get stacked diagnostics v_msg = message_text;
+        v_notes := v_notes || format('fold %s: glm not fitted on the %s days before it (%s); the fold counts the mean for it', f, v_from - 1, v_msg);
+        execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
+                       f, v_test) into v_new using v_base;
+        v_rows := v_rows || v_new;
+      end;
+    end if;
+    if 'boosted' = any (candidates) then
+      begin
+        v_fit := aoma_private.boost_fit(aoma_private.model_frame_sql(y_col, e_col, v_raw, days[1], days[v_from - 1]),
+                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e),
+                                        link_fam, 100, 0.1, 1, 32, 5);
+        execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''boosted'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', aoma_private.glm_mean($2, aoma_private.boost_score($1, $3, s.x) + s.off)) order by s.o), ''[]'') from (%s) s',
+                       f, aoma_private.model_frame_sql(y_col, e_col, v_raw, days[v_from], days[v_to]))
+          into v_new using v_fit, link_fam, array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e);
+        v_rows := v_rows || v_new;
+      exception when sqlstate '22023' then
+        get stacked diagnostics v_msg = message_text;
+        v_notes := v_notes || format('fold %s: boosted not fitted on the %s days before it (%s); the fold counts the mean for it', f, v_from - 1, v_msg);
+        execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''boosted'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
+                       f, v_test) into v_new using v_base;
+        v_rows := v_rows || v_new;
+      end;
+    end if;
+  end loop;
+  return jsonb_build_object('folds', v_folds, 'rows', v_rows, 'notes', to_jsonb(v_notes));
+end;
+$$;
+
+-- aoma_private.rate_calibration(y, e, p, bins): the reliability of predicted rates p (failures per
+-- attempt) against y failures out of e attempts per day, attempt-weighted: equal-width bins of p over
+-- [min p, max p]; per bin its attempts, mean predicted and observed rate; ece = Σ attempts_b / N ·
+-- |observed_b − predicted_b| (the per-attempt expected calibration error).
+create or replace function aoma_private.rate_calibration(y float8[], e float8[], p float8[], bins integer)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  with r as (select u.y, u.e, u.p from unnest(y, e, p) as u(y, e, p) where u.e > 0 and u.p is not null),
+       lim as (select min(r.p) as lo, max(r.p) as hi, sum(r.e) as n from r),
+       b as (select least(bins - 1, case when lim.hi > lim.lo then floor((r.p - lim.lo) / (lim.hi - lim.lo) * bins)::int else 0 end) as bin,
+                    r.y, r.e, r.p
+             from r, lim),
+       t as (select b.bin, sum(b.e) as attempts, sum(b.p * b.e) / sum(b.e) as predicted, sum(b.y) / sum(b.e) as observed, count(*) as days
+             from b group by b.bin)
+  select jsonb_build_object(
+    'ece', (select sum(t.attempts / lim.n * abs(t.observed - t.predicted)) from t, lim),
+    'attempts', (select n from lim),
+    'bins', (select jsonb_agg(jsonb_build_object('bin', t.bin + 1, 'days', t.days, 'attempts', t.attempts, 'predicted', t.predicted,
+                                                 'observed', t.observed) order by t.bin) from t))
+$$;
+
+-- aoma_private.model_summary(cv, family, kind): per candidate its fold losses, their mean and standard
+-- error, and pooled metrics next to the mean baseline (aoma_private.prediction_metrics; rates also
+-- the per-attempt calibration).
+create or replace function aoma_private.model_summary(cv jsonb, family text, kind text)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  with r as (
+    select x ->> 'candidate' as c, (x ->> 'fold')::int as fold, (x ->> 'day')::date as day, (x ->> 'y')::float8 as y,
+           (x ->> 'e')::float8 as e, (x ->> 'mu')::float8 as mu
+    from jsonb_array_elements(cv -> 'rows') x),
+  b as (select r.day, r.mu from r where r.c = 'mean'),
+  per_fold as (select r.c, r.fold, avg(aoma_private.model_unit_loss(family, r.y, r.mu)) as loss from r group by r.c, r.fold),
+  agg as (select per_fold.c, avg(per_fold.loss) as m, stddev_samp(per_fold.loss) / sqrt(count(*)) as se,
+                 jsonb_agg(per_fold.loss order by per_fold.fold) as losses
+          from per_fold group by per_fold.c)
+  select jsonb_agg(jsonb_build_object(
+           'name', agg.c,
+           'simplicity', array_position(array['mean', 'seasonal_naive', 'glm', 'boosted'], agg.c),
+           'loss_mean', agg.m, 'loss_se', agg.se, 'fold_losses', agg.losses,
+           'metrics', (select aoma_private.prediction_metrics(
+                                jsonb_agg(jsonb_build_object('y', r.y, 'p', case when family = 'binomial' then r.mu else r.mu end,
+                                                             'baseline', b.mu) order by r.day),
+                                case when family = 'quasipoisson' then 'poisson' else family end, 0.5)
+                              || case when kind = 'rate' then jsonb_build_object('calibration_per_attempt',
+                                   aoma_private.rate_calibration(array_agg(r.y order by r.day), array_agg(r.e order by r.day),
+                                                                 array_agg(r.mu / r.e order by r.day), 10)) else '{}'::jsonb end
+                       from r join b on b.day = r.day where r.c = agg.c))
+         order by array_position(array['mean', 'seasonal_naive', 'glm', 'boosted'], agg.c))
+  from agg
+$$;
+
+-- aoma_private.model_predict_days(tgt, model, last_day, horizon, sims, seed, hist_from): the next
+-- `horizon` days after last_day under a fitted model (see the header, "Next days"). model:
+-- {kind: glm | boosted | mean | seasonal_naive, terms (glm: steps/linear; boosted: raw), beta, cov
+-- (glm: scaled covariance, row-major; mean: [var0]), boost (boost_fit's model)}. Returns
+-- {days: [{day, prediction, low95, high95, low80, high80, drivers: [{term, feature, value_day,
+-- known, value, forecast_sd, p_high}]}], notes}.
+create or replace function aoma_private.model_predict_days(
+  tgt jsonb, model jsonb, last_day date, horizon integer, sims integer, seed text, hist_from date
+)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  fam text := case when tgt ->> 'family' = 'quasipoisson' then 'poisson' else tgt ->> 'family' end;
+  v_kind text := model ->> 'kind';
+  terms jsonb := coalesce(model -> 'terms', '[]'::jsonb);
+  k integer := jsonb_array_length(coalesce(model -> 'terms', '[]'::jsonb));
+  names text[] := array(select aoma_private.model_term_label(e) from jsonb_array_elements(coalesce(model -> 'terms', '[]'::jsonb)) e);
+  data_end date := last_day;  -- values after the window are not known: they are forecast (a backfill sees no future)
+  v_hist float8[];
+  beta float8[] := array(select jsonb_array_elements_text(coalesce(model -> 'beta', '[]'::jsonb))::float8);
+  cov float8[] := array(select jsonb_array_elements_text(coalesce(model -> 'cov', '[]'::jsonb))::float8);
+  chol float8[];
+  kk integer;
+  v_need text[];
+  v_steps integer;
+  v_fc jsonb := '{}'::jsonb;   -- feature → {step → [point, sd]}
+  v_notes text[] := '{}'::text[];
+  v_msg text;
+  kv float8[];   -- per (h, j): the known value (null when forecast)
+  pt float8[];
+  sdv float8[];
+  vkey text[];
+  mid float8[];
+  t jsonb;
+  vd date;
+  v_val float8;
+  draws float8[];
+  bs float8[];
+  z float8[];
+  eta float8;
+  x float8;
+  xs float8[];
+  n_s integer := sims;
+  out_days jsonb := '[]'::jsonb;
+  drivers jsonb;
+  r record;
+  v_mean float8;
+  v_sd float8;
+begin
+  -- the values each term needs on each future day
+  kv := array_fill(null::float8, array[horizon * greatest(k, 1)]);
+  pt := kv; sdv := kv; mid := array_fill(null::float8, array[greatest(k, 1)]);
+  vkey := array_fill(null::text, array[horizon * greatest(k, 1)]);
+  for j in 1..k loop
+    t := terms -> (j - 1);
+    mid[j] := case when t ->> 'form' = 'step' then
+                case when t ->> 'below' is not null then ((t ->> 'threshold')::float8 + (t ->> 'below')::float8) / 2
+                     else (t ->> 'threshold')::float8 - 0.5 end end;
+  end loop;
+  select array_agg(distinct e ->> 'feature') into v_need
+  from jsonb_array_elements(terms) e
+  join analytics.feature_catalog fc on fc.name = e ->> 'feature' and fc.grain = 'day' and fc.kind <> 'calendar'
+  where last_day + horizon - (e ->> 'lag')::integer > data_end;
+  v_steps := (select max(last_day + horizon - (e ->> 'lag')::integer - data_end) from jsonb_array_elements(terms) e);
+  if v_need is not null then
+    begin
+      -- each driver forecast from its history up to the window's last day (analytics.forecast_series, auto)
+      for j in 1..cardinality(v_need) loop
+        v_hist := (aoma_private.forecast_history('day', v_need[j], ((last_day + 1)::timestamp at time zone 'UTC'), 182)).y;
+        v_fc := v_fc || jsonb_build_object(v_need[j], (
+          select jsonb_object_agg(f.step, jsonb_build_array(f.point, (f.upper[1] - f.lower[1]) / (2 * 1.959963984540054)))
+          from analytics.forecast_series(v_hist, case when cardinality(v_hist) >= 28 then 7 else 1 end, greatest(v_steps, 1),
+                                         array[95]::float8[], 'auto') f));
+      end loop;
+    exception when sqlstate '22023' or sqlstate 'P0001' then
+      get stacked diagnostics v_msg = message_text;
+      v_notes := v_notes || format('the drivers could not be forecast (%s); their future values are drawn from their distribution over the window instead (mean and sd since %s)', v_msg, hist_from);
+    end;
+  end if;
+  for h in 1..horizon loop
+    for j in 1..k loop
+      t := terms -> (j - 1);
+      vd := last_day + h - (t ->> 'lag')::integer;
+      vkey[(h - 1) * k + j] := (t ->> 'feature') || '@' || vd;
+      if exists (select from analytics.feature_catalog fc where fc.name = t ->> 'feature' and fc.grain = 'day' and fc.kind = 'calendar') then
+        kv[(h - 1) * k + j] := aoma_private.calendar_value(t ->> 'feature', vd);
+      elsif vd <= data_end then
+        execute format('select coalesce(v.%I::float8, ''-Infinity''::float8) from analytics.features_daily v where v.day = $1', t ->> 'feature')
+          into v_val using vd;
+        kv[(h - 1) * k + j] := coalesce(v_val, '-Infinity'::float8);
+      elsif v_fc ? (t ->> 'feature') then
+        pt[(h - 1) * k + j] := (v_fc -> (t ->> 'feature') -> ((vd - data_end)::text) ->> 0)::float8;
+        sdv[(h - 1) * k + j] := greatest((v_fc -> (t ->> 'feature') -> ((vd - data_end)::text) ->> 1)::float8, 0);
+      else
+        execute format('select avg(v.%1$I::float8), stddev_samp(v.%1$I::float8) from analytics.features_daily v where v.day >= $1', t ->> 'feature')
+          into v_mean, v_sd using hist_from;
+        pt[(h - 1) * k + j] := v_mean;
+        sdv[(h - 1) * k + j] := coalesce(v_sd, 0);
+      end if;
+    end loop;
+  end loop;
+  -- coefficient draws: β + L z with L the Cholesky factor of the scaled covariance
+  kk := cardinality(beta);
+  if v_kind in ('glm', 'mean', 'seasonal_naive') and kk > 0 then
+    chol := aoma_private.cholesky(cov, kk);
+    if chol is null then
+      v_notes := v_notes || 'the coefficients'' covariance is not positive definite: the interval carries the drivers'' uncertainty only'::text;
+    end if;
+  end if;
+  if v_kind = 'boosted' then
+    n_s := least(sims, 200);
+    v_notes := v_notes || format('boosted model: %s draws of the drivers; a boosted ensemble has no coefficient covariance, so its interval carries the drivers'' forecast uncertainty only', n_s);
+  end if;
+  draws := array_fill(0::float8, array[horizon * n_s]);
+  for s in 1..n_s loop
+    bs := beta;
+    if chol is not null then
+      z := array(select aoma_private.det_normal(seed || ':beta', (s::bigint * 64 + i)) from generate_series(1, kk) i);
+      for i in 1..kk loop
+        for j in 1..i loop
+          bs[i] := bs[i] + chol[(i - 1) * kk + j] * z[j];
+        end loop;
+      end loop;
+    end if;
+    for h in 1..horizon loop
+      xs := array_fill(0::float8, array[greatest(k, 1)]);
+      for j in 1..k loop
+        x := kv[(h - 1) * k + j];
+        if x is null then
+          x := pt[(h - 1) * k + j] + sdv[(h - 1) * k + j] * aoma_private.det_normal(seed || ':' || vkey[(h - 1) * k + j], s);
+        end if;
+        xs[j] := case when (terms -> (j - 1) ->> 'form') = 'step' then (x >= mid[j])::int::float8 else x end;
+      end loop;
+      if v_kind = 'boosted' then
+        eta := aoma_private.boost_score(model -> 'boost', names, xs);
+      elsif v_kind = 'seasonal_naive' then
+        eta := (model -> 'levels' ->> (h - 1))::float8 + coalesce(bs[1], 0);
+      else
+        eta := bs[1];
+        for j in 1..k loop
+          eta := eta + bs[j + 1] * xs[j];
+        end loop;
+      end if;
+      draws[(h - 1) * n_s + s] := aoma_private.glm_mean(fam, eta);
+    end loop;
+  end loop;
+  for h in 1..horizon loop
+    select avg(d) as m, percentile_cont(0.025) within group (order by d) as l95, percentile_cont(0.975) within group (order by d) as h95,
+           percentile_cont(0.10) within group (order by d) as l80, percentile_cont(0.90) within group (order by d) as h80
+      into r
+      from unnest(draws[(h - 1) * n_s + 1:h * n_s]) d;
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'term', names[j], 'feature', terms -> (j - 1) ->> 'feature', 'lag', (terms -> (j - 1) ->> 'lag')::int,
+             'value_day', last_day + h - (terms -> (j - 1) ->> 'lag')::integer,
+             'known', kv[(h - 1) * k + j] is not null,
+             'value', case when kv[(h - 1) * k + j] is null then pt[(h - 1) * k + j]
+                           when kv[(h - 1) * k + j] = '-Infinity'::float8 then null else kv[(h - 1) * k + j] end,
+             'forecast_sd', sdv[(h - 1) * k + j],
+             'p_high', case when (terms -> (j - 1) ->> 'form') = 'step' then
+                         case when kv[(h - 1) * k + j] is not null then (kv[(h - 1) * k + j] >= mid[j])::int::float8
+                              when sdv[(h - 1) * k + j] > 0 then aoma_private.normal_cdf((pt[(h - 1) * k + j] - mid[j]) / sdv[(h - 1) * k + j])
+                              else (pt[(h - 1) * k + j] >= mid[j])::int::float8 end end)
+             order by j), '[]'::jsonb)
+      into drivers from generate_series(1, k) j;
+    out_days := out_days || jsonb_build_object('day', last_day + h, 'weekday', trim(to_char(last_day + h, 'Day')),
+      'prediction', r.m, 'low95', r.l95, 'high95', r.h95, 'low80', r.l80, 'high80', r.h80,
+      'drivers', drivers);
+  end loop;
+  return jsonb_build_object('days', out_days, 'draws', n_s, 'notes', to_jsonb(v_notes));
+end;
+$$;
+
+-- aoma_private.model_glm_terms(fit, terms, frame): the glm's terms for people — estimate, SE, p, CI,
+-- the ratio exp(β) (rate ratio or odds ratio) with its CI, days at or above the threshold, and the
+-- importance |β|·sd(term) with its direction.
+create or replace function aoma_private.model_glm_terms(fit jsonb, terms jsonb, frame text)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_sd float8[];
+  v_mean float8[];
+  k integer := jsonb_array_length(terms);
+begin
+  if k = 0 then
+    return '[]'::jsonb;
+  end if;
+  execute format('select array[%s], array[%s] from (%s) s',
+                 (select string_agg(format('stddev_samp(s.x_%s)', i), ', ') from generate_series(1, k) i),
+                 (select string_agg(format('avg(s.x_%s)', i), ', ') from generate_series(1, k) i), frame)
+    into v_sd, v_mean;
+  return (select jsonb_agg(
+            (terms -> (j - 1)) || jsonb_build_object(
+              'term', fit -> 'terms' ->> j,
+              'estimate', (fit -> 'estimate' ->> j)::float8, 'std_error', (fit -> 'std_error' ->> j)::float8,
+              'p_value', (fit -> 'p_value' ->> j)::float8,
+              'ci_low', (fit -> 'ci_low' ->> j)::float8, 'ci_high', (fit -> 'ci_high' ->> j)::float8,
+              'ratio', case when fit ->> 'family' <> 'gaussian' then exp((fit -> 'estimate' ->> j)::float8) end,
+              'ratio_low', case when fit ->> 'family' <> 'gaussian' then exp((fit -> 'ci_low' ->> j)::float8) end,
+              'ratio_high', case when fit ->> 'family' <> 'gaussian' then exp((fit -> 'ci_high' ->> j)::float8) end,
+              'share_high', case when terms -> (j - 1) ->> 'form' = 'step' then v_mean[j] end,
+              'importance', abs((fit -> 'estimate' ->> j)::float8) * v_sd[j],
+              'direction', sign((fit -> 'estimate' ->> j)::float8)::int)
+            order by j)
+          from generate_series(1, k) j);
+end;
+$$;
+
+drop function if exists analytics.build_predictive_model(text, text[], date, date, integer, text, integer, integer, integer);
+create or replace function analytics.build_predictive_model(
+  target text default 'processing_failure_rate',
+  predictors text[] default null,
+  date_from date default null,
+  date_to date default null,
+  horizon integer default 7,
+  model_type text default 'auto',
+  max_lag integer default 1,
+  folds integer default 5,
+  simulations integer default 2000
+)
+returns jsonb
+language plpgsql
+stable
+security invoker
+set search_path = ''
+as $$
+declare
+  v_target text := coalesce(build_predictive_model.target, 'processing_failure_rate');
+  v_type text := coalesce(build_predictive_model.model_type, 'auto');
+  v_lag integer := coalesce(build_predictive_model.max_lag, 1);
+  v_folds integer := coalesce(build_predictive_model.folds, 5);
+  v_h integer := coalesce(build_predictive_model.horizon, 7);
+  v_sims integer := coalesce(build_predictive_model.simulations, 2000);
+  tg record;
+  tgt jsonb;
+  v_from date;
+  v_to date;
+  days date[];
+  n integer;
+  v_cands text[];
+  v_raw jsonb;
+  cv jsonb;
+  summary jsonb;
+  v_best jsonb;
+  v_chosen jsonb;
+  v_base jsonb;
+  v_beats boolean;
+  v_notes text[] := '{}'::text[];
+  v_terms jsonb;
+  v_frame text;
+  v_fit jsonb;
+  v_model jsonb;
+  v_pmodel jsonb;
+  v_y float8[];
+  v_e float8[];
+  ic record;
+  v_mean_value float8;
+  v_pred jsonb;
+  v_boost jsonb;
+  v_levels jsonb;
+  v_msg text;
+begin
+  -- ── arguments ──
+  if v_type not in ('auto', 'glm', 'boosted', 'baseline') then
+    raise exception 'model_type must be auto, glm, boosted or baseline (got "%")', v_type using errcode = '22023';
+  end if;
+  if v_h < 1 or v_h > 30 then
+    raise exception 'horizon must be between 1 and 30 days (got %)', v_h using errcode = '22023';
+  end if;
+  if v_lag < 0 or v_lag > 7 then
+    raise exception 'max_lag must be between 0 and 7 days (got %)', v_lag using errcode = '22023';
+  end if;
+  if v_folds < 2 or v_folds > 10 then
+    raise exception 'folds must be between 2 and 10 (got %)', v_folds using errcode = '22023';
+  end if;
+  if v_sims < 100 or v_sims > 10000 then
+    raise exception 'simulations must be between 100 and 10000 (got %)', v_sims using errcode = '22023';
+  end if;
+  if build_predictive_model.date_from > build_predictive_model.date_to then
+    raise exception 'date_from (%) is after date_to (%)', build_predictive_model.date_from, build_predictive_model.date_to using errcode = '22023';
+  end if;
+  select * into tg from aoma_private.model_target(v_target);
+  tgt := jsonb_build_object('family', tg.family, 'kind', tg.kind, 'y_col', tg.y_col, 'exposure_col', tg.exposure_col, 'unit', tg.unit);
+  perform from aoma_private.model_candidates(v_target, build_predictive_model.predictors);  -- the predictors' checks
+  if tg.kind = 'continuous' and build_predictive_model.predictors is null then
+    raise exception '% is a continuous metric: name its predictorVariables (1 to 40 daily drivers or calendar features); the threshold search serves counts, rates and day indicators', v_target
+      using errcode = '22023';
+  end if;
+  if v_type = 'boosted' and tg.kind = 'continuous' then
+    null;  -- gaussian boosting is supported
+  end if;
+
+  -- ── the days ──
+  select min(v.day), max(v.day) into v_from, v_to from analytics.features_daily v
+  where (build_predictive_model.date_from is null or v.day >= build_predictive_model.date_from)
+    and (build_predictive_model.date_to is null or v.day <= build_predictive_model.date_to);
+  if v_from is null then
+    raise exception 'no daily data between % and %', coalesce(build_predictive_model.date_from::text, '-infinity'),
+      coalesce(build_predictive_model.date_to::text, 'infinity') using errcode = '22023';
+  end if;
+  execute format('select array_agg(s.o order by s.o) from (%s) s',
+                 aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, '[]'::jsonb, v_from + v_lag, v_to)) into days;
+  n := coalesce(cardinality(days), 0);
+  if n < 20 then
+    raise exception 'not enough data: % usable days of % between % and % (after a lag of % days); at least 20 are needed',
+      n, v_target, v_from, v_to, v_lag using errcode = '22023';
+  end if;
+  if n / 2 < 2 * v_folds then
+    raise exception 'too few days for % folds: % usable days; the later half (%) must give every fold 2 days — fewer folds or a longer window',
+      v_folds, n, n / 2 using errcode = '22023';
+  end if;
+  if n > 1500 then
+    raise exception 'too much work: % days; at most 1,500 days per model (about 4 years) — narrow the date range', n using errcode = '22023';
+  end if;
+
+  -- ── candidates and their cross-validation ──
+  v_cands := array['mean'] || case when tg.kind in ('rate', 'count') then array['seasonal_naive'] else '{}'::text[] end;
+  if v_type in ('auto', 'glm') then
+    v_cands := v_cands || 'glm'::text;
+  end if;
+  if v_type in ('auto', 'boosted') then
+    v_raw := aoma_private.model_raw_terms(v_target, build_predictive_model.predictors, v_lag);
+    if n::bigint * jsonb_array_length(v_raw) * 100 > 5000000 then
+      v_notes := v_notes || format('boosted candidate left out: %s days × %s inputs × 100 rounds is over the 5,000,000 bound — fewer predictors or days', n, jsonb_array_length(v_raw));
+    else
+      v_cands := v_cands || 'boosted'::text;
+    end if;
+  end if;
+  cv := aoma_private.model_cv(v_target, tgt, build_predictive_model.predictors, v_lag, days, v_folds, v_cands);
+  v_notes := v_notes || array(select jsonb_array_elements_text(cv -> 'notes'));
+  summary := aoma_private.model_summary(cv, tg.family, tg.kind);
+  select e into v_best from jsonb_array_elements(summary) e order by (e ->> 'loss_mean')::float8, (e ->> 'simplicity')::int limit 1;
+  select e into v_base from jsonb_array_elements(summary) e where e ->> 'name' in ('mean', 'seasonal_naive')
+    order by (e ->> 'loss_mean')::float8, (e ->> 'simplicity')::int limit 1;
+  if v_type = 'auto' then
+    -- one-standard-error rule: the simplest candidate within one SE of the best
+    select e into v_chosen from jsonb_array_elements(summary) e
+    where (e ->> 'loss_mean')::float8 <= (v_best ->> 'loss_mean')::float8 + coalesce((v_best ->> 'loss_se')::float8, 0)
+    order by (e ->> 'simplicity')::int limit 1;
+  elsif v_type = 'baseline' then
+    v_chosen := v_base;
+  else
+    select e into v_chosen from jsonb_array_elements(summary) e where e ->> 'name' = v_type;
+  end if;
+  v_beats := v_chosen ->> 'name' not in ('mean', 'seasonal_naive')
+             and (v_chosen ->> 'loss_mean')::float8 < (v_base ->> 'loss_mean')::float8 - coalesce((v_best ->> 'loss_se')::float8, 0);
+
+  -- ── the models on every day of the window ──
+  v_frame := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, '[]'::jsonb, days[1], days[n]);
+  execute format('select array_agg(s.y order by s.o), array_agg(exp(s.off) order by s.o) from (%s) s', v_frame) into v_y, v_e;
+  select * into ic from aoma_private.model_intercept(tg.family, v_y, v_e);
+  v_mean_value := aoma_private.glm_mean(case when tg.family = 'quasipoisson' then 'poisson' else tg.family end, ic.beta0);
+  v_model := jsonb_build_object('candidate', v_chosen ->> 'name', 'mean', v_mean_value, 'terms', '[]'::jsonb);
+  if 'glm' = any (v_cands) then
+    begin
+      v_terms := aoma_private.model_select_terms(v_target, tg.kind, build_predictive_model.predictors, v_lag, days[1] - v_lag, days[n]);
+      if jsonb_array_length(v_terms) > 0 then
+        v_frame := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_terms, days[1], days[n]);
+        v_fit := aoma_private.glm_fit(v_frame, array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_terms) e), tg.family, 95, 0);
+        v_model := v_model || jsonb_build_object(
+          'glm', jsonb_build_object('terms', aoma_private.model_glm_terms(v_fit, v_terms, v_frame),
+            'intercept', (v_fit -> 'estimate' ->> 0)::float8, 'n', (v_fit ->> 'n')::int, 'deviance', (v_fit ->> 'deviance')::float8,
+            'null_deviance', (v_fit ->> 'null_deviance')::float8, 'aic', (v_fit ->> 'aic')::float8, 'scale', (v_fit ->> 'scale')::float8,
+            'r2', (v_fit ->> 'r2')::float8, 'cond', (v_fit ->> 'cond')::float8, 'family', tg.family, 'fit', v_fit, 'spec', v_terms));
+      else
+        v_model := v_model || jsonb_build_object('glm', jsonb_build_object('terms', '[]'::jsonb, 'family', tg.family,
+          'note', 'no threshold step passes the forward selection (threshold-adjusted p < 0.01) on the window'));
+      end if;
+    exception when sqlstate '22023' or sqlstate 'P0001' then
+      get stacked diagnostics v_msg = message_text;
+      v_notes := v_notes || format('the glm could not be fitted on the whole window: %s', v_msg);
+      v_terms := '[]'::jsonb;
+    end;
+  end if;
+  if 'boosted' = any (v_cands) and v_chosen ->> 'name' = 'boosted' then
+    v_boost := aoma_private.boost_fit(aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_raw, days[1], days[n]),
+                                      array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e),
+                                      case when tg.family = 'quasipoisson' then 'poisson' else tg.family end, 100, 0.1, 1, 32, 5);
+    v_model := v_model || jsonb_build_object('boosted', jsonb_build_object('rounds_used', v_boost -> 'rounds_used',
+      'importance', (select jsonb_agg(e) from jsonb_array_elements(v_boost -> 'importance') e where (e ->> 'stumps')::int > 0),
+      'deviance', v_boost -> 'deviance'));
+  end if;
+
+  -- ── the next days ──
+  v_pmodel := case
+    when v_chosen ->> 'name' = 'glm' and v_fit is not null and jsonb_array_length(v_terms) > 0 then
+      jsonb_build_object('kind', 'glm', 'terms', v_terms, 'beta', v_fit -> 'estimate',
+                         'cov', (select jsonb_agg(c::float8 * (v_fit ->> 'scale')::float8) from jsonb_array_elements_text(v_fit -> 'cov') c))
+    when v_chosen ->> 'name' = 'boosted' then
+      jsonb_build_object('kind', 'boosted', 'terms', v_raw, 'boost', v_boost)
+    when v_chosen ->> 'name' = 'seasonal_naive' then
+      jsonb_build_object('kind', 'seasonal_naive', 'beta', jsonb_build_array(0), 'cov', jsonb_build_array(ic.var0))
+    else jsonb_build_object('kind', 'mean', 'beta', jsonb_build_array(ic.beta0), 'cov', jsonb_build_array(ic.var0)) end;
+  if v_pmodel ->> 'kind' = 'seasonal_naive' then
+    -- the link-scale level of the same weekday in the last week of the window (the mean where it is missing)
+    execute format($q$select jsonb_agg(coalesce(case when $3 in ('poisson', 'quasipoisson') then ln(nullif(s.y, 0) / exp(s.off))
+                                                   when $3 = 'binomial' then null else s.y end, $4) order by g.h)
+                      from generate_series(1, $2) g(h) left join (%s) s on s.o = $1 + g.h - 7 * ceil(g.h / 7.0)::int$q$, v_frame)
+      into v_levels using days[n], v_h, tg.family, ic.beta0;
+    v_pmodel := v_pmodel || jsonb_build_object('levels', v_levels);
+  end if;
+  v_pred := aoma_private.model_predict_days(tgt, v_pmodel, days[n], v_h, v_sims,
+              md5(v_target || coalesce(array_to_string(build_predictive_model.predictors, ','), '') || days[1] || days[n]), days[1]);
+  v_notes := v_notes || array(select jsonb_array_elements_text(v_pred -> 'notes'));
+
+  return jsonb_build_object(
+    'target', v_target, 'kind', tg.kind, 'family', tg.family, 'unit', tg.unit, 'exposure', tg.exposure_col,
+    'window', jsonb_build_object('from', days[1], 'to', days[n]), 'n_days', n, 'max_lag', v_lag, 'model_type', v_type,
+    'folds', cv -> 'folds',
+    'candidates', summary,
+    'rule', case when v_type = 'auto' then 'one standard error: the simplest candidate whose mean cross-validated loss is within one standard error of the best one''s'
+                 else format('model_type %s: the %s candidate, cross-validated beside the baselines', v_type, v_type) end,
+    'loss', case when tg.family in ('poisson', 'quasipoisson') then 'mean Poisson deviance per day'
+                 when tg.family = 'binomial' then 'mean log loss per day' else 'mean squared error per day' end,
+    'best', v_best ->> 'name', 'chosen', v_chosen ->> 'name', 'baseline', v_base ->> 'name', 'beats_baseline', v_beats,
+    'mean_value', v_mean_value,
+    'model', v_model,
+    'predictions', (select jsonb_agg(d || jsonb_build_object(
+                       'ratio_to_mean', (d ->> 'prediction')::float8 / nullif(v_mean_value, 0),
+                       'risk', case when (d ->> 'prediction')::float8 >= 1.5 * v_mean_value then 'HIGH'
+                                    when (d ->> 'prediction')::float8 >= v_mean_value then 'MEDIUM' else 'LOW' end) order by d ->> 'day')
+                    from jsonb_array_elements(v_pred -> 'days') d),
+    'prediction_method', jsonb_build_object('draws', v_pred -> 'draws',
+      'text', 'simulation: coefficients drawn from their estimated normal distribution and unknown driver values from their forecasts (analytics.forecast_feature, 95% interval read as normal); prediction = mean of the draws, intervals = their quantiles'),
+    'risk_cutoffs', jsonb_build_object('high', 1.5 * v_mean_value, 'medium', v_mean_value,
+      'text', 'HIGH ≥ 1.5 × the window''s mean, MEDIUM from 1 × to 1.5 ×, LOW below the mean'),
+    'notes', to_jsonb(v_notes));
+end;
+$$;
+comment on function analytics.build_predictive_model(text, text[], date, date, integer, text, integer, integer, integer) is
+  'The predictive model of a daily outcome: baselines, threshold GLM and boosted stumps cross-validated in time order, one-SE choice, the fit, and the next days with simulated intervals. See sql/74_predictive.sql.';
+grant execute on function analytics.build_predictive_model(text, text[], date, date, integer, text, integer, integer, integer) to authenticated, service_role;
+grant execute on function
+  aoma_private.model_target(text), aoma_private.model_term_value_sql(text, integer), aoma_private.model_term_label(jsonb),
+  aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]),
+  aoma_private.model_select_terms(text, text, text[], integer, date, date), aoma_private.model_raw_terms(text, text[], integer),
+  aoma_private.model_unit_loss(text, float8, float8), aoma_private.model_intercept(text, float8[], float8[]),
+  aoma_private.det_normal(text, bigint), aoma_private.normal_cdf(float8), aoma_private.calendar_value(text, date),
+  aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[]), aoma_private.rate_calibration(float8[], float8[], float8[], integer),
+  aoma_private.model_summary(jsonb, text, text), aoma_private.model_predict_days(jsonb, jsonb, date, integer, integer, text, date),
+  aoma_private.model_glm_terms(jsonb, jsonb, text)
+  to authenticated, service_role;
