@@ -95,10 +95,10 @@ as $$
     'n', count(*),
     'mae', avg(abs(y - mu)), 'rmse', sqrt(avg((y - mu) ^ 2)),
     'poisson_deviance', case when bool_and(mu > 0 and y >= 0) then
-      2 * avg(case when y > 0 then y * ln(y / mu) else 0 end - (y - mu)) end,
+      2 * avg(case when y > 0 then y * ln(y / nullif(mu, 0)) else 0 end - (y - mu)) end,  -- nullif: the aggregate runs before the guard
     'mae_baseline', avg(abs(y - b)), 'rmse_baseline', sqrt(avg((y - b) ^ 2)),
     'poisson_deviance_baseline', case when bool_and(b > 0 and y >= 0) then
-      2 * avg(case when y > 0 then y * ln(y / b) else 0 end - (y - b)) end)
+      2 * avg(case when y > 0 then y * ln(y / nullif(b, 0)) else 0 end - (y - b)) end)
   from r
   having count(*) > 0
 $$;

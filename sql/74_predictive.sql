@@ -797,6 +797,16 @@ begin
     raise exception 'not enough data: % usable days of % between % and % (after a lag of % days); at least 20 are needed',
       n, v_target, v_from, v_to, v_lag using errcode = '22023';
   end if;
+  execute format('select array_agg(s.y order by s.o), array_agg(exp(s.off) order by s.o) from (%s) s',
+                 aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, '[]'::jsonb, days[1], days[n])) into v_y, v_e;
+  if tg.kind in ('binary', 'count', 'rate') and (select max(x) from unnest(v_y) x) = 0 then
+    raise exception 'no positive class: % is 0 on every one of the % days between % and %; there is nothing to predict — widen the window or choose another target',
+      v_target, n, days[1], days[n] using errcode = '22023';
+  end if;
+  if tg.kind = 'binary' and (select min(x) from unnest(v_y) x) = 1 then
+    raise exception 'one class only: % is 1 on every one of the % days between % and %; a yes/no model needs days of both kinds — widen the window or choose another target',
+      v_target, n, days[1], days[n] using errcode = '22023';
+  end if;
   if n / 2 < 2 * v_folds then
     raise exception 'too few days for % folds: % usable days; the later half (%) must give every fold 2 days — fewer folds or a longer window',
       v_folds, n, n / 2 using errcode = '22023';
@@ -860,6 +870,10 @@ begin
       end if;
     exception when sqlstate '22023' or sqlstate 'P0001' then
       get stacked diagnostics v_msg = message_text;
+      if build_predictive_model.predictors is not null then
+        -- the caller's own predictors cannot be fitted (collinear, constant): that is their fix to make
+        raise exception 'the named predictorVariables cannot be fitted together: %', v_msg using errcode = '22023';
+      end if;
       v_notes := v_notes || format('the glm could not be fitted on the whole window: %s', v_msg);
       v_terms := '[]'::jsonb;
     end;

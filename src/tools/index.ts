@@ -3,7 +3,11 @@
  * src/tools/<tool>.ts (definition + handler) and listing it here.
  */
 import { analyzeCorrelations } from "./analyze_correlations.ts";
+import { buildPredictiveModel } from "./build_predictive_model.ts";
 import { generateForecasts } from "./generate_forecasts.ts";
 import type { Tool } from "./types.ts";
 
-export const TOOLS: readonly Tool[] = [analyzeCorrelations as unknown as Tool, generateForecasts as unknown as Tool];
+export const TOOLS: readonly Tool[] = [
+  analyzeCorrelations as unknown as Tool, generateForecasts as unknown as Tool,
+  buildPredictiveModel as unknown as Tool,
+];
