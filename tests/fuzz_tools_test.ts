@@ -266,6 +266,15 @@ const BUDGET: Record<string, (args: Record<string, unknown>, gen: Generator, p: 
     // a history near its minimum (30) is too short for a weekly season and a backtest: refused, rightly
     if (typeof args.history === "number" && args.history < 60 && gen.rng.chance(p)) delete args.history;
   },
+  // a computed model cross-validates four candidates (≈7 s on PGlite): most calls read the stored
+  // model instead (source scheduled: its own checks, then one query), about 1 in 100 builds one
+  build_predictive_model: (args, gen, p) => {
+    if ((args.includeChart === undefined || args.includeChart === true) && gen.rng.chance(p)) args.includeChart = false;
+    if (args.source !== "scheduled" && gen.rng.chance(p)) {
+      args.source = "scheduled";
+      for (const k of ["predictorVariables", "timeWindow", "windowEnd", "predictionHorizon", "modelType", "maxLag"]) delete args[k];
+    }
+  },
 };
 
 /**
@@ -275,6 +284,8 @@ const BUDGET: Record<string, (args: Record<string, unknown>, gen: Generator, p: 
  */
 const SWEEP_MUST_SUCCEED: Record<string, (row: CatalogRow) => boolean> = {
   generate_forecasts: (row) => row.kind !== "calendar" && row.grain !== "week",
+  // the sweep puts one name in every name-like property (target and predictors alike): refusals are right
+  build_predictive_model: () => false,
 };
 
 /**

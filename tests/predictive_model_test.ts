@@ -1,0 +1,133 @@
+/**
+ * analytics.build_predictive_model (sql/74_predictive.sql) against the parts it is made of, on both
+ * engines, on the planted and the null demo quarter (seed 1):
+ * - the final GLM's terms are explain_drivers' selected steps, and its coefficients, SEs and CIs are
+ *   analytics.fit_glm's on a table holding the same rows;
+ * - the folds never train on their own future; the losses and metrics are recomputed by hand from
+ *   the fold predictions of the baseline (the mean of the training days);
+ * - the one-SE rule picks what its definition says from the reported losses;
+ * - the simulation is deterministic, its intervals nest, a baseline's predictions are flat;
+ * - the null variant: no model beats the baseline.
+ */
+import assert from "node:assert/strict";
+import type { Db } from "../src/db/types.ts";
+import { loadDemo } from "../src/demo/load.ts";
+import { testOnBothEngines } from "./_engines.ts";
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+async function build(db: Db, args = ""): Promise<Json> {
+  const [r] = await db.query<Json>(`select analytics.build_predictive_model(${args}) as m`);
+  return r.m;
+}
+
+/** The candidate the one-SE rule picks from the reported losses. */
+function oneSe(candidates: Json[]): string {
+  const best = [...candidates].sort((a, b) => a.loss_mean - b.loss_mean || a.simplicity - b.simplicity)[0];
+  return [...candidates].sort((a, b) => a.simplicity - b.simplicity)
+    .find((c) => c.loss_mean <= best.loss_mean + (best.loss_se ?? 0)).name;
+}
+
+testOnBothEngines("build_predictive_model equals its parts (planted and null demo quarter)", "aoma_test_predictive", async (t, db) => {
+  await loadDemo(db, { variant: "planted", seed: 1 });
+
+  await t.step("planted: the GLM is explain_drivers' steps fitted by fit_glm; folds look only back; the one-SE rule", async () => {
+    const m = await build(db);
+    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.chosen, "glm");
+    assert.equal(m.beats_baseline, true);
+    // the steps: explain_drivers on the same days, in entry order
+    const steps = await db.query<Json>(
+      `select feature, lag, threshold from analytics.explain_drivers('processing_failure_rate', null, 1, $1::date - 1, $2::date, 6)
+       where in_model order by entry_order`,
+      [m.window.from, m.window.to],
+    );
+    assert.deepEqual(m.model.glm.terms.map((x: Json) => [x.feature, x.lag, x.threshold]), steps.map((s) => [s.feature, s.lag, s.threshold]));
+    // the same rows in a table of their own, fitted by analytics.fit_glm
+    await db.exec("drop table if exists pm_frame");
+    await db.query(`create table pm_frame as select ${m.model.glm.terms.map((_: Json, i: number) => `s.x_${i + 1} as t${i + 1}`).join(", ")},
+      s.y, exp(s.off) as attempts from (${await frameSql(db, m)}) s`);
+    const ref = await db.query<Json>(
+      `select term, estimate, std_error, p_value, ci_low, ci_high from analytics.fit_glm('pm_frame', 'y', $1::text[], 'quasipoisson', 'attempts')`,
+      [m.model.glm.terms.map((_: Json, i: number) => `t${i + 1}`)],
+    );
+    for (const [i, x] of m.model.glm.terms.entries()) {
+      const r = ref[i + 1];
+      for (const [a, b] of [[x.estimate, r.estimate], [x.std_error, r.std_error], [x.ci_low, r.ci_low], [x.ci_high, r.ci_high]]) {
+        assert.ok(Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b)), `${x.term}: ${a} vs fit_glm ${b}`);
+      }
+      assert.ok(Math.abs(x.ratio - Math.exp(r.estimate)) < 1e-9 * x.ratio);
+    }
+    assert.equal(m.model.glm.intercept, ref[0].estimate);
+    await db.exec("drop table pm_frame");
+    // folds: expanding windows, each tested on the days right after its training days
+    const days = await db.query<{ d: string }>(
+      "select to_char(day, 'YYYY-MM-DD') as d from analytics.features_daily where day between $1 and $2 and processing_attempts > 0 order by day",
+      [m.window.from, m.window.to],
+    );
+    const idx = (d: string) => days.findIndex((x) => x.d === d);
+    for (const [k, f] of m.folds.entries()) {
+      assert.equal(f.train_from, m.window.from);
+      assert.equal(idx(f.test_from), idx(f.train_to) + 1, `fold ${f.fold} tests the day after its training`);
+      assert.equal(idx(f.train_to) + 1, f.train_days);
+      if (k > 0) assert.equal(idx(f.test_from), idx(m.folds[k - 1].test_to) + 1, "consecutive blocks");
+    }
+    assert.equal(m.folds.at(-1).test_to, m.window.to);
+    assert.equal(idx(m.folds[0].test_from), days.length - Math.floor(days.length / 2));
+    // the mean baseline's fold losses by hand: the training days' rate × the day's attempts, Poisson deviance
+    const rows = await db.query<{ d: string; y: number; e: number }>(
+      `select to_char(day, 'YYYY-MM-DD') as d, processing_failures::float8 as y, processing_attempts::float8 as e
+       from analytics.features_daily where day between $1 and $2 and processing_attempts > 0 order by day`,
+      [m.window.from, m.window.to],
+    );
+    const mean = m.candidates.find((c: Json) => c.name === "mean");
+    for (const [k, f] of m.folds.entries()) {
+      const train = rows.slice(0, f.train_days);
+      const rate = train.reduce((s, r) => s + r.y, 0) / train.reduce((s, r) => s + r.e, 0);
+      const test = rows.slice(idx(f.test_from), idx(f.test_to) + 1);
+      const loss = test.reduce((s, r) => s + 2 * ((r.y > 0 ? r.y * Math.log(r.y / (rate * r.e)) : 0) - (r.y - rate * r.e)), 0) / test.length;
+      assert.ok(Math.abs(mean.fold_losses[k] - loss) < 1e-9 * loss, `fold ${k + 1}: ${mean.fold_losses[k]} vs ${loss}`);
+    }
+    const avg = mean.fold_losses.reduce((s: number, x: number) => s + x, 0) / mean.fold_losses.length;
+    assert.ok(Math.abs(mean.loss_mean - avg) < 1e-12 * avg);
+    // the predictions: the same call gives the same numbers; intervals nest
+    const again = await build(db);
+    assert.deepEqual(again.predictions, m.predictions);
+    for (const p of m.predictions) assert.ok(p.low95 <= p.low80 && p.low80 <= p.prediction && p.prediction <= p.high80 && p.high80 <= p.high95);
+    const monday = m.predictions.find((p: Json) => p.weekday === "Monday");
+    assert.equal(Math.max(...m.predictions.map((p: Json) => p.prediction)), monday.prediction, "Monday is the riskiest day of the coming week");
+  });
+
+  await t.step("a yes/no day: logistic, the base rate when nothing beats it, flat predictions", async () => {
+    const m = await build(db, "'critical_failure_flag'");
+    assert.equal(m.family, "binomial");
+    assert.equal(m.chosen, oneSe(m.candidates));
+    if (m.chosen === "mean") {
+      assert.equal(m.beats_baseline, false);
+      const ps = m.predictions.map((p: Json) => p.prediction);
+      assert.ok(Math.max(...ps) - Math.min(...ps) < 1e-12, "a baseline predicts the same every day");
+      const [base] = await db.query<{ r: number }>("select avg(critical_failure_flag)::float8 as r from analytics.features_daily where day between $1 and $2", [m.window.from, m.window.to]);
+      assert.ok(Math.abs(m.mean_value - base.r) < 1e-12, "the mean is the base rate of the window");
+    }
+  });
+
+  await t.step("null variant: no model beats the baseline; the predictions are flat within their intervals", async () => {
+    await loadDemo(db, { variant: "null", seed: 1 });
+    const m = await build(db);
+    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.beats_baseline, false, `chosen ${m.chosen}: ${JSON.stringify(m.candidates.map((c: Json) => [c.name, c.loss_mean, c.loss_se]))}`);
+    const lo = Math.max(...m.predictions.map((p: Json) => p.low95));
+    const hi = Math.min(...m.predictions.map((p: Json) => p.high95));
+    assert.ok(lo <= hi, "every day's interval overlaps every other day's");
+  });
+});
+
+/** The frame of the model's GLM (aoma_private.model_frame_sql over its window). */
+async function frameSql(db: Db, m: Json): Promise<string> {
+  const [r] = await db.query<{ q: string }>(
+    "select aoma_private.model_frame_sql('processing_failures', 'processing_attempts', $1::text::jsonb, $2::date, $3::date) as q",
+    [JSON.stringify(m.model.glm.spec), m.window.from, m.window.to],
+  );
+  return r.q;
+}
