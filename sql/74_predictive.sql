@@ -136,10 +136,15 @@ as $$
 declare
   v_exprs text[] := '{}'::text[];
   v_where text := 's.y is not null and s.off is not null';
+  v_excl text[] := '{}'::text[];
   t jsonb;
   v_val text;
 begin
   for t in select e from jsonb_array_elements(coalesce(model_frame_sql.terms, '[]'::jsonb)) e loop
+    if t ->> 'form' = 'exclude' then
+      v_excl := v_excl || (t ->> 'level');  -- a segment left out (aoma_private.model_screen_segments)
+      continue;
+    end if;
     v_val := aoma_private.model_term_value_sql(t ->> 'feature', (t ->> 'lag')::integer);
     v_exprs := v_exprs || case t ->> 'form'
       when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8', v_val, t ->> 'threshold')
@@ -150,14 +155,24 @@ begin
     end if;
   end loop;
   return format(
-    'select s.o, s.y, s.off, %s as x%s from (select v.day as o, v.%I::float8 as y, %s as off%s from analytics.features_daily v where v.day between %L::date and %L::date) s where %s',
+    'select s.o, s.y, s.off, %s as x%s from (select v.day as o, %s::float8 as y, %s as off%s from %s where v.day between %L::date and %L::date) s where %s',
     case when cardinality(v_exprs) = 0 then '''{}''::float8[]'
          else format('array[%s]::float8[]', (select string_agg(format('s.x_%s', i), ', ' order by i) from generate_subscripts(v_exprs, 1) i)) end,
     coalesce((select string_agg(format(', s.x_%s', i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
-    model_frame_sql.y_col,
+    case when cardinality(v_excl) = 0 then format('v.%I', model_frame_sql.y_col) else format('v0.%I', model_frame_sql.y_col) end,
     case when model_frame_sql.exposure_col is null then '0::float8'
-         else format('case when v.%1$I > 0 then ln(v.%1$I::float8) end', model_frame_sql.exposure_col) end,
+         when cardinality(v_excl) = 0 then format('case when v.%1$I > 0 then ln(v.%1$I::float8) end', model_frame_sql.exposure_col)
+         else format('case when v0.%1$I > 0 then ln(v0.%1$I::float8) end', model_frame_sql.exposure_col) end,
     coalesce((select string_agg(format(', %s as x_%s', v_exprs[i], i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
+    case when cardinality(v_excl) = 0 then 'analytics.features_daily v'
+         -- the failed attempts and attempts of the segments not left out, per day
+         else format('(select d.day, coalesce(g.failed, 0) as processing_failures, coalesce(g.attempts, 0) as processing_attempts
+                      from analytics.features_daily d left join (
+                        select (a.started_at at time zone ''UTC'')::date as day, count(*) as attempts,
+                               count(*) filter (where a.status = ''failed'') as failed
+                        from aoma.processing_attempts a
+                        where a.asset_type || ''/'' || coalesce(a.migration_state, ''unknown'') <> all (%1$L::text[])
+                        group by 1) g on g.day = d.day) v0 join analytics.features_daily v using (day)', v_excl) end,
     model_frame_sql.d_from, model_frame_sql.d_to, v_where);
 end;
 $$;
@@ -206,9 +221,22 @@ begin
 end;
 $$;
 
+-- aoma_private.model_columns(terms): the terms that are columns of a fit (an exclude entry is a
+-- segment left out of the rows, not a column).
+create or replace function aoma_private.model_columns(terms jsonb)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(jsonb_agg(e order by o), '[]'::jsonb) from jsonb_array_elements(terms) with ordinality as t(e, o)
+  where coalesce(e ->> 'form', '') <> 'exclude'
+$$;
+
 -- aoma_private.model_select_terms(target, kind, predictors, max_lag, d_from, d_to): the terms of the
 -- glm candidate fitted on d_from..d_to: explain_drivers' selected steps in entry order (counts, rates,
--- indicators), or every predictor's value (continuous: linear, lag 0).
+-- indicators), or every predictor's value (continuous: linear, lag 0); for processing_failure_rate
+-- then the asset segments screened (aoma_private.model_screen_segments).
 create or replace function aoma_private.model_select_terms(
   target text, kind text, predictors text[], max_lag integer, d_from date, d_to date
 )
@@ -217,18 +245,84 @@ language plpgsql
 stable
 set search_path = ''
 as $$
+declare
+  v_steps jsonb;
 begin
   if model_select_terms.kind = 'continuous' then
     return (select coalesce(jsonb_agg(jsonb_build_object('feature', c.feature, 'lag', 0, 'form', 'linear') order by c.feature collate "C"), '[]'::jsonb)
             from aoma_private.model_candidates(model_select_terms.target, model_select_terms.predictors) c);
   end if;
-  return (select coalesce(jsonb_agg(jsonb_build_object('feature', d.feature, 'lag', d.lag, 'form', 'step', 'threshold', d.threshold,
-                                                       'below', d.below, 'binary', fc.kind = 'calendar' or fc.unit = 'indicator')
-                                    order by d.entry_order), '[]'::jsonb)
-          from analytics.explain_drivers(model_select_terms.target, model_select_terms.predictors, model_select_terms.max_lag,
-                                         model_select_terms.d_from, model_select_terms.d_to, 6) d
-          join analytics.feature_catalog fc on fc.name = d.feature and fc.grain = 'day'
-          where d.in_model);
+  select coalesce(jsonb_agg(jsonb_build_object('feature', d.feature, 'lag', d.lag, 'form', 'step', 'threshold', d.threshold,
+                                               'below', d.below, 'binary', fc.kind = 'calendar' or fc.unit = 'indicator')
+                            order by d.entry_order), '[]'::jsonb)
+    into v_steps
+    from analytics.explain_drivers(model_select_terms.target, model_select_terms.predictors, model_select_terms.max_lag,
+                                   model_select_terms.d_from, model_select_terms.d_to, 6) d
+    join analytics.feature_catalog fc on fc.name = d.feature and fc.grain = 'day'
+    where d.in_model;
+  if model_select_terms.kind = 'rate' then
+    return aoma_private.model_screen_segments(v_steps, model_select_terms.d_from + model_select_terms.max_lag, model_select_terms.d_to);
+  end if;
+  return v_steps;
+end;
+$$;
+
+-- aoma_private.model_screen_segments(steps, d_from, d_to): the asset segments (asset type / migration
+-- state) whose failures do not follow the common model of the failure rate, to be left out of its
+-- fit. The steps are fitted on the days (quasi-Poisson, all attempts); a segment's expected failures
+-- on a day are its attempts × the day's multiplier exp(η_d) × the segment's own level r_s (its
+-- failures ÷ Σ attempts·exp(η_d), so each segment keeps its base rate). Per segment, over its days
+-- with attempts: the Poisson deviance D_s and days n_s; the common dispersion φ is the median of
+-- D_s / n_s over the segments; D_s / φ is χ² with n_s degrees of freedom when the segment follows the
+-- model. A segment whose upper tail (Wilson–Hilferty) is below 0.001 / segments (Bonferroni) and with
+-- at least 5 expected failures — a cohort that fails at its own rate whatever the drivers, e.g. for
+-- two weeks — is left out: {form: exclude, level, days, failures, dispersion (D_s/n_s ÷ φ), z}.
+-- The steps come back unchanged, followed by the exclusions; a fit that fails excludes nothing.
+drop function if exists aoma_private.model_screen_segments(jsonb, date, date);
+create or replace function aoma_private.model_screen_segments(steps jsonb, d_from date, d_to date)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_fit jsonb;
+  v_beta float8[];
+  v_src text := aoma_private.model_frame_sql('processing_failures', 'processing_attempts', steps, d_from, d_to);
+  v_flag jsonb;
+begin
+  if jsonb_array_length(steps) = 0 then
+    v_beta := array[0::float8];
+  else
+    begin
+      v_fit := aoma_private.glm_fit(v_src, array(select aoma_private.model_term_label(e) from jsonb_array_elements(steps) e), 'quasipoisson', 95, 0);
+    exception when sqlstate '22023' or sqlstate 'P0001' then
+      return steps;
+    end;
+    v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
+  end if;
+  execute format($q$
+    with d as (select s.o as day, exp(aoma_private.linear_predictor($1, s.x)) as m from (%s) s),
+         sd as (select (a.started_at at time zone 'UTC')::date as day, a.asset_type || '/' || coalesce(a.migration_state, 'unknown') as seg,
+                       count(*)::float8 as e, count(*) filter (where a.status = 'failed')::float8 as y
+                from aoma.processing_attempts a
+                where (a.started_at at time zone 'UTC')::date between $2 and $3
+                group by 1, 2),
+         lv as (select sd.seg, sum(sd.y) / nullif(sum(sd.e * d.m), 0) as r from sd join d using (day) group by sd.seg),
+         dev as (select sd.seg, count(*)::int as n, sum(sd.y) as f, sum(lv.r * sd.e * d.m) as mu_sum,
+                        sum(2 * (case when sd.y > 0 then sd.y * ln(sd.y / (lv.r * sd.e * d.m)) else 0 end - (sd.y - lv.r * sd.e * d.m))) as dv
+                 from sd join d using (day) join lv using (seg) where lv.r > 0 group by sd.seg),
+         phi as (select percentile_cont(0.5) within group (order by dev.dv / dev.n) as phi, count(*)::int as k from dev),
+         z as (select dev.*, phi.phi, phi.k,
+                      ((dev.dv / phi.phi / dev.n) ^ (1 / 3.0) - (1 - 2 / (9.0 * dev.n))) / sqrt(2 / (9.0 * dev.n)) as z
+               from dev, phi where phi.phi > 0)
+    select coalesce(jsonb_agg(jsonb_build_object('feature', 'segment', 'lag', 0, 'form', 'exclude', 'level', z.seg, 'days', z.n,
+                                                 'failures', z.f, 'dispersion', z.dv / z.n / z.phi, 'z', z.z) order by z.seg collate "C"), '[]'::jsonb)
+    from z
+    where z.k >= 3 and z.mu_sum >= 5
+      and z.z > aoma_private.two_sided_quantile(100 * (1 - 2 * 0.001 / z.k), null)$q$, v_src)
+    into v_flag using v_beta, d_from, d_to;
+  return steps || v_flag;
 end;
 $$;
 
@@ -391,10 +485,10 @@ begin
                          f, v_test) into v_new using v_base;
         else
           v_fit := aoma_private.glm_fit(aoma_private.model_frame_sql(y_col, e_col, v_terms, days[1], days[v_from - 1]),
-                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_terms) e), fam, 95, 0);
+                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), fam, 95, 0);
           v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
           execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, s.x) + s.off)) order by s.o), ''[]'') from (%s) s',
-                         f, aoma_private.model_frame_sql(y_col, e_col, v_terms, days[v_from], days[v_to])) into v_new using v_beta, link_fam;
+                         f, aoma_private.model_frame_sql(y_col, e_col, aoma_private.model_columns(v_terms), days[v_from], days[v_to])) into v_new using v_beta, link_fam;
         end if;
         v_rows := v_rows || v_new;
       exception when sqlstate '22023' or sqlstate 'P0001' then
@@ -858,12 +952,14 @@ begin
       v_terms := aoma_private.model_select_terms(v_target, tg.kind, build_predictive_model.predictors, v_lag, days[1] - v_lag, days[n]);
       if jsonb_array_length(v_terms) > 0 then
         v_frame := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_terms, days[1], days[n]);
-        v_fit := aoma_private.glm_fit(v_frame, array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_terms) e), tg.family, 95, 0);
+        v_fit := aoma_private.glm_fit(v_frame, array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), tg.family, 95, 0);
         v_model := v_model || jsonb_build_object(
-          'glm', jsonb_build_object('terms', aoma_private.model_glm_terms(v_fit, v_terms, v_frame),
+          'glm', jsonb_build_object('terms', aoma_private.model_glm_terms(v_fit, aoma_private.model_columns(v_terms), v_frame),
             'intercept', (v_fit -> 'estimate' ->> 0)::float8, 'n', (v_fit ->> 'n')::int, 'deviance', (v_fit ->> 'deviance')::float8,
             'null_deviance', (v_fit ->> 'null_deviance')::float8, 'aic', (v_fit ->> 'aic')::float8, 'scale', (v_fit ->> 'scale')::float8,
-            'r2', (v_fit ->> 'r2')::float8, 'cond', (v_fit ->> 'cond')::float8, 'family', tg.family, 'fit', v_fit, 'spec', v_terms));
+            'r2', (v_fit ->> 'r2')::float8, 'cond', (v_fit ->> 'cond')::float8, 'family', tg.family, 'fit', v_fit, 'spec', v_terms,
+            'excluded_segments', (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_terms) e
+                                  where e ->> 'form' = 'exclude')));
       else
         v_model := v_model || jsonb_build_object('glm', jsonb_build_object('terms', '[]'::jsonb, 'family', tg.family,
           'note', 'no threshold step passes the forward selection (threshold-adjusted p < 0.01) on the window'));
@@ -890,7 +986,7 @@ begin
   -- ── the next days ──
   v_pmodel := case
     when v_chosen ->> 'name' = 'glm' and v_fit is not null and jsonb_array_length(v_terms) > 0 then
-      jsonb_build_object('kind', 'glm', 'terms', v_terms, 'beta', v_fit -> 'estimate',
+      jsonb_build_object('kind', 'glm', 'terms', aoma_private.model_columns(v_terms), 'beta', v_fit -> 'estimate',
                          'cov', (select jsonb_agg(c::float8 * (v_fit ->> 'scale')::float8) from jsonb_array_elements_text(v_fit -> 'cov') c))
     when v_chosen ->> 'name' = 'boosted' then
       jsonb_build_object('kind', 'boosted', 'terms', v_raw, 'boost', v_boost)
@@ -940,6 +1036,7 @@ grant execute on function
   aoma_private.model_target(text), aoma_private.model_term_value_sql(text, integer), aoma_private.model_term_label(jsonb),
   aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]),
   aoma_private.model_select_terms(text, text, text[], integer, date, date), aoma_private.model_raw_terms(text, text[], integer),
+  aoma_private.model_screen_segments(jsonb, date, date), aoma_private.model_columns(jsonb),
   aoma_private.model_unit_loss(text, float8, float8), aoma_private.model_intercept(text, float8[], float8[]),
   aoma_private.det_normal(text, bigint), aoma_private.normal_cdf(float8), aoma_private.calendar_value(text, date),
   aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[]), aoma_private.rate_calibration(float8[], float8[], float8[], integer),

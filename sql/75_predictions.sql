@@ -131,7 +131,7 @@ set search_path = ''
 as $$
 declare
   fit jsonb := coalesce(what_if.model -> 'fit', what_if.model);
-  spec jsonb := coalesce(what_if.model -> 'spec', what_if.model -> 'fit' -> 'spec');
+  spec jsonb := aoma_private.model_columns(coalesce(what_if.model -> 'spec', what_if.model -> 'fit' -> 'spec'));
   k integer;
   x float8[] := array[1::float8];
   used jsonb := '[]'::jsonb;

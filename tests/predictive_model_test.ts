@@ -2,7 +2,8 @@
  * analytics.build_predictive_model (sql/74_predictive.sql) against the parts it is made of, on both
  * engines, on the planted and the null demo quarter (seed 1):
  * - the final GLM's terms are explain_drivers' selected steps, and its coefficients, SEs and CIs are
- *   analytics.fit_glm's on a table holding the same rows;
+ *   analytics.fit_glm's on a table holding the same rows; the segment screen leaves out the planted
+ *   360RA cohort and nothing in the null variant;
  * - the folds never train on their own future; the losses and metrics are recomputed by hand from
  *   the fold predictions of the baseline (the mean of the training days);
  * - the one-SE rule picks what its definition says from the reported losses;
@@ -44,6 +45,8 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
       [m.window.from, m.window.to],
     );
     assert.deepEqual(m.model.glm.terms.map((x: Json) => [x.feature, x.lag, x.threshold]), steps.map((s) => [s.feature, s.lag, s.threshold]));
+    // the segment screen: the legacy 360RA cohort (40% failures in the last 14 days, src/demo/truth.json) and nothing else
+    assert.deepEqual(m.model.glm.excluded_segments.map((x: Json) => x.level), ["360RA/legacy"]);
     // the same rows in a table of their own, fitted by analytics.fit_glm
     await db.exec("drop table if exists pm_frame");
     await db.query(`create table pm_frame as select ${m.model.glm.terms.map((_: Json, i: number) => `s.x_${i + 1} as t${i + 1}`).join(", ")},
@@ -116,6 +119,7 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
     await loadDemo(db, { variant: "null", seed: 1 });
     const m = await build(db);
     assert.equal(m.chosen, oneSe(m.candidates));
+    assert.deepEqual(m.model.glm?.excluded_segments ?? [], [], "no segment has a cause of its own in the null variant");
     assert.equal(m.beats_baseline, false, `chosen ${m.chosen}: ${JSON.stringify(m.candidates.map((c: Json) => [c.name, c.loss_mean, c.loss_se]))}`);
     const lo = Math.max(...m.predictions.map((p: Json) => p.low95));
     const hi = Math.min(...m.predictions.map((p: Json) => p.high95));

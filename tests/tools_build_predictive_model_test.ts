@@ -96,6 +96,10 @@ testOnBothEngines("build_predictive_model over MCP on the demo quarter", "aoma_t
       assert.ok(vol && Math.abs(vol.threshold - 1200) <= 60, `asset volume step near 1,200: ${vol?.threshold}`);
       assert.ok(vol.ratioLow <= 3 && 3 <= vol.ratioHigh, `asset volume ratio CI ${vol.ratioLow}–${vol.ratioHigh} covers 3`);
       assert.ok(mon && mon.ratioLow > 1.5, `Monday ratio ${mon?.ratio}`);
+      // the legacy 360RA cohort fails at 40% in the last 14 days whatever the drivers: screened out of the fit, and said
+      assert.deepEqual(s.glm.excludedSegments.map((x: Json) => x.segment), ["360RA/legacy"]);
+      assert.deepEqual(s.glm.excludedSegments.map((x: Json) => [x.days, x.failures, x.z]),
+        m.model.glm.excluded_segments.map((x: Json) => [x.days, x.failures, x.z]));
       const top = [...s.model.predictions].sort((a: Json, b: Json) => b.prediction - a.prediction)[0];
       assert.ok(top.weekday === "Monday" || top.drivers.some((d: Json) => d.feature === "asset_volume" && d.pHigh >= 0.5), `riskiest day ${top.weekday}`);
       assert.equal(s.model.predictions.length, 7);
@@ -113,6 +117,7 @@ testOnBothEngines("build_predictive_model over MCP on the demo quarter", "aoma_t
       assert.match(text, /asset volume ≥ [\d,]+ on the previous day: failure rate ×\d\.\d\d \(95% CI /);
       for (const p of s.model.predictions) assert.ok(text.includes(`${p.weekday} ${p.date.slice(5).replace("-", "/")}: `), `${p.date} listed`);
       assert.match(text, /🧪 WHAT IF:/);
+      assert.match(text, /• Uploads of 360RA\/legacy fail by a cause of their own: \d+ failures over \d+ days that the common drivers do not explain/);
       assert.match(text, /⚠️ RECOMMENDATIONS:\n1\. /);
       // the chart: SVG and PNG, predictions with bands and risk colours, importance with direction
       assert.deepEqual(res.content.map((c: Json) => c.type), ["text", "resource", "image"]);

@@ -72,6 +72,8 @@ export interface PredictiveReport {
   predictions: PredictionDay[];
   riskText: string;
   glmNote: string | null;
+  /** Asset segments left out of the failure-rate fit: their failures do not follow the common drivers. */
+  excludedSegments: { segment: string; days: number; failures: number; dispersion: number; z: number }[];
   /** The data behind the window (attempts, failures), when the target is the failure rate. */
   volume: { attempts: number | null; failures: number | null };
   whatIf: { prediction: number; ciLow: number | null; ciHigh: number | null; terms: { term: string; value: number; source: string }[] } | null;
@@ -186,6 +188,10 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
     keyFindings.push(`The threshold GLM found ${r.terms.map((t) => termPhrase(t)).join(", ")}, but it did not beat the baseline out of sample.`);
   } else {
     keyFindings.push(r.glmNote ?? "No driver passes the threshold search on this window.");
+  }
+  for (const x of r.chosen === "glm" ? r.excludedSegments : []) {
+    keyFindings.push(`Uploads of ${x.segment} fail by a cause of their own: ${formatCount(x.failures)} failures over ${x.days} days that the common drivers do not explain ` +
+      `(dispersion ${x.dispersion.toFixed(1)}× the other segments', z = ${x.z.toFixed(1)}); this segment is left out of the effects above — look for its root cause.`);
   }
   lines.push("", "📈 KEY FINDINGS:", ...keyFindings.map((k) => `• ${k}`));
 

@@ -128,7 +128,11 @@ const outputSchema = z.object({
   rule: z.string(),
   loss: z.string(),
   folds: z.array(z.object({ fold: z.number().int(), trainDays: z.number().int(), testFrom: z.string(), testTo: z.string() })),
-  glm: z.object({ terms: z.array(termSchema), intercept: nnum, n: z.number().int().nullable(), scale: nnum, cond: nnum, note: z.string().nullable() }).nullable(),
+  glm: z.object({
+    terms: z.array(termSchema), intercept: nnum, n: z.number().int().nullable(), scale: nnum, cond: nnum, note: z.string().nullable(),
+    excludedSegments: z.array(z.object({ segment: z.string(), days: z.number().int(), failures: num, dispersion: num, z: num }))
+      .describe("asset segments (asset type / migration state) left out of the failure-rate fit: their failures do not follow the common drivers"),
+  }).nullable(),
   meanValue: num,
   riskCutoffs: z.object({ high: num, medium: num, text: z.string() }),
   predictionMethod: z.string(),
@@ -338,6 +342,9 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
       predictions: ((m.predictions as Json[]) ?? []).map(toPrediction),
       riskText: String((m.risk_cutoffs as Json).text),
       glmNote: glm && typeof glm.note === "string" ? glm.note : null,
+      excludedSegments: ((glm?.excluded_segments ?? []) as Json[]).map((x) => ({
+        segment: String(x.level), days: Number(x.days), failures: Number(x.failures), dispersion: Number(x.dispersion), z: Number(x.z),
+      })),
       volume: { attempts: n(vol?.attempts), failures: n(vol?.failures) },
       whatIf,
     };
@@ -349,7 +356,12 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
         folds: ((m.folds as Json[]) ?? []).map((f) => ({ fold: Number(f.fold), trainDays: Number(f.train_days), testFrom: String(f.test_from), testTo: String(f.test_to) })),
         best: String(m.best),
         rule: String(m.rule),
-        glm: glm ? { terms, intercept: n(glm.intercept), n: n(glm.n), scale: n(glm.scale), cond: n(glm.cond), note: typeof glm.note === "string" ? glm.note : null } : null,
+        glm: glm
+          ? {
+            terms, intercept: n(glm.intercept), n: n(glm.n), scale: n(glm.scale), cond: n(glm.cond), note: typeof glm.note === "string" ? glm.note : null,
+            excludedSegments: report.excludedSegments,
+          }
+          : null,
         riskCutoffs: { high: Number((m.risk_cutoffs as Json).high), medium: Number((m.risk_cutoffs as Json).medium), text: String((m.risk_cutoffs as Json).text) },
         predictionMethod: String((m.prediction_method as Json).text),
         registry: {
@@ -405,7 +417,7 @@ async function timeSeries(tx: Executor, input: BuildPredictiveModelInput, target
     accuracy: { value: beats && mase !== null && bmase ? 1 - mase / bmase : 0, measure: "of the seasonal-naive backtest error removed (MASE)", baseline: 0 },
     terms: [], boostedImportance: null, predictions,
     riskText: "HIGH ≥ 1.5 × the mean of the last 730 days, MEDIUM from 1 × to 1.5 ×, LOW below the mean",
-    glmNote: `time_series: ${method} forecast of the target itself (no drivers)`, volume: { attempts: null, failures: null }, whatIf: null,
+    glmNote: `time_series: ${method} forecast of the target itself (no drivers)`, excludedSegments: [], volume: { attempts: null, failures: null }, whatIf: null,
   };
   if (input.whatIf) notes.push("whatIf needs a model with drivers; a time_series forecast has none.");
   return {
@@ -449,7 +461,7 @@ async function readStored(input: BuildPredictiveModelInput, notes: string[], ctx
         day: l.day, weekday: WEEKDAYS[new Date(`${l.day}T00:00:00Z`).getUTCDay()], prediction: l.predicted, low95: l.low95, high95: l.high95,
         low80: l.confidence_interval.low80, high80: l.confidence_interval.high80, risk: l.risk, ratio_to_mean: l.confidence_interval.ratio_to_mean,
       })),
-      riskText: String(((ev.risk_cutoffs ?? {}) as Json).text ?? ""), glmNote: null, volume: { attempts: null, failures: null }, whatIf: null,
+      riskText: String(((ev.risk_cutoffs ?? {}) as Json).text ?? ""), glmNote: null, excludedSegments: [], volume: { attempts: null, failures: null }, whatIf: null,
     };
     if (input.whatIf) {
       try {
@@ -467,7 +479,8 @@ async function readStored(input: BuildPredictiveModelInput, notes: string[], ctx
       modelTypeName: String(ev.model_type ?? "auto"),
       extra: {
         modelType: String(ev.model_type ?? "auto"), folds: ((ev.folds as Json[]) ?? []).map((f) => ({ fold: Number(f.fold), trainDays: Number(f.train_days), testFrom: String(f.test_from), testTo: String(f.test_to) })),
-        best: String(ev.best), rule: String(ev.rule), glm: terms.length ? { terms, intercept: n(m.fit?.estimate && (m.fit.estimate as number[])[0]), n: n(m.fit?.n), scale: n(m.fit?.scale), cond: n(m.fit?.cond), note: null } : null,
+        best: String(ev.best), rule: String(ev.rule),
+        glm: terms.length ? { terms, intercept: n(m.fit?.estimate && (m.fit.estimate as number[])[0]), n: n(m.fit?.n), scale: n(m.fit?.scale), cond: n(m.fit?.cond), note: null, excludedSegments: [] } : null,
         riskCutoffs: { high: Number(((ev.risk_cutoffs ?? {}) as Json).high ?? 0), medium: Number(((ev.risk_cutoffs ?? {}) as Json).medium ?? 0), text: report.riskText },
         predictionMethod: String(((ev.prediction_method ?? {}) as Json).text ?? ""),
         registry: { modelId: m.model_id, note: `stored by the nightly job; model ${m.model_id} in aoma.predictive_models (analytics.model_weights for its coefficients)` },
