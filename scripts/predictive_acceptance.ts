@@ -69,6 +69,8 @@ interface SeedResult {
   ece_chosen: number | null;
   ece_glm: number | null;
   candidates: { name: string; loss_mean: number; loss_se: number; ece: number | null }[];
+  /** Asset segments the failure-rate fit screened out (model.glm.excluded_segments). */
+  excluded: string[];
   glm_terms: { term: string; feature: string; lag: number; threshold: number | null; ratio: number | null; ratio_low: number | null; ratio_high: number | null }[];
   effects: Record<string, EffectResult> | null;
   predictions: { day: string; weekday: string; prediction: number; low95: number; high95: number; av_lag1_p_high: number | null; av_lag1_known: boolean | null }[];
@@ -99,7 +101,7 @@ for (let seed = s0; seed <= s1; seed++) {
   for (const variant of variants) {
     const r: SeedResult = {
       variant, seed, error: null, error_detail: null, load_ms: null, model_ms: null, chosen: null, best: null, beats_baseline: null,
-      ece_chosen: null, ece_glm: null, candidates: [], glm_terms: [], effects: null, predictions: [], top_day: null,
+      ece_chosen: null, ece_glm: null, candidates: [], excluded: [], glm_terms: [], effects: null, predictions: [], top_day: null,
       top_weekday: null, top_is_monday: null, top_av_lag1_p_high: null, next7_ok: null, monday_rank: null, flat: null,
       max_low95: null, min_high95: null, notes: [],
     };
@@ -122,6 +124,7 @@ for (let seed = s0; seed <= s1; seed++) {
       }));
       r.ece_chosen = r.candidates.find((c) => c.name === r.chosen)?.ece ?? null;
       r.ece_glm = r.candidates.find((c) => c.name === "glm")?.ece ?? null;
+      r.excluded = ((m.model?.glm?.excluded_segments ?? []) as J[]).map((x) => String(x.level));
       const terms = (m.model?.glm?.terms ?? []) as J[];
       r.glm_terms = terms.map((x) => ({
         term: x.term, feature: x.feature, lag: Number(x.lag), threshold: num(x.threshold), ratio: num(x.ratio),
@@ -246,6 +249,8 @@ if (variants.includes("planted")) {
   const extra = P.flatMap((r) => r.glm_terms.filter((t) => !EFFECTS.some((e) => e.feature === t.feature && e.lag === t.lag)).map((t) => t.term));
   s.extra_glm_terms = { seeds_with_any: P.filter((r) => r.glm_terms.some((t) => !EFFECTS.some((e) => e.feature === t.feature && e.lag === t.lag))).length, of: P.length, terms: dist(extra.map((t) => t.replace(/ ≥ .*/, ""))) };
   console.log(`  glm terms besides the planted three: in ${pct(s.extra_glm_terms.seeds_with_any, P.length)} seeds; ${JSON.stringify(s.extra_glm_terms.terms)}`);
+  s.excluded = dist(P.map((r) => r.excluded.join("+") || "none"));
+  console.log(`  segments screened out of the fit: ${JSON.stringify(s.excluded)}`);
   const glmN = P.filter((r) => r.chosen === "glm").length;
   s.chosen_glm = { n: glmN, of: P.length };
   s.chosen = dist(P.map((r) => r.chosen));
@@ -273,6 +278,7 @@ if (variants.includes("null")) {
   const N = ok.filter((r) => r.variant === "null");
   const nErr = results.filter((r) => r.variant === "null" && r.error).length;
   const notBeats = N.filter((r) => r.beats_baseline === false).length;
+  console.log(`  segments screened out of the fit: ${JSON.stringify(dist(N.map((r) => r.excluded.join("+") || "none")))}`);
   const flat = N.filter((r) => r.flat).length;
   const s = {
     seeds_ok: N.length, seeds_error: nErr, beats_baseline_false: { n: notBeats, of: N.length, acceptance: "≥ 38 of 40" },

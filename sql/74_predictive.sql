@@ -122,6 +122,14 @@ as $$
          || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end
 $$;
 
+-- aoma_private.asset_segment(asset_type, migration_state): an attempt's segment, "360RA/legacy".
+create or replace function aoma_private.asset_segment(asset_type text, migration_state text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$ select asset_type || '/' || coalesce(migration_state, 'unknown') $$;
+
 -- aoma_private.model_frame_sql(y_col, exposure_col, terms, d_from, d_to): the query of the rows of a
 -- fit over the days d_from..d_to of analytics.features_daily: o (the day), y, off (ln exposure, or 0),
 -- x float8[] and x_1 … x_p (aoma_private.glm_fit's and boost_fit's shape). terms: [{feature, lag,
@@ -171,7 +179,7 @@ begin
                         select (a.started_at at time zone ''UTC'')::date as day, count(*) as attempts,
                                count(*) filter (where a.status = ''failed'') as failed
                         from aoma.processing_attempts a
-                        where a.asset_type || ''/'' || coalesce(a.migration_state, ''unknown'') <> all (%1$L::text[])
+                        where aoma_private.asset_segment(a.asset_type, a.migration_state) <> all (%1$L::text[])
                         group by 1) g on g.day = d.day) v0 join analytics.features_daily v using (day)', v_excl) end,
     model_frame_sql.d_from, model_frame_sql.d_to, v_where);
 end;
@@ -233,6 +241,30 @@ as $$
   where coalesce(e ->> 'form', '') <> 'exclude'
 $$;
 
+-- aoma_private.model_excluded_mix(terms, d_from, d_to): the screened-out segments of terms (exclude
+-- entries) over d_from..d_to — their share of the attempts and their own failure rate — or null when
+-- none is screened out. A model of the failure rate predicts every attempt as the common model on the
+-- other segments plus these segments at their own recent rate.
+create or replace function aoma_private.model_excluded_mix(terms jsonb, d_from date, d_to date)
+returns jsonb
+language sql
+stable
+set search_path = ''
+as $$
+  with x as (select array_agg(e ->> 'level') as segs from jsonb_array_elements(terms) e where e ->> 'form' = 'exclude')
+  select case when x.segs is not null then jsonb_build_object(
+           'segments', to_jsonb(x.segs),
+           'share', (select count(*) filter (where aoma_private.asset_segment(a.asset_type, a.migration_state) = any (x.segs))::float8
+                            / nullif(count(*), 0)
+                     from aoma.processing_attempts a where (a.started_at at time zone 'UTC')::date between d_from and d_to),
+           'rate', (select count(*) filter (where a.status = 'failed')::float8 / nullif(count(*), 0)
+                    from aoma.processing_attempts a
+                    where (a.started_at at time zone 'UTC')::date between d_from and d_to
+                      and aoma_private.asset_segment(a.asset_type, a.migration_state) = any (x.segs)),
+           'from', d_from, 'to', d_to) end
+  from x
+$$;
+
 -- aoma_private.model_select_terms(target, kind, predictors, max_lag, d_from, d_to): the terms of the
 -- glm candidate fitted on d_from..d_to: explain_drivers' selected steps in entry order (counts, rates,
 -- indicators), or every predictor's value (continuous: linear, lag 0); for processing_failure_rate
@@ -268,16 +300,16 @@ end;
 $$;
 
 -- aoma_private.model_screen_segments(steps, d_from, d_to): the asset segments (asset type / migration
--- state) whose failures do not follow the common model of the failure rate, to be left out of its
--- fit. The steps are fitted on the days (quasi-Poisson, all attempts); a segment's expected failures
--- on a day are its attempts × the day's multiplier exp(η_d) × the segment's own level r_s (its
--- failures ÷ Σ attempts·exp(η_d), so each segment keeps its base rate). Per segment, over its days
--- with attempts: the Poisson deviance D_s and days n_s; the common dispersion φ is the median of
--- D_s / n_s over the segments; D_s / φ is χ² with n_s degrees of freedom when the segment follows the
--- model. A segment whose upper tail (Wilson–Hilferty) is below 0.001 / segments (Bonferroni) and with
--- at least 5 expected failures — a cohort that fails at its own rate whatever the drivers, e.g. for
--- two weeks — is left out: {form: exclude, level, days, failures, dispersion (D_s/n_s ÷ φ), z}.
--- The steps come back unchanged, followed by the exclusions; a fit that fails excludes nothing.
+-- state) whose failures do not follow the days' common ups and downs, to be left out of the fit of the
+-- failure rate. The failed attempts by segment and day form a table; the model "segment s fails at
+-- its own level r_s times the day's common factor m_d" (failures ≈ attempts_sd · r_s · m_d: the
+-- segment × day independence model, fitted by iterative proportional fitting — whatever drives the
+-- days, known or not, is in m_d) leaves, per segment, a Poisson deviance D_s over its n_s days. The
+-- common dispersion φ is the median over the segments of D_s / n_s; D_s / φ is χ² with n_s degrees
+-- of freedom when the segment follows the days. A segment whose upper tail (Wilson–Hilferty) is below
+-- 0.001 / segments (Bonferroni), with at least 5 expected failures — a cohort that fails at its own
+-- rate for a while, whatever the day — is left out: {form: exclude, level, days, failures,
+-- dispersion (D_s/n_s ÷ φ), z}. The steps come back unchanged, followed by the exclusions.
 drop function if exists aoma_private.model_screen_segments(jsonb, date, date);
 create or replace function aoma_private.model_screen_segments(steps jsonb, d_from date, d_to date)
 returns jsonb
@@ -286,42 +318,58 @@ stable
 set search_path = ''
 as $$
 declare
-  v_fit jsonb;
-  v_beta float8[];
-  v_src text := aoma_private.model_frame_sql('processing_failures', 'processing_attempts', steps, d_from, d_to);
+  v_day integer[];
+  v_seg integer[];
+  v_segs text[];
+  v_e float8[];
+  v_y float8[];
+  r float8[];
+  m float8[];
+  nd integer;
+  ns integer;
   v_flag jsonb;
 begin
-  if jsonb_array_length(steps) = 0 then
-    v_beta := array[0::float8];
-  else
-    begin
-      v_fit := aoma_private.glm_fit(v_src, array(select aoma_private.model_term_label(e) from jsonb_array_elements(steps) e), 'quasipoisson', 95, 0);
-    exception when sqlstate '22023' or sqlstate 'P0001' then
-      return steps;
-    end;
-    v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
-  end if;
-  execute format($q$
-    with d as (select s.o as day, exp(aoma_private.linear_predictor($1, s.x)) as m from (%s) s),
-         sd as (select (a.started_at at time zone 'UTC')::date as day, a.asset_type || '/' || coalesce(a.migration_state, 'unknown') as seg,
+  select array_agg(g.di order by g.di, g.si), array_agg(g.si order by g.di, g.si), array_agg(g.e order by g.di, g.si),
+         array_agg(g.y order by g.di, g.si)
+    into v_day, v_seg, v_e, v_y
+    from (select (dense_rank() over (order by x.day))::int as di, (dense_rank() over (order by x.seg collate "C"))::int as si, x.e, x.y
+          from (select (a.started_at at time zone 'UTC')::date as day, aoma_private.asset_segment(a.asset_type, a.migration_state) as seg,
                        count(*)::float8 as e, count(*) filter (where a.status = 'failed')::float8 as y
                 from aoma.processing_attempts a
-                where (a.started_at at time zone 'UTC')::date between $2 and $3
-                group by 1, 2),
-         lv as (select sd.seg, sum(sd.y) / nullif(sum(sd.e * d.m), 0) as r from sd join d using (day) group by sd.seg),
-         dev as (select sd.seg, count(*)::int as n, sum(sd.y) as f, sum(lv.r * sd.e * d.m) as mu_sum,
-                        sum(2 * (case when sd.y > 0 then sd.y * ln(sd.y / (lv.r * sd.e * d.m)) else 0 end - (sd.y - lv.r * sd.e * d.m))) as dv
-                 from sd join d using (day) join lv using (seg) where lv.r > 0 group by sd.seg),
-         phi as (select percentile_cont(0.5) within group (order by dev.dv / dev.n) as phi, count(*)::int as k from dev),
-         z as (select dev.*, phi.phi, phi.k,
-                      ((dev.dv / phi.phi / dev.n) ^ (1 / 3.0) - (1 - 2 / (9.0 * dev.n))) / sqrt(2 / (9.0 * dev.n)) as z
-               from dev, phi where phi.phi > 0)
-    select coalesce(jsonb_agg(jsonb_build_object('feature', 'segment', 'lag', 0, 'form', 'exclude', 'level', z.seg, 'days', z.n,
-                                                 'failures', z.f, 'dispersion', z.dv / z.n / z.phi, 'z', z.z) order by z.seg collate "C"), '[]'::jsonb)
+                where (a.started_at at time zone 'UTC')::date between d_from and d_to
+                group by 1, 2) x) g;
+  select array_agg(x.seg order by x.seg collate "C") into v_segs
+    from (select distinct aoma_private.asset_segment(a.asset_type, a.migration_state) as seg
+          from aoma.processing_attempts a where (a.started_at at time zone 'UTC')::date between d_from and d_to) x;
+  nd := coalesce((select max(x) from unnest(v_day) x), 0);
+  ns := coalesce(cardinality(v_segs), 0);
+  if ns < 3 or nd < 10 then
+    return steps;
+  end if;
+  m := array_fill(1::float8, array[nd]);
+  for it in 1..30 loop
+    -- iterative proportional fitting of the segment levels and the day factors
+    select array_agg(coalesce(q.v, 0) order by q.si) into r
+      from (select g.si, sum(u.y) / nullif(sum(u.e * m[u.d]), 0) as v
+            from generate_series(1, ns) g(si) left join unnest(v_day, v_seg, v_e, v_y) as u(d, s, e, y) on u.s = g.si group by g.si) q;
+    select array_agg(coalesce(q.v, 0) order by q.di) into m
+      from (select g.di, sum(u.y) / nullif(sum(u.e * r[u.s]), 0) as v
+            from generate_series(1, nd) g(di) left join unnest(v_day, v_seg, v_e, v_y) as u(d, s, e, y) on u.d = g.di group by g.di) q;
+  end loop;
+  with dev as (
+         select u.s, count(*)::int as n, sum(u.y) as f, sum(u.e * r[u.s] * m[u.d]) as mu_sum,
+                sum(2 * (case when u.y > 0 then u.y * ln(u.y / greatest(u.e * r[u.s] * m[u.d], 1e-300)) else 0 end - (u.y - u.e * r[u.s] * m[u.d]))) as dv
+         from unnest(v_day, v_seg, v_e, v_y) as u(d, s, e, y)
+         where u.e * r[u.s] * m[u.d] > 0 or u.y > 0
+         group by u.s),
+       phi as (select percentile_cont(0.5) within group (order by dev.dv / dev.n) as phi from dev),
+       z as (select dev.*, phi.phi, ((dev.dv / phi.phi / dev.n) ^ (1 / 3.0) - (1 - 2 / (9.0 * dev.n))) / sqrt(2 / (9.0 * dev.n)) as z
+             from dev, phi where phi.phi > 0)
+  select coalesce(jsonb_agg(jsonb_build_object('feature', 'segment', 'lag', 0, 'form', 'exclude', 'level', v_segs[z.s], 'days', z.n,
+                                               'failures', z.f, 'dispersion', z.dv / z.n / z.phi, 'z', z.z) order by v_segs[z.s] collate "C"), '[]'::jsonb)
+    into v_flag
     from z
-    where z.k >= 3 and z.mu_sum >= 5
-      and z.z > aoma_private.two_sided_quantile(100 * (1 - 2 * 0.001 / z.k), null)$q$, v_src)
-    into v_flag using v_beta, d_from, d_to;
+    where z.mu_sum >= 5 and z.z > aoma_private.two_sided_quantile(100 * (1 - 2 * 0.001 / ns), null);
   return steps || v_flag;
 end;
 $$;
@@ -421,6 +469,24 @@ as $$
                                                            'is_saturday', 'is_sunday'], feature))::int::float8 end
 $$;
 
+-- aoma_private.model_cv_constant(candidate, fold, frame, rate): the cross-validation rows of a
+-- candidate that predicts the rows of frame at a constant rate (× exposure): the mean baseline, and a
+-- candidate whose fit fell back to it.
+create or replace function aoma_private.model_cv_constant(candidate text, fold integer, frame text, rate float8)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v jsonb;
+begin
+  execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', $2, ''fold'', $3, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
+                 frame) into v using rate, candidate, fold;
+  return v;
+end;
+$$;
+
 -- aoma_private.model_cv(…): the cross-validation of every candidate (see the header). Returns
 -- {folds: [{fold, train_days, test_from, test_to}], rows: [{candidate, fold, day, y, e, mu}], notes}.
 create or replace function aoma_private.model_cv(
@@ -451,6 +517,7 @@ declare
   v_msg text;
   v_test text;
   v_new jsonb;
+  v_mix jsonb;
 begin
   for f in 1..n_folds loop
     v_from := v_start + ((f - 1) * (n / 2)) / n_folds;
@@ -463,8 +530,7 @@ begin
     execute format('select case when $1 in (''poisson'', ''quasipoisson'') then sum(s.y) / sum(exp(s.off)) else avg(s.y) end from (%s) s',
                    aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[1], days[v_from - 1])) into v_base using fam;
     if 'mean' = any (candidates) then
-      execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''mean'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
-                     f, v_test) into v_new using v_base;
+      v_new := aoma_private.model_cv_constant('mean', f, v_test, v_base);
       v_rows := v_rows || v_new;
     end if;
     -- seasonal naive: the same weekday a week earlier (its rate × today's exposure); the mean when that day is missing
@@ -479,23 +545,27 @@ begin
     if 'glm' = any (candidates) then
       begin
         v_terms := aoma_private.model_select_terms(target, tgt ->> 'kind', predictors, max_lag, days[1] - max_lag, days[v_from - 1]);
-        if jsonb_array_length(v_terms) = 0 then
+        if jsonb_array_length(aoma_private.model_columns(v_terms)) = 0 then
           -- no step passes the selection: the model is the intercept, i.e. the mean
-          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
-                         f, v_test) into v_new using v_base;
+          v_new := aoma_private.model_cv_constant('glm', f, v_test, v_base);
         else
           v_fit := aoma_private.glm_fit(aoma_private.model_frame_sql(y_col, e_col, v_terms, days[1], days[v_from - 1]),
                                         array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), fam, 95, 0);
           v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
-          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, s.x) + s.off)) order by s.o), ''[]'') from (%s) s',
-                         f, aoma_private.model_frame_sql(y_col, e_col, aoma_private.model_columns(v_terms), days[v_from], days[v_to])) into v_new using v_beta, link_fam;
+          -- every attempt of a test day: the model's failures on the segments it covers, plus the attempts of
+          -- the segments it screened out at their own rate of the last 7 training days
+          v_mix := aoma_private.model_excluded_mix(v_terms, days[greatest(1, v_from - 7)], days[v_from - 1]);
+          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', a.o, ''y'', a.y, ''e'', exp(a.off),
+                            ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, c.x) + c.off) + greatest(exp(a.off) - exp(c.off), 0) * $3)
+                            order by a.o), ''[]'') from (%s) a join (%s) c on c.o = a.o',
+                         f, v_test, aoma_private.model_frame_sql(y_col, e_col, v_terms, days[v_from], days[v_to]))
+            into v_new using v_beta, link_fam, coalesce((v_mix ->> 'rate')::float8, 0);
         end if;
         v_rows := v_rows || v_new;
       exception when sqlstate '22023' or sqlstate 'P0001' then
         get stacked diagnostics v_msg = message_text;
         v_notes := v_notes || format('fold %s: glm not fitted on the %s days before it (%s); the fold counts the mean for it', f, v_from - 1, v_msg);
-        execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
-                       f, v_test) into v_new using v_base;
+        v_new := aoma_private.model_cv_constant('glm', f, v_test, v_base);
         v_rows := v_rows || v_new;
       end;
     end if;
@@ -511,8 +581,7 @@ begin
       exception when sqlstate '22023' then
         get stacked diagnostics v_msg = message_text;
         v_notes := v_notes || format('fold %s: boosted not fitted on the %s days before it (%s); the fold counts the mean for it', f, v_from - 1, v_msg);
-        execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''boosted'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', $1 * exp(s.off)) order by s.o), ''[]'') from (%s) s',
-                       f, v_test) into v_new using v_base;
+        v_new := aoma_private.model_cv_constant('boosted', f, v_test, v_base);
         v_rows := v_rows || v_new;
       end;
     end if;
@@ -726,6 +795,11 @@ begin
         end loop;
       end if;
       draws[(h - 1) * n_s + s] := aoma_private.glm_mean(fam, eta);
+      if jsonb_typeof(model -> 'mix') = 'object' then
+        -- the screened-out segments at their own recent rate, by their share of the attempts
+        draws[(h - 1) * n_s + s] := (1 - coalesce((model -> 'mix' ->> 'share')::float8, 0)) * draws[(h - 1) * n_s + s]
+                                    + coalesce((model -> 'mix' ->> 'share')::float8, 0) * coalesce((model -> 'mix' ->> 'rate')::float8, 0);
+      end if;
     end loop;
   end loop;
   for h in 1..horizon loop
@@ -809,6 +883,9 @@ language plpgsql
 stable
 security invoker
 set search_path = ''
+-- the frames are small: a parallel plan buys nothing and would make float sums depend on the workers'
+-- order; serial, the same call gives the same numbers to the last bit
+set max_parallel_workers_per_gather = 0
 as $$
 declare
   v_target text := coalesce(build_predictive_model.target, 'processing_failure_rate');
@@ -958,6 +1035,7 @@ begin
             'intercept', (v_fit -> 'estimate' ->> 0)::float8, 'n', (v_fit ->> 'n')::int, 'deviance', (v_fit ->> 'deviance')::float8,
             'null_deviance', (v_fit ->> 'null_deviance')::float8, 'aic', (v_fit ->> 'aic')::float8, 'scale', (v_fit ->> 'scale')::float8,
             'r2', (v_fit ->> 'r2')::float8, 'cond', (v_fit ->> 'cond')::float8, 'family', tg.family, 'fit', v_fit, 'spec', v_terms,
+            'excluded_mix', aoma_private.model_excluded_mix(v_terms, days[greatest(1, n - 6)], days[n]),
             'excluded_segments', (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_terms) e
                                   where e ->> 'form' = 'exclude')));
       else
@@ -987,6 +1065,7 @@ begin
   v_pmodel := case
     when v_chosen ->> 'name' = 'glm' and v_fit is not null and jsonb_array_length(v_terms) > 0 then
       jsonb_build_object('kind', 'glm', 'terms', aoma_private.model_columns(v_terms), 'beta', v_fit -> 'estimate',
+                         'mix', aoma_private.model_excluded_mix(v_terms, days[greatest(1, n - 6)], days[n]),
                          'cov', (select jsonb_agg(c::float8 * (v_fit ->> 'scale')::float8) from jsonb_array_elements_text(v_fit -> 'cov') c))
     when v_chosen ->> 'name' = 'boosted' then
       jsonb_build_object('kind', 'boosted', 'terms', v_raw, 'boost', v_boost)
@@ -1036,7 +1115,8 @@ grant execute on function
   aoma_private.model_target(text), aoma_private.model_term_value_sql(text, integer), aoma_private.model_term_label(jsonb),
   aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]),
   aoma_private.model_select_terms(text, text, text[], integer, date, date), aoma_private.model_raw_terms(text, text[], integer),
-  aoma_private.model_screen_segments(jsonb, date, date), aoma_private.model_columns(jsonb),
+  aoma_private.model_screen_segments(jsonb, date, date), aoma_private.model_columns(jsonb), aoma_private.asset_segment(text, text),
+  aoma_private.model_cv_constant(text, integer, text, float8), aoma_private.model_excluded_mix(jsonb, date, date),
   aoma_private.model_unit_loss(text, float8, float8), aoma_private.model_intercept(text, float8[], float8[]),
   aoma_private.det_normal(text, bigint), aoma_private.normal_cdf(float8), aoma_private.calendar_value(text, date),
   aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[]), aoma_private.rate_calibration(float8[], float8[], float8[], integer),

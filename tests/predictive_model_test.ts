@@ -62,7 +62,7 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
       }
       assert.ok(Math.abs(x.ratio - Math.exp(r.estimate)) < 1e-9 * x.ratio);
     }
-    assert.equal(m.model.glm.intercept, ref[0].estimate);
+    assert.ok(Math.abs(m.model.glm.intercept - ref[0].estimate) <= 1e-9 * Math.abs(ref[0].estimate), "the intercept is fit_glm's");
     await db.exec("drop table pm_frame");
     // folds: expanding windows, each tested on the days right after its training days
     const days = await db.query<{ d: string }>(
@@ -113,6 +113,24 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
       const [base] = await db.query<{ r: number }>("select avg(critical_failure_flag)::float8 as r from analytics.features_daily where day between $1 and $2", [m.window.from, m.window.to]);
       assert.ok(Math.abs(m.mean_value - base.r) < 1e-12, "the mean is the base rate of the window");
     }
+  });
+
+  await t.step("the nightly forecast job stores the predictions on a live run, not on a backfill", async () => {
+    await db.query("update analytics.forecast_jobs set features = '{asset_volume}', method = 'seasonal_naive' where job_name = 'nightly'");
+    const [past] = await db.query<Json>("select status, notes from analytics.run_forecast_job('2026-11-20', 'manual')");
+    assert.equal(past.status, "succeeded");
+    assert.equal((await db.query<Json>("select count(*)::int as n from aoma.failure_predictions"))[0].n, 0, "a backfill stores forecasts only");
+    const [live] = await db.query<Json>("select status, notes, run_day::text from analytics.run_forecast_job((now() at time zone 'UTC')::date, 'manual')");
+    assert.equal(live.status, "succeeded");
+    assert.match(live.notes, /glm model of processing_failure_rate trained to \d{4}-\d{2}-\d{2}, 7 predictions stored/);
+    const stored = await db.query<Json>(
+      `select fp.predicted_date::text as day, fp.failure_probability, pm.train_to from aoma.failure_predictions fp
+       join aoma.predictive_models pm using (model_id) order by fp.predicted_date`,
+    );
+    assert.equal(stored.length, 7);
+    const [{ last }] = await db.query<Json>("select max(day)::text as last from analytics.features_daily");
+    assert.equal(stored[0].train_to, last, "trained on the data up to its last day");
+    for (const r of stored) assert.ok(r.failure_probability > 0 && r.failure_probability < 1);
   });
 
   await t.step("null variant: no model beats the baseline; the predictions are flat within their intervals", async () => {

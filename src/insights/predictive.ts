@@ -74,6 +74,8 @@ export interface PredictiveReport {
   glmNote: string | null;
   /** Asset segments left out of the failure-rate fit: their failures do not follow the common drivers. */
   excludedSegments: { segment: string; days: number; failures: number; dispersion: number; z: number }[];
+  /** Their share of the attempts and own failure rate over the window's last 7 days (how the predictions carry them). */
+  excludedMix: { share: number; rate: number } | null;
   /** The data behind the window (attempts, failures), when the target is the failure rate. */
   volume: { attempts: number | null; failures: number | null };
   whatIf: { prediction: number; ciLow: number | null; ciHigh: number | null; terms: { term: string; value: number; source: string }[] } | null;
@@ -191,7 +193,8 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
   }
   for (const x of r.chosen === "glm" ? r.excludedSegments : []) {
     keyFindings.push(`Uploads of ${x.segment} fail by a cause of their own: ${formatCount(x.failures)} failures over ${x.days} days that the common drivers do not explain ` +
-      `(dispersion ${x.dispersion.toFixed(1)}× the other segments', z = ${x.z.toFixed(1)}); this segment is left out of the effects above — look for its root cause.`);
+      `(dispersion ${x.dispersion.toFixed(1)}× the other segments', z = ${x.z.toFixed(1)}); it is left out of the effects above and predicted at its own ` +
+      `recent rate${r.excludedMix ? ` (${(r.excludedMix.rate * 100).toFixed(0)}% over the last 7 days, ${(r.excludedMix.share * 100).toFixed(1)}% of the attempts)` : ""} — look for its root cause.`);
   }
   lines.push("", "📈 KEY FINDINGS:", ...keyFindings.map((k) => `• ${k}`));
 

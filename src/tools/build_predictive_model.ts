@@ -345,6 +345,7 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
       excludedSegments: ((glm?.excluded_segments ?? []) as Json[]).map((x) => ({
         segment: String(x.level), days: Number(x.days), failures: Number(x.failures), dispersion: Number(x.dispersion), z: Number(x.z),
       })),
+      excludedMix: glm?.excluded_mix ? { share: Number((glm.excluded_mix as Json).share), rate: Number((glm.excluded_mix as Json).rate) } : null,
       volume: { attempts: n(vol?.attempts), failures: n(vol?.failures) },
       whatIf,
     };
@@ -417,7 +418,7 @@ async function timeSeries(tx: Executor, input: BuildPredictiveModelInput, target
     accuracy: { value: beats && mase !== null && bmase ? 1 - mase / bmase : 0, measure: "of the seasonal-naive backtest error removed (MASE)", baseline: 0 },
     terms: [], boostedImportance: null, predictions,
     riskText: "HIGH ≥ 1.5 × the mean of the last 730 days, MEDIUM from 1 × to 1.5 ×, LOW below the mean",
-    glmNote: `time_series: ${method} forecast of the target itself (no drivers)`, excludedSegments: [], volume: { attempts: null, failures: null }, whatIf: null,
+    glmNote: `time_series: ${method} forecast of the target itself (no drivers)`, excludedSegments: [], excludedMix: null, volume: { attempts: null, failures: null }, whatIf: null,
   };
   if (input.whatIf) notes.push("whatIf needs a model with drivers; a time_series forecast has none.");
   return {
@@ -461,7 +462,7 @@ async function readStored(input: BuildPredictiveModelInput, notes: string[], ctx
         day: l.day, weekday: WEEKDAYS[new Date(`${l.day}T00:00:00Z`).getUTCDay()], prediction: l.predicted, low95: l.low95, high95: l.high95,
         low80: l.confidence_interval.low80, high80: l.confidence_interval.high80, risk: l.risk, ratio_to_mean: l.confidence_interval.ratio_to_mean,
       })),
-      riskText: String(((ev.risk_cutoffs ?? {}) as Json).text ?? ""), glmNote: null, excludedSegments: [], volume: { attempts: null, failures: null }, whatIf: null,
+      riskText: String(((ev.risk_cutoffs ?? {}) as Json).text ?? ""), glmNote: null, excludedSegments: [], excludedMix: null, volume: { attempts: null, failures: null }, whatIf: null,
     };
     if (input.whatIf) {
       try {
