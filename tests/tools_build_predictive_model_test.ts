@@ -167,6 +167,7 @@ testOnBothEngines("build_predictive_model over MCP on the demo quarter", "aoma_t
         /^the named predictorVariables cannot be fitted together: predictors are collinear: "is_weekend" is \(almost\) a linear combination of "is_saturday", "is_sunday"; leave one of them out\.$/);
       assert.match(errorText(await call(client, { whatIf: { asset_volume: "lots" } })), /each whatIf condition must be a number or true\/false/);
       assert.match(errorText(await call(client, { source: "scheduled", timeWindow: 30 })), /timeWindow applies to computed models only/);
+      assert.match(errorText(await call(client, { source: "scheduled", targetVariable: "at foo.ts:1" })), /^unknown target "at foo\.ts:1"; the targets are the daily outcomes: /);
       assert.deepEqual(await tableChecksums(db), before, "refused calls write nothing");
     });
 

@@ -174,6 +174,8 @@ type Output = z.input<typeof outputSchema>;
 
 const BUILD_SQL = `select analytics.build_predictive_model($1::text, (select array(select jsonb_array_elements_text($2::text::jsonb)) where $2::text is not null),
   $3::date, $4::date, $5::int, $6::text, $7::int) as m`;
+/** The target's kind (rate, count, binary, continuous); an unknown name raises the sentence listing the targets. */
+const TARGET_SQL = `select (select kind from aoma_private.model_target($1)) as kind`;
 const WHAT_IF_SQL = `select analytics.what_if($1::text::jsonb, $2::text::jsonb) as w`;
 const SPAN_SQL = `select to_char(max(day), 'YYYY-MM-DD') as last_day from analytics.features_daily`;
 const CATALOG_SQL = `select description from analytics.feature_catalog where grain = 'day' and name = $1`;
@@ -293,10 +295,7 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
     const { from, to } = await window(tx, input);
     const requested = input.modelType ?? "auto";
     // the target's kind decides which model types apply (SQL checks the name itself)
-    const [kindRow] = await tx.query<{ kind: string | null }>(
-      `select (select kind from aoma_private.model_target($1)) as kind`,
-      [target],
-    );
+    const [kindRow] = await tx.query<{ kind: string | null }>(TARGET_SQL, [target]);
     const kind = kindRow?.kind ?? "count";
     if (requested === "time_series") return await timeSeries(tx, input, target, from, to, notes);
     const [row] = await tx.query<{ m: Json }>(BUILD_SQL, [
@@ -438,6 +437,8 @@ async function timeSeries(tx: Executor, input: BuildPredictiveModelInput, target
 async function readStored(input: BuildPredictiveModelInput, notes: string[], ctx: ToolContext): Promise<Built> {
   const target = input.targetVariable ?? "processing_failure_rate";
   return await withCaller(ctx.db, ctx.caller, async (tx) => {
+    // the name first: an unknown target is refused with the list of targets, never echoed
+    await tx.query(TARGET_SQL, [target]);
     const [m] = await tx.query<{ model_id: string; model_type: string; evaluation: Json; fit: Json | null; features: Json[]; train_from: string; train_to: string }>(STORED_SQL, [target]);
     if (!m) {
       throw new AppError(400, `Cannot run build_predictive_model: no stored model of ${target} yet — the nightly forecast job registers one on its live runs (or run analytics.run_prediction_job() as service_role); ask with source computed.`);

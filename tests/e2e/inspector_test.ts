@@ -189,6 +189,29 @@ Deno.test({
         }
       });
 
+      await t.step("build_predictive_model through the Inspector: the planted drivers, three days predicted", async () => {
+        const run = await inspector(server.url, [
+          ...auth, "--method", "tools/call", "--tool-name", "build_predictive_model",
+          "--tool-arg", "predictionHorizon=3", "includeChart=false", `whatIf=${JSON.stringify({ is_monday: 1 })}`,
+        ]);
+        assert.equal(run.code, 0, debug(run));
+        const result: Json = run.json;
+        assert.ok(result?.structuredContent && !result.isError, `the call failed:\n${debug(run)}`);
+        const sc = result.structuredContent;
+        assert.equal(sc.target.name, "processing_failure_rate");
+        assert.equal(sc.chosen, "glm");
+        assert.equal(sc.beatsBaseline, true);
+        const vol = sc.glm.terms.find((x: Json) => x.feature === "asset_volume" && x.lag === 1);
+        assert.ok(vol && vol.ratioLow <= 3 && 3 <= vol.ratioHigh, `asset volume the day before ×3 (planted) inside ${vol?.ratioLow}–${vol?.ratioHigh}`);
+        assert.deepEqual(sc.glm.excludedSegments.map((x: Json) => x.segment), ["360RA/legacy"]);
+        assert.equal(sc.model.predictions.length, 3);
+        for (const p of sc.model.predictions) assert.ok(p.low95 <= p.prediction && p.prediction <= p.high95 && ["LOW", "MEDIUM", "HIGH"].includes(p.risk));
+        assert.ok(sc.whatIf.prediction > sc.meanValue, "a Monday is riskier than the average day");
+        const text: string = (result.content ?? []).filter((c: Json) => c.type === "text").map((c: Json) => c.text).join("\n");
+        assert.match(text, /^🔮 PREDICTIVE MODEL GENERATED/);
+        assert.ok(!(result.content ?? []).some((c: Json) => c.type === "image"), "includeChart=false yet an image");
+      });
+
       await t.step("without the Authorization header the CLI cannot connect (401)", async () => {
         const run = await inspector(server.url, ["--method", "tools/list"]);
         assert.ok(run.code !== 0, `the CLI succeeded without a token:\n${debug(run)}`);
