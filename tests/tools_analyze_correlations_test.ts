@@ -41,7 +41,7 @@ Deno.test({
     try {
       await t.step("tools/list: read-only tools with input and output schemas, in a fixed order", async () => {
         const { tools }: Json = await client.listTools();
-        assert.deepEqual(tools.map((x: Json) => x.name), ["analyze_correlations", "generate_forecasts"]);
+        assert.deepEqual(tools.map((x: Json) => x.name), ["analyze_correlations", "generate_forecasts", "build_predictive_model"]);
         const tool = tools[0];
         assert.equal(tool.annotations?.readOnlyHint, true);
         assert.equal(tool.annotations?.openWorldHint, false);

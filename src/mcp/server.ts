@@ -16,7 +16,8 @@ import { type CallContext, runTool } from "./run_tool.ts";
 export const SERVER_INFO = { name: "aoma-mesh-analytics", title: "AOMA Mesh Analytics", version: "0.2.0" };
 
 const INSTRUCTIONS = "AOMA Mesh Analytics runs real analyses on AOMA data inside Postgres. " +
-  "Call analyze_correlations with no arguments for what drives system failures; every number in an " +
+  "Call analyze_correlations with no arguments for what drives system failures, generate_forecasts for what " +
+  "comes next, build_predictive_model for the failure probability of the next days; every number in an " +
   "answer comes from the database and cites its sample size and interval.";
 
 /** How long a client may reuse tools/list (2026-07-28 `ttlMs`): 5 minutes. */
