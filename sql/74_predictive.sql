@@ -163,7 +163,9 @@ begin
     end if;
   end loop;
   return format(
-    'select s.o, s.y, s.off, %s as x%s from (select v.day as o, %s::float8 as y, %s as off%s from %s where v.day between %L::date and %L::date) s where %s',
+    -- in day order: the fit's float sums then do not depend on the join plan (which can change when the
+    -- tables are analyzed), so the same call gives the same numbers to the last bit
+    'select s.o, s.y, s.off, %s as x%s from (select v.day as o, %s::float8 as y, %s as off%s from %s where v.day between %L::date and %L::date) s where %s order by s.o',
     case when cardinality(v_exprs) = 0 then '''{}''::float8[]'
          else format('array[%s]::float8[]', (select string_agg(format('s.x_%s', i), ', ' order by i) from generate_subscripts(v_exprs, 1) i)) end,
     coalesce((select string_agg(format(', s.x_%s', i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
