@@ -1097,6 +1097,15 @@ begin
                  when tg.family = 'binomial' then 'mean log loss per day' else 'mean squared error per day' end,
     'best', v_best ->> 'name', 'chosen', v_chosen ->> 'name', 'baseline', v_base ->> 'name', 'beats_baseline', v_beats,
     'mean_value', v_mean_value,
+    -- the chosen candidate's out-of-sample accuracy, with the baseline's beside it
+    'accuracy', case when tg.kind = 'binary'
+      then jsonb_build_object('value', coalesce((v_chosen -> 'metrics' ->> 'auc')::float8, 0.5), 'measure', 'AUC (cross-validated)', 'baseline', 0.5)
+      else jsonb_build_object(
+        'value', case when v_chosen ->> 'name' in ('mean', 'seasonal_naive') then 0
+                      else greatest(0, 1 - (v_chosen ->> 'loss_mean')::float8 / nullif((v_base ->> 'loss_mean')::float8, 0)) end,
+        'measure', case when tg.kind = 'continuous' then 'of the baseline''s squared error removed out of sample'
+                        else 'of the baseline''s deviance explained out of sample' end,
+        'baseline', 0) end,
     'model', v_model,
     'predictions', (select jsonb_agg(d || jsonb_build_object(
                        'ratio_to_mean', (d ->> 'prediction')::float8 / nullif(v_mean_value, 0),

@@ -4,8 +4,8 @@
 -- ── analytics.register_predictive_model(target, predictors, date_from, date_to, horizon, model_type,
 --                                        max_lag, folds) → uuid   (service_role only) ────────────
 --   Builds analytics.build_predictive_model and stores it: one aoma.predictive_models row (model_type
---   glm | boosted | mean | seasonal_naive, accuracy = the cross-validated skill max(0, 1 − loss /
---   baseline loss) — 0 for a baseline —, features = the glm's terms or the boosted importance,
+--   glm | boosted | mean | seasonal_naive, accuracy = build_predictive_model's accuracy (the
+--   cross-validated AUC for a yes/no day, else the skill max(0, 1 − loss / baseline loss), 0 for a baseline), features = the glm's terms or the boosted importance,
 --   family, target, predictors = the glm's term names, relation analytics.features_daily, exposure,
 --   order_by day, the training window, days used, a hash of the rows, the library version, fit = the
 --   glm's fit with its term spec, evaluation = the candidates, folds, rule and choice) and one
@@ -63,8 +63,6 @@ declare
   v_hash text;
   v_key text;
   v_id uuid;
-  v_chosen jsonb;
-  v_base jsonb;
   v_glm jsonb;
   tg record;
 begin
@@ -81,14 +79,11 @@ begin
   if v_id is not null then
     return v_id;
   end if;
-  select e into v_chosen from jsonb_array_elements(m -> 'candidates') e where e ->> 'name' = m ->> 'chosen';
-  select e into v_base from jsonb_array_elements(m -> 'candidates') e where e ->> 'name' = m ->> 'baseline';
   v_glm := m -> 'model' -> 'glm';
   insert into aoma.predictive_models as pm (model_type, accuracy, features, last_trained, family, target, predictors, relation, exposure,
     order_by, train_from, train_to, n_rows, data_hash, library_version, fit, evaluation, fitted_by, spec_key)
   values (m ->> 'chosen',
-          case when m ->> 'chosen' in ('mean', 'seasonal_naive') then 0
-               else least(1, greatest(0, 1 - (v_chosen ->> 'loss_mean')::float8 / nullif((v_base ->> 'loss_mean')::float8, 0))) end,
+          least(1, greatest(0, coalesce((m -> 'accuracy' ->> 'value')::float8, 0))),
           coalesce(case when m ->> 'chosen' = 'boosted' then m -> 'model' -> 'boosted' -> 'importance' else v_glm -> 'terms' end, '[]'::jsonb),
           now(), m ->> 'family', m ->> 'target',
           case when m ->> 'chosen' = 'glm' then array(select jsonb_array_elements(v_glm -> 'terms') ->> 'term') end,

@@ -38,6 +38,9 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
     assert.equal(m.chosen, oneSe(m.candidates));
     assert.equal(m.chosen, "glm");
     assert.equal(m.beats_baseline, true);
+    const glmLoss = m.candidates.find((c: Json) => c.name === "glm").loss_mean;
+    const baseLoss = m.candidates.find((c: Json) => c.name === m.baseline).loss_mean;
+    assert.ok(Math.abs(m.accuracy.value - (1 - glmLoss / baseLoss)) < 1e-12, "accuracy = the deviance explained against the baseline out of sample");
     // the steps: explain_drivers on the same days, in entry order
     const steps = await db.query<Json>(
       `select feature, lag, threshold from analytics.explain_drivers('processing_failure_rate', null, 1, $1::date - 1, $2::date, 6)

@@ -225,20 +225,9 @@ function toCandidate(c: Json): Candidate {
   };
 }
 
-/** Out-of-sample accuracy of the chosen candidate and the baseline's, from the cross-validated metrics. */
-function accuracyOf(kind: string, candidates: Candidate[], chosen: string, baseline: string): { value: number; measure: string; baseline: number } {
-  const c = candidates.find((x) => x.name === chosen)!;
-  const b = candidates.find((x) => x.name === baseline)!;
-  if (kind === "binary") {
-    const auc = n(c.metrics.auc);
-    return { value: auc ?? 0.5, measure: "AUC (cross-validated)", baseline: 0.5 };
-  }
-  const skill = b.lossMean > 0 ? Math.max(0, 1 - c.lossMean / b.lossMean) : 0;
-  return {
-    value: chosen === baseline ? 0 : skill,
-    measure: kind === "continuous" ? "of the baseline's squared error removed out of sample" : "of the baseline's deviance explained out of sample",
-    baseline: 0,
-  };
+/** The chosen candidate's out-of-sample accuracy as SQL computed it (analytics.build_predictive_model's `accuracy`). */
+function accuracyOf(a: Json | undefined): { value: number; measure: string; baseline: number } {
+  return { value: Number(a?.value ?? 0), measure: String(a?.measure ?? ""), baseline: Number(a?.baseline ?? 0) };
 }
 
 function importanceBars(report: PredictiveReport): ImportanceBar[] {
@@ -333,7 +322,7 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
       window: { from: win.from, to: win.to, days: Number(m.n_days) },
       folds: ((m.folds as Json[]) ?? []).length,
       candidates, chosen, baseline, beatsBaseline: m.beats_baseline === true, loss: String(m.loss), meanValue: Number(m.mean_value),
-      accuracy: accuracyOf(String(m.kind), candidates, chosen, baseline),
+      accuracy: accuracyOf(m.accuracy as Json),
       terms,
       boostedImportance: boosted
         ? ((boosted.importance as Json[]) ?? []).map((b) => ({ feature: String(b.feature), importance: Number(b.importance), direction: n(b.direction) }))
@@ -457,7 +446,7 @@ async function readStored(input: BuildPredictiveModelInput, notes: string[], ctx
       window: { from: m.train_from, to: m.train_to, days: Number(ev.n_days) },
       folds: ((ev.folds as Json[]) ?? []).length, candidates, chosen: String(ev.chosen), baseline: String(ev.baseline),
       beatsBaseline: ev.beats_baseline === true, loss: String(ev.loss), meanValue: Number(ev.mean_value),
-      accuracy: accuracyOf(String(ev.kind), candidates, String(ev.chosen), String(ev.baseline)),
+      accuracy: accuracyOf(ev.accuracy as Json),
       terms, boostedImportance: null,
       predictions: ledger.map((l) => toPrediction({
         day: l.day, weekday: WEEKDAYS[new Date(`${l.day}T00:00:00Z`).getUTCDay()], prediction: l.predicted, low95: l.low95, high95: l.high95,
