@@ -394,7 +394,7 @@ revoke execute on function aoma_private.step_design(float8[], integer, integer[]
 grant execute on function aoma_private.step_design(float8[], integer, integer[], float8[]) to authenticated, service_role;
 
 /*
- * analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) — which
+ * analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms, exclude_segments) — which
  * thresholds drive a daily failure count or rate, each given the others (see the top of this file).
  *
  *   target     a daily count outcome (failure_count, processing_failures, error_count, …), the
@@ -407,6 +407,10 @@ grant execute on function aoma_private.step_design(float8[], integer, integer[],
  *              target on day t); calendar features at lag 0. 0..7, default 1.
  *   date_from, date_to  inclusive UTC days; default all data.
  *   max_terms  at most this many steps enter the model (0..10, default 6).
+ *   exclude_segments  processing_failure_rate only: asset segments ('360RA/legacy': asset type /
+ *              migration state) whose attempts are left out of the rate — a cohort failing at its
+ *              own rate for a while (build_predictive_model's segment screen) then does not bend
+ *              the drivers' thresholds. Default none.
  *
  * One row per candidate (feature, lag), ranked by p-value:
  *   threshold, below  the step is feature ≥ threshold; below = the largest value under it
@@ -423,13 +427,43 @@ grant execute on function aoma_private.step_design(float8[], integer, integer[],
  *   from analytics.explain_drivers() where q_value < 0.05;
  */
 drop function if exists analytics.explain_drivers(text, text[], integer, date, date, integer);
+
+-- aoma_private.asset_segment(asset_type, migration_state): an attempt's segment, "360RA/legacy".
+create or replace function aoma_private.asset_segment(asset_type text, migration_state text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$ select asset_type || '/' || coalesce(migration_state, 'unknown') $$;
+
+-- aoma_private.segment_days_sql(excluded): a FROM item of days (to be aliased by the caller) with
+-- day, processing_failures and processing_attempts counting only the attempts of the asset segments
+-- not in excluded; analytics.features_daily itself when excluded is null or empty.
+create or replace function aoma_private.segment_days_sql(excluded text[])
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when coalesce(cardinality(excluded), 0) = 0 then 'analytics.features_daily'
+    else format('(select d.day, coalesce(g.failed, 0) as processing_failures, coalesce(g.attempts, 0) as processing_attempts
+                  from analytics.features_daily d left join (
+                    select (a.started_at at time zone ''UTC'')::date as day, count(*) as attempts,
+                           count(*) filter (where a.status = ''failed'') as failed
+                    from aoma.processing_attempts a
+                    where aoma_private.asset_segment(a.asset_type, a.migration_state) <> all (%L::text[])
+                    group by 1) g on g.day = d.day)', excluded) end
+$$;
+revoke execute on function aoma_private.asset_segment(text, text), aoma_private.segment_days_sql(text[]) from public;
+grant execute on function aoma_private.asset_segment(text, text), aoma_private.segment_days_sql(text[]) to authenticated, service_role;
 create or replace function analytics.explain_drivers(
   target text default 'processing_failure_rate',
   features text[] default null,
   max_lag integer default 1,
   date_from date default null,
   date_to date default null,
-  max_terms integer default 6
+  max_terms integer default 6,
+  exclude_segments text[] default null
 )
 returns table (
   rank integer, feature text, lag integer, threshold float8, below float8, days_high integer, n integer,
@@ -545,11 +579,17 @@ begin
       using errcode = '22023';
   end if;
 
-  -- ── the target series over the range ──
+  if cardinality(explain_drivers.exclude_segments) > 0 and v_target <> 'processing_failure_rate' then
+    raise exception 'exclude_segments applies to processing_failure_rate only (the attempts of asset segments such as ''360RA/legacy''); % has no segments', v_target
+      using errcode = '22023';
+  end if;
+
+  -- ── the target series over the range (without the attempts of exclude_segments) ──
   execute format(
     'select array_agg(v.day order by v.day), array_agg(v.%I::float8 order by v.day), array_agg(%s order by v.day)
-     from analytics.features_daily v where ($1::date is null or v.day >= $1) and ($2::date is null or v.day <= $2)',
-    v_y_col, case when v_exposure_col is null then '1::float8' else format('v.%I::float8', v_exposure_col) end)
+     from %s v where ($1::date is null or v.day >= $1) and ($2::date is null or v.day <= $2)',
+    v_y_col, case when v_exposure_col is null then '1::float8' else format('v.%I::float8', v_exposure_col) end,
+    aoma_private.segment_days_sql(explain_drivers.exclude_segments))
     into v_days, v_y_all, v_e_all using explain_drivers.date_from, explain_drivers.date_to;
   if v_days is null then
     raise exception 'no daily data between % and %',
@@ -724,7 +764,7 @@ begin
   order by 1;
 end;
 $$;
-comment on function analytics.explain_drivers(text, text[], integer, date, date, integer) is
+comment on function analytics.explain_drivers(text, text[], integer, date, date, integer, text[]) is
   'Threshold drivers of a daily failure count or rate, each given the others: quasi-Poisson forward selection of steps feature ≥ threshold, rate ratios with 95% CIs, threshold-adjusted p and BH q. See sql/50_drivers.sql.';
-revoke execute on function analytics.explain_drivers(text, text[], integer, date, date, integer) from public;
-grant execute on function analytics.explain_drivers(text, text[], integer, date, date, integer) to authenticated, service_role;
+revoke execute on function analytics.explain_drivers(text, text[], integer, date, date, integer, text[]) from public;
+grant execute on function analytics.explain_drivers(text, text[], integer, date, date, integer, text[]) to authenticated, service_role;

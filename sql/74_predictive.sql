@@ -22,11 +22,22 @@
 --   mean            the training window's mean rate / base rate / mean — the baseline;
 --   seasonal_naive  (counts and rates) the same weekday a week earlier — the other baseline;
 --   glm             threshold steps "feature ≥ t" found by analytics.explain_drivers' forward
---                   selection on the training days (learned thresholds, calendar effects, lags),
+--                   selection on the training days (learned thresholds, calendar effects, lags); a
+--                   day not in the training set is high from the midpoint between t and the value
+--                   below it (aoma_private.step_cut, as CART splits),
 --                   then fitted by aoma_private.glm_fit (sql/70_models.sql) — one IRLS;
 --                   continuous targets: the predictors' values, linear;
 --   boosted         aoma_private.boost_fit (sql/73_boosted_stumps.sql) on every candidate's raw
 --                   values at every lag: 100 rounds, learning rate 0.1, λ 1, 32 bins, ≥ 5 rows a side.
+-- Scope (processing_failure_rate): first the segment screen (aoma_private.model_screen_segments) on
+--   the whole window names the asset segments whose failures do not follow the days — a cohort failing
+--   at its own rate for a while, such as legacy 360RA assets after a migration — and every candidate
+--   (the baselines too) is fitted, cross-validated and scored on the attempts of the other segments
+--   (explain_drivers' exclude_segments for the thresholds). The excluded segments are predicted by
+--   every candidate alike, at their own rate of the last 7 days by their share of the attempts; they
+--   are named in `scope`. The screen sees the whole window: it decides which attempts are modelled,
+--   nothing about how. Without it an onset inside a test block, which no candidate can foresee,
+--   decides the comparison.
 -- Cross-validation: the days of the window in order; the later half is cut into `folds` consecutive
 --   blocks; each block is predicted by every candidate fitted — thresholds searched again — on all
 --   days before it (an expanding window: nothing is fitted on its own future). The driver values of
@@ -35,8 +46,12 @@
 --   unit deviance 2(y ln(y/μ) − (y − μ)) (counts; rates with μ = rate × attempts), the log loss
 --   (indicators), the squared error (continuous). Per candidate: mean loss per fold, the mean over
 --   the folds and its standard error (sd/√folds).
--- Selection (model_type auto): the one-standard-error rule — the simplest candidate whose mean loss
---   is within one standard error of the best one's. When that is a baseline, the answer says that no
+-- Selection (model_type auto): the one-standard-error rule, paired — per candidate the difference of
+--   its fold losses from the best candidate's on the same folds (vs_best: mean and standard error);
+--   the simplest candidate whose mean difference is at most one standard error wins (the folds'
+--   shared difficulty cancels in the difference; a candidate with one bad fold is not judged by the
+--   best one's spread). It beats the baseline when the better baseline's losses exceed its own by more
+--   than one standard error of that difference. When that is a baseline, the answer says that no
 --   model beats the baseline in cross-validation, and the baseline is what predicts.
 -- The chosen model is then fitted on every day of the window: coefficients with SE, p, 95% CI
 --   (quasi-Poisson / logistic / OLS of glm_fit), the ratio exp(β) with its CI, and the importance
@@ -122,13 +137,19 @@ as $$
          || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end
 $$;
 
--- aoma_private.asset_segment(asset_type, migration_state): an attempt's segment, "360RA/legacy".
-create or replace function aoma_private.asset_segment(asset_type text, migration_state text)
-returns text
+-- aoma_private.step_cut(term): where a step term "feature ≥ threshold" turns on for a value: the
+-- midpoint between the threshold (the lowest value the search saw at or above it) and `below` (the
+-- highest value under it), as CART splits. Every training day falls on the same side either way; a
+-- new day between the two — a value the search never saw — goes to the nearer one, not always low.
+create or replace function aoma_private.step_cut(term jsonb)
+returns float8
 language sql
 immutable
 set search_path = ''
-as $$ select asset_type || '/' || coalesce(migration_state, 'unknown') $$;
+as $$
+  select case when term ->> 'below' is not null then ((term ->> 'threshold')::float8 + (term ->> 'below')::float8) / 2
+              else (term ->> 'threshold')::float8 end
+$$;
 
 -- aoma_private.model_frame_sql(y_col, exposure_col, terms, d_from, d_to): the query of the rows of a
 -- fit over the days d_from..d_to of analytics.features_daily: o (the day), y, off (ln exposure, or 0),
@@ -155,7 +176,7 @@ begin
     end if;
     v_val := aoma_private.model_term_value_sql(t ->> 'feature', (t ->> 'lag')::integer);
     v_exprs := v_exprs || case t ->> 'form'
-      when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8', v_val, t ->> 'threshold')
+      when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8', v_val, aoma_private.step_cut(t))
       when 'raw' then format('coalesce(%s, ''-Infinity''::float8)', v_val)
       else v_val end;
     if t ->> 'form' = 'linear' then
@@ -176,13 +197,7 @@ begin
     coalesce((select string_agg(format(', %s as x_%s', v_exprs[i], i), '' order by i) from generate_subscripts(v_exprs, 1) i), ''),
     case when cardinality(v_excl) = 0 then 'analytics.features_daily v'
          -- the failed attempts and attempts of the segments not left out, per day
-         else format('(select d.day, coalesce(g.failed, 0) as processing_failures, coalesce(g.attempts, 0) as processing_attempts
-                      from analytics.features_daily d left join (
-                        select (a.started_at at time zone ''UTC'')::date as day, count(*) as attempts,
-                               count(*) filter (where a.status = ''failed'') as failed
-                        from aoma.processing_attempts a
-                        where aoma_private.asset_segment(a.asset_type, a.migration_state) <> all (%1$L::text[])
-                        group by 1) g on g.day = d.day) v0 join analytics.features_daily v using (day)', v_excl) end,
+         else format('%s v0 join analytics.features_daily v using (day)', aoma_private.segment_days_sql(v_excl)) end,
     model_frame_sql.d_from, model_frame_sql.d_to, v_where);
 end;
 $$;
@@ -267,12 +282,13 @@ as $$
   from x
 $$;
 
--- aoma_private.model_select_terms(target, kind, predictors, max_lag, d_from, d_to): the terms of the
--- glm candidate fitted on d_from..d_to: explain_drivers' selected steps in entry order (counts, rates,
--- indicators), or every predictor's value (continuous: linear, lag 0); for processing_failure_rate
--- then the asset segments screened (aoma_private.model_screen_segments).
+-- aoma_private.model_select_terms(target, kind, predictors, max_lag, d_from, d_to, scope): the terms
+-- of the glm candidate fitted on d_from..d_to: explain_drivers' selected steps in entry order (counts,
+-- rates, indicators) on the rate of the attempts in scope, or every predictor's value (continuous:
+-- linear, lag 0); then the scope's exclude entries (aoma_private.model_screen_segments).
+drop function if exists aoma_private.model_select_terms(text, text, text[], integer, date, date);
 create or replace function aoma_private.model_select_terms(
-  target text, kind text, predictors text[], max_lag integer, d_from date, d_to date
+  target text, kind text, predictors text[], max_lag integer, d_from date, d_to date, scope jsonb
 )
 returns jsonb
 language plpgsql
@@ -291,13 +307,11 @@ begin
                             order by d.entry_order), '[]'::jsonb)
     into v_steps
     from analytics.explain_drivers(model_select_terms.target, model_select_terms.predictors, model_select_terms.max_lag,
-                                   model_select_terms.d_from, model_select_terms.d_to, 6) d
+                                   model_select_terms.d_from, model_select_terms.d_to, 6,
+                                   array(select e ->> 'level' from jsonb_array_elements(coalesce(model_select_terms.scope, '[]'::jsonb)) e)) d
     join analytics.feature_catalog fc on fc.name = d.feature and fc.grain = 'day'
     where d.in_model;
-  if model_select_terms.kind = 'rate' then
-    return aoma_private.model_screen_segments(v_steps, model_select_terms.d_from + model_select_terms.max_lag, model_select_terms.d_to);
-  end if;
-  return v_steps;
+  return v_steps || coalesce(model_select_terms.scope, '[]'::jsonb);
 end;
 $$;
 
@@ -489,10 +503,12 @@ begin
 end;
 $$;
 
--- aoma_private.model_cv(…): the cross-validation of every candidate (see the header). Returns
--- {folds: [{fold, train_days, test_from, test_to}], rows: [{candidate, fold, day, y, e, mu}], notes}.
+-- aoma_private.model_cv(…): the cross-validation of every candidate (see the header) on the attempts
+-- in scope (scope: the exclude entries of the segment screen; every candidate models the same rows).
+-- Returns {folds: [{fold, train_days, test_from, test_to}], rows: [{candidate, fold, day, y, e, mu}], notes}.
+drop function if exists aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[]);
 create or replace function aoma_private.model_cv(
-  target text, tgt jsonb, predictors text[], max_lag integer, days date[], n_folds integer, candidates text[]
+  target text, tgt jsonb, predictors text[], max_lag integer, days date[], n_folds integer, candidates text[], scope jsonb
 )
 returns jsonb
 language plpgsql
@@ -519,7 +535,6 @@ declare
   v_msg text;
   v_test text;
   v_new jsonb;
-  v_mix jsonb;
 begin
   for f in 1..n_folds loop
     v_from := v_start + ((f - 1) * (n / 2)) / n_folds;
@@ -527,10 +542,10 @@ begin
     v_folds := v_folds || jsonb_build_object('fold', f, 'train_days', v_from - 1, 'train_from', days[1], 'train_to', days[v_from - 1],
                                              'test_from', days[v_from], 'test_to', days[v_to]);
     -- the test days with their target and exposure (no terms)
-    v_test := aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[v_from], days[v_to]);
+    v_test := aoma_private.model_frame_sql(y_col, e_col, scope, days[v_from], days[v_to]);
     -- baseline "mean": the training mean rate / base rate / mean
     execute format('select case when $1 in (''poisson'', ''quasipoisson'') then sum(s.y) / sum(exp(s.off)) else avg(s.y) end from (%s) s',
-                   aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[1], days[v_from - 1])) into v_base using fam;
+                   aoma_private.model_frame_sql(y_col, e_col, scope, days[1], days[v_from - 1])) into v_base using fam;
     if 'mean' = any (candidates) then
       v_new := aoma_private.model_cv_constant('mean', f, v_test, v_base);
       v_rows := v_rows || v_new;
@@ -541,12 +556,12 @@ begin
         select coalesce(jsonb_agg(jsonb_build_object('candidate', 'seasonal_naive', 'fold', %s, 'day', s.o, 'y', s.y, 'e', exp(s.off),
                  'mu', coalesce(w.y / nullif(exp(w.off), 0), $1) * exp(s.off)) order by s.o), '[]')
         from (%s) s left join (%s) w on w.o = s.o - 7$q$,
-        f, v_test, aoma_private.model_frame_sql(y_col, e_col, '[]'::jsonb, days[1] , days[v_to])) into v_new using v_base;
+        f, v_test, aoma_private.model_frame_sql(y_col, e_col, scope, days[1] , days[v_to])) into v_new using v_base;
       v_rows := v_rows || v_new;
     end if;
     if 'glm' = any (candidates) then
       begin
-        v_terms := aoma_private.model_select_terms(target, tgt ->> 'kind', predictors, max_lag, days[1] - max_lag, days[v_from - 1]);
+        v_terms := aoma_private.model_select_terms(target, tgt ->> 'kind', predictors, max_lag, days[1] - max_lag, days[v_from - 1], scope);
         if jsonb_array_length(aoma_private.model_columns(v_terms)) = 0 then
           -- no step passes the selection: the model is the intercept, i.e. the mean
           v_new := aoma_private.model_cv_constant('glm', f, v_test, v_base);
@@ -554,14 +569,10 @@ begin
           v_fit := aoma_private.glm_fit(aoma_private.model_frame_sql(y_col, e_col, v_terms, days[1], days[v_from - 1]),
                                         array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), fam, 95, 0);
           v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
-          -- every attempt of a test day: the model's failures on the segments it covers, plus the attempts of
-          -- the segments it screened out at their own rate of the last 7 training days
-          v_mix := aoma_private.model_excluded_mix(v_terms, days[greatest(1, v_from - 7)], days[v_from - 1]);
-          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', a.o, ''y'', a.y, ''e'', exp(a.off),
-                            ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, c.x) + c.off) + greatest(exp(a.off) - exp(c.off), 0) * $3)
-                            order by a.o), ''[]'') from (%s) a join (%s) c on c.o = a.o',
-                         f, v_test, aoma_private.model_frame_sql(y_col, e_col, v_terms, days[v_from], days[v_to]))
-            into v_new using v_beta, link_fam, coalesce((v_mix ->> 'rate')::float8, 0);
+          execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', c.o, ''y'', c.y, ''e'', exp(c.off),
+                            ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, c.x) + c.off)) order by c.o), ''[]'') from (%s) c',
+                         f, aoma_private.model_frame_sql(y_col, e_col, v_terms, days[v_from], days[v_to]))
+            into v_new using v_beta, link_fam;
         end if;
         v_rows := v_rows || v_new;
       exception when sqlstate '22023' or sqlstate 'P0001' then
@@ -573,11 +584,11 @@ begin
     end if;
     if 'boosted' = any (candidates) then
       begin
-        v_fit := aoma_private.boost_fit(aoma_private.model_frame_sql(y_col, e_col, v_raw, days[1], days[v_from - 1]),
+        v_fit := aoma_private.boost_fit(aoma_private.model_frame_sql(y_col, e_col, v_raw || coalesce(scope, '[]'::jsonb), days[1], days[v_from - 1]),
                                         array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e),
                                         link_fam, 100, 0.1, 1, 32, 5);
         execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''boosted'', ''fold'', %s, ''day'', s.o, ''y'', s.y, ''e'', exp(s.off), ''mu'', aoma_private.glm_mean($2, aoma_private.boost_score($1, $3, s.x) + s.off)) order by s.o), ''[]'') from (%s) s',
-                       f, aoma_private.model_frame_sql(y_col, e_col, v_raw, days[v_from], days[v_to]))
+                       f, aoma_private.model_frame_sql(y_col, e_col, v_raw || coalesce(scope, '[]'::jsonb), days[v_from], days[v_to]))
           into v_new using v_fit, link_fam, array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e);
         v_rows := v_rows || v_new;
       exception when sqlstate '22023' then
@@ -614,6 +625,22 @@ as $$
     'attempts', (select n from lim),
     'bins', (select jsonb_agg(jsonb_build_object('bin', t.bin + 1, 'days', t.days, 'attempts', t.attempts, 'predicted', t.predicted,
                                                  'observed', t.observed) order by t.bin) from t))
+$$;
+
+-- aoma_private.paired_difference(a, b): fold losses a minus fold losses b (jsonb arrays, the same
+-- folds): {mean, se} — the mean difference and its standard error sd/√folds (0 for a candidate
+-- against itself). Two candidates scored on the same folds share the folds' difficulty; the SE of
+-- their difference is what says whether one is better, not the SE of either's losses.
+create or replace function aoma_private.paired_difference(a jsonb, b jsonb)
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('mean', avg(x.d), 'se', coalesce(stddev_samp(x.d) / sqrt(count(*)), 0))
+  from (select u.l::float8 - v.l::float8 as d
+        from jsonb_array_elements_text(a) with ordinality as u(l, i)
+        join jsonb_array_elements_text(b) with ordinality as v(l, i) on v.i = u.i) x
 $$;
 
 -- aoma_private.model_summary(cv, family, kind): per candidate its fold losses, their mean and standard
@@ -708,9 +735,7 @@ begin
   vkey := array_fill(null::text, array[horizon * greatest(k, 1)]);
   for j in 1..k loop
     t := terms -> (j - 1);
-    mid[j] := case when t ->> 'form' = 'step' then
-                case when t ->> 'below' is not null then ((t ->> 'threshold')::float8 + (t ->> 'below')::float8) / 2
-                     else (t ->> 'threshold')::float8 - 0.5 end end;
+    mid[j] := case when t ->> 'form' = 'step' then aoma_private.step_cut(t) end;
   end loop;
   select array_agg(distinct e ->> 'feature') into v_need
   from jsonb_array_elements(terms) e
@@ -924,6 +949,9 @@ declare
   v_boost jsonb;
   v_levels jsonb;
   v_msg text;
+  v_scope jsonb := '[]'::jsonb;
+  v_scoped text;
+  v_mix jsonb;
 begin
   -- ── arguments ──
   if v_type not in ('auto', 'glm', 'boosted', 'baseline') then
@@ -1001,35 +1029,54 @@ begin
       v_cands := v_cands || 'boosted'::text;
     end if;
   end if;
-  cv := aoma_private.model_cv(v_target, tgt, build_predictive_model.predictors, v_lag, days, v_folds, v_cands);
+  if tg.kind = 'rate' then
+    -- the scope: the asset segments whose failures do not follow the days are left out of every candidate
+    v_scope := aoma_private.model_screen_segments('[]'::jsonb, days[1], days[n]);
+    v_mix := aoma_private.model_excluded_mix(v_scope, days[greatest(1, n - 6)], days[n]);
+    if v_mix is not null then
+      v_notes := v_notes || format('%s left out of every candidate (the segment screen: failures that do not follow the days); they are %s%% of the last 7 days'' attempts and are predicted at their own rate of those days, %s%%',
+        array_to_string(array(select jsonb_array_elements_text(v_mix -> 'segments')), ', '),
+        round(100 * (v_mix ->> 'share')::numeric, 1), round(100 * (v_mix ->> 'rate')::numeric, 1));
+    end if;
+  end if;
+  cv := aoma_private.model_cv(v_target, tgt, build_predictive_model.predictors, v_lag, days, v_folds, v_cands, v_scope);
   v_notes := v_notes || array(select jsonb_array_elements_text(cv -> 'notes'));
   summary := aoma_private.model_summary(cv, tg.family, tg.kind);
   select e into v_best from jsonb_array_elements(summary) e order by (e ->> 'loss_mean')::float8, (e ->> 'simplicity')::int limit 1;
   select e into v_base from jsonb_array_elements(summary) e where e ->> 'name' in ('mean', 'seasonal_naive')
     order by (e ->> 'loss_mean')::float8, (e ->> 'simplicity')::int limit 1;
+  -- every candidate against the best on the same folds: the mean difference of their fold losses and its SE
+  summary := (select jsonb_agg(e || jsonb_build_object('vs_best', aoma_private.paired_difference(e -> 'fold_losses', v_best -> 'fold_losses'))
+                               order by (e ->> 'simplicity')::int)
+              from jsonb_array_elements(summary) e);
   if v_type = 'auto' then
-    -- one-standard-error rule: the simplest candidate within one SE of the best
+    -- one-standard-error rule, paired: the simplest candidate whose losses exceed the best one's by at
+    -- most one standard error of the difference
     select e into v_chosen from jsonb_array_elements(summary) e
-    where (e ->> 'loss_mean')::float8 <= (v_best ->> 'loss_mean')::float8 + coalesce((v_best ->> 'loss_se')::float8, 0)
+    where (e -> 'vs_best' ->> 'mean')::float8 <= (e -> 'vs_best' ->> 'se')::float8
     order by (e ->> 'simplicity')::int limit 1;
   elsif v_type = 'baseline' then
     v_chosen := v_base;
   else
     select e into v_chosen from jsonb_array_elements(summary) e where e ->> 'name' = v_type;
   end if;
+  -- beats the baseline: lower losses than the better baseline's by more than one SE of the difference
   v_beats := v_chosen ->> 'name' not in ('mean', 'seasonal_naive')
-             and (v_chosen ->> 'loss_mean')::float8 < (v_base ->> 'loss_mean')::float8 - coalesce((v_best ->> 'loss_se')::float8, 0);
+             and (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'mean')::float8
+                 > (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'se')::float8;
 
   -- ── the models on every day of the window ──
-  v_frame := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, '[]'::jsonb, days[1], days[n]);
-  execute format('select array_agg(s.y order by s.o), array_agg(exp(s.off) order by s.o) from (%s) s', v_frame) into v_y, v_e;
+  -- the window's mean over every attempt (the risk cut-offs), and the mean model of the attempts in scope
+  v_mean_value := case when tg.family in ('poisson', 'quasipoisson') then (select sum(y) / nullif(sum(e), 0) from unnest(v_y, v_e) u(y, e))
+                       else (select avg(y) from unnest(v_y) y) end;
+  v_scoped := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_scope, days[1], days[n]);
+  execute format('select array_agg(s.y order by s.o), array_agg(exp(s.off) order by s.o) from (%s) s', v_scoped) into v_y, v_e;
   select * into ic from aoma_private.model_intercept(tg.family, v_y, v_e);
-  v_mean_value := aoma_private.glm_mean(case when tg.family = 'quasipoisson' then 'poisson' else tg.family end, ic.beta0);
   v_model := jsonb_build_object('candidate', v_chosen ->> 'name', 'mean', v_mean_value, 'terms', '[]'::jsonb);
   if 'glm' = any (v_cands) then
     begin
-      v_terms := aoma_private.model_select_terms(v_target, tg.kind, build_predictive_model.predictors, v_lag, days[1] - v_lag, days[n]);
-      if jsonb_array_length(v_terms) > 0 then
+      v_terms := aoma_private.model_select_terms(v_target, tg.kind, build_predictive_model.predictors, v_lag, days[1] - v_lag, days[n], v_scope);
+      if jsonb_array_length(aoma_private.model_columns(v_terms)) > 0 then
         v_frame := aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_terms, days[1], days[n]);
         v_fit := aoma_private.glm_fit(v_frame, array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), tg.family, 95, 0);
         v_model := v_model || jsonb_build_object(
@@ -1055,7 +1102,7 @@ begin
     end;
   end if;
   if 'boosted' = any (v_cands) and v_chosen ->> 'name' = 'boosted' then
-    v_boost := aoma_private.boost_fit(aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_raw, days[1], days[n]),
+    v_boost := aoma_private.boost_fit(aoma_private.model_frame_sql(tg.y_col, tg.exposure_col, v_raw || v_scope, days[1], days[n]),
                                       array(select aoma_private.model_term_label(e) from jsonb_array_elements(v_raw) e),
                                       case when tg.family = 'quasipoisson' then 'poisson' else tg.family end, 100, 0.1, 1, 32, 5);
     v_model := v_model || jsonb_build_object('boosted', jsonb_build_object('rounds_used', v_boost -> 'rounds_used',
@@ -1065,20 +1112,21 @@ begin
 
   -- ── the next days ──
   v_pmodel := case
-    when v_chosen ->> 'name' = 'glm' and v_fit is not null and jsonb_array_length(v_terms) > 0 then
+    when v_chosen ->> 'name' = 'glm' and v_fit is not null and jsonb_array_length(aoma_private.model_columns(v_terms)) > 0 then
       jsonb_build_object('kind', 'glm', 'terms', aoma_private.model_columns(v_terms), 'beta', v_fit -> 'estimate',
-                         'mix', aoma_private.model_excluded_mix(v_terms, days[greatest(1, n - 6)], days[n]),
                          'cov', (select jsonb_agg(c::float8 * (v_fit ->> 'scale')::float8) from jsonb_array_elements_text(v_fit -> 'cov') c))
     when v_chosen ->> 'name' = 'boosted' then
       jsonb_build_object('kind', 'boosted', 'terms', v_raw, 'boost', v_boost)
     when v_chosen ->> 'name' = 'seasonal_naive' then
       jsonb_build_object('kind', 'seasonal_naive', 'beta', jsonb_build_array(0), 'cov', jsonb_build_array(ic.var0))
-    else jsonb_build_object('kind', 'mean', 'beta', jsonb_build_array(ic.beta0), 'cov', jsonb_build_array(ic.var0)) end;
+    else jsonb_build_object('kind', 'mean', 'beta', jsonb_build_array(ic.beta0), 'cov', jsonb_build_array(ic.var0)) end
+    -- every candidate predicts the screened-out segments at their own rate of the last 7 days, by their share
+    || case when v_mix is not null then jsonb_build_object('mix', v_mix) else '{}'::jsonb end;
   if v_pmodel ->> 'kind' = 'seasonal_naive' then
     -- the link-scale level of the same weekday in the last week of the window (the mean where it is missing)
     execute format($q$select jsonb_agg(coalesce(case when $3 in ('poisson', 'quasipoisson') then ln(nullif(s.y, 0) / exp(s.off))
                                                    when $3 = 'binomial' then null else s.y end, $4) order by g.h)
-                      from generate_series(1, $2) g(h) left join (%s) s on s.o = $1 + g.h - 7 * ceil(g.h / 7.0)::int$q$, v_frame)
+                      from generate_series(1, $2) g(h) left join (%s) s on s.o = $1 + g.h - 7 * ceil(g.h / 7.0)::int$q$, v_scoped)
       into v_levels using days[n], v_h, tg.family, ic.beta0;
     v_pmodel := v_pmodel || jsonb_build_object('levels', v_levels);
   end if;
@@ -1090,8 +1138,13 @@ begin
     'target', v_target, 'kind', tg.kind, 'family', tg.family, 'unit', tg.unit, 'exposure', tg.exposure_col,
     'window', jsonb_build_object('from', days[1], 'to', days[n]), 'n_days', n, 'max_lag', v_lag, 'model_type', v_type,
     'folds', cv -> 'folds',
+    'scope', jsonb_build_object(
+      'excluded_segments', (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_scope) e),
+      'excluded_mix', v_mix,
+      'text', case when v_mix is null then 'every attempt: the segment screen left no asset segment out'
+                   else 'the attempts of every segment but the excluded ones: the candidates are fitted and cross-validated on them; the excluded segments are predicted at their own rate of the last 7 days, by their share of the attempts' end),
     'candidates', summary,
-    'rule', case when v_type = 'auto' then 'one standard error: the simplest candidate whose mean cross-validated loss is within one standard error of the best one''s'
+    'rule', case when v_type = 'auto' then 'one standard error, paired: the simplest candidate whose cross-validated losses exceed the best one''s, fold by fold, by at most one standard error of that difference (vs_best)'
                  else format('model_type %s: the %s candidate, cross-validated beside the baselines', v_type, v_type) end,
     'loss', case when tg.family in ('poisson', 'quasipoisson') then 'mean Poisson deviance per day'
                  when tg.family = 'binomial' then 'mean log loss per day' else 'mean squared error per day' end,
@@ -1124,13 +1177,13 @@ comment on function analytics.build_predictive_model(text, text[], date, date, i
 grant execute on function analytics.build_predictive_model(text, text[], date, date, integer, text, integer, integer, integer) to authenticated, service_role;
 grant execute on function
   aoma_private.model_target(text), aoma_private.model_term_value_sql(text, integer), aoma_private.model_term_label(jsonb),
-  aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]),
-  aoma_private.model_select_terms(text, text, text[], integer, date, date), aoma_private.model_raw_terms(text, text[], integer),
+  aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]), aoma_private.step_cut(jsonb),
+  aoma_private.model_select_terms(text, text, text[], integer, date, date, jsonb), aoma_private.model_raw_terms(text, text[], integer),
   aoma_private.model_screen_segments(jsonb, date, date), aoma_private.model_columns(jsonb), aoma_private.asset_segment(text, text),
   aoma_private.model_cv_constant(text, integer, text, float8), aoma_private.model_excluded_mix(jsonb, date, date),
   aoma_private.model_unit_loss(text, float8, float8), aoma_private.model_intercept(text, float8[], float8[]),
   aoma_private.det_normal(text, bigint), aoma_private.normal_cdf(float8), aoma_private.calendar_value(text, date),
-  aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[]), aoma_private.rate_calibration(float8[], float8[], float8[], integer),
-  aoma_private.model_summary(jsonb, text, text), aoma_private.model_predict_days(jsonb, jsonb, date, integer, integer, text, date),
+  aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[], jsonb), aoma_private.rate_calibration(float8[], float8[], float8[], integer),
+  aoma_private.model_summary(jsonb, text, text), aoma_private.paired_difference(jsonb, jsonb), aoma_private.model_predict_days(jsonb, jsonb, date, integer, integer, text, date),
   aoma_private.model_glm_terms(jsonb, jsonb, text)
   to authenticated, service_role;

@@ -173,7 +173,7 @@ begin
     else
       val := case when jsonb_typeof(v) = 'boolean' then (v::text)::boolean::int::float8 else (v::text)::float8 end;
       if t ->> 'form' = 'step' and not what_if.conditions ? label then
-        val := (val >= (t ->> 'threshold')::float8)::int::float8;  -- a feature's value → the step's indicator
+        val := (val >= aoma_private.step_cut(t))::int::float8;  -- a feature's value → the step's indicator (aoma_private.step_cut)
       end if;
     end if;
     x := x || val;

@@ -49,8 +49,8 @@ function assertSameAsSql(s: Json, m: Json): void {
   assert.equal(s.beatsBaseline, m.beats_baseline);
   assert.equal(r12(s.meanValue), r12(m.mean_value));
   assert.deepEqual(s.window, { from: m.window.from, to: m.window.to, days: m.n_days });
-  assert.deepEqual(rows12(s.candidates.map((c: Json) => [c.name, c.lossMean, c.lossSe, ...c.foldLosses])),
-    rows12(m.candidates.map((c: Json) => [c.name, c.loss_mean, c.loss_se, ...c.fold_losses])));
+  assert.deepEqual(rows12(s.candidates.map((c: Json) => [c.name, c.lossMean, c.lossSe, ...c.foldLosses, c.vsBest?.mean, c.vsBest?.se])),
+    rows12(m.candidates.map((c: Json) => [c.name, c.loss_mean, c.loss_se, ...c.fold_losses, c.vs_best?.mean, c.vs_best?.se])));
   assert.deepEqual(JSON.parse(JSON.stringify(s.candidates.map((c: Json) => c.metrics), (_, v) => r12(v))),
     JSON.parse(JSON.stringify(m.candidates.map((c: Json) => c.metrics), (_, v) => r12(v))));
   assert.deepEqual(rows12(s.model.predictions.map((p: Json) => [p.date, p.weekday, p.prediction, p.low95, p.high95, p.low80, p.high80, p.risk, p.ratioToMean])),

@@ -51,6 +51,8 @@ export interface Candidate {
   name: string;
   lossMean: number;
   lossSe: number | null;
+  /** Fold losses minus the best candidate's: mean and SE (the paired one-SE rule); null where not cross-validated so. */
+  vsBest: { mean: number; se: number } | null;
   foldLosses: number[];
   metrics: Record<string, unknown>;
 }
@@ -167,7 +169,7 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
     : `${r.window.days} days (${r.window.from} to ${r.window.to})`;
   lines.push(`- Target: ${featureLabel(r.target.name)} (${r.target.name}) — ${r.target.description}`);
   lines.push(`- Data: ${data}`);
-  lines.push(`- Model Type: ${modelType}, chosen by ${r.folds}-fold time-ordered cross-validation over ${r.candidates.map((c) => c.name).join(", ")} (one-standard-error rule)`);
+  lines.push(`- Model Type: ${modelType}, chosen by ${r.folds}-fold time-ordered cross-validation over ${r.candidates.map((c) => c.name).join(", ")} (paired one-standard-error rule)`);
   lines.push(`- Accuracy (out of sample): ${acc}`);
   if (chosen && base) {
     lines.push(`- ${r.loss}: ${chosen.lossMean.toPrecision(3)} ± ${(chosen.lossSe ?? 0).toPrecision(2)} (${r.chosen}) vs ${base.lossMean.toPrecision(3)} ± ${(base.lossSe ?? 0).toPrecision(2)} (${r.baseline})`);

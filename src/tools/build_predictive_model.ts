@@ -120,6 +120,8 @@ const outputSchema = z.object({
   }),
   candidates: z.array(z.object({
     name: z.string(), lossMean: num, lossSe: nnum, foldLosses: z.array(num), metrics: z.record(z.string(), z.unknown()),
+    vsBest: z.object({ mean: num, se: num }).nullable()
+      .describe("its fold losses minus the best candidate's on the same folds: mean and standard error (the paired one-SE rule)"),
   })),
   chosen: z.string(),
   best: z.string(),
@@ -157,7 +159,7 @@ export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema>
   description: "Builds the predictive model of a daily AOMA outcome (default: the processing failure rate) in Postgres on the real data: " +
     "the baselines (the mean, the same weekday last week), a GLM of learned thresholds (\"asset volume ≥ 1,194 the day before\", Mondays, " +
     "busy commit days; quasi-Poisson rate ratios or logistic odds ratios with 95% CIs) and gradient-boosted stumps, cross-validated in " +
-    "time order; the simplest within one standard error of the best wins and a model that does not beat the baseline is said to. " +
+    "time order; the simplest within one standard error of the best (of the fold-by-fold difference) wins and a model that does not beat the baseline is said to. " +
     "Returns accuracy next to the baseline, calibration, feature importance with direction, the next days' failure probability with " +
     "simulated 80%/95% intervals and LOW/MEDIUM/HIGH risk, an optional what-if, and a chart. source scheduled reads the nightly job's stored model.",
   inputSchema,
@@ -222,6 +224,7 @@ function toCandidate(c: Json): Candidate {
   return {
     name: String(c.name), lossMean: Number(c.loss_mean), lossSe: n(c.loss_se),
     foldLosses: ((c.fold_losses ?? []) as unknown[]).map(Number), metrics: (c.metrics ?? {}) as Record<string, unknown>,
+    vsBest: c.vs_best ? { mean: Number((c.vs_best as Json).mean), se: Number((c.vs_best as Json).se) } : null,
   };
 }
 
@@ -395,8 +398,8 @@ async function timeSeries(tx: Executor, input: BuildPredictiveModelInput, target
   const beats = mase !== null && bmase !== null && mase < bmase;
   const method = rows[0]?.method_used ?? "seasonal_naive";
   const candidates: Candidate[] = [
-    { name: "seasonal_naive", lossMean: bmase ?? 0, lossSe: null, foldLosses: [], metrics: { mase: bmase } },
-    ...(method === "seasonal_naive" ? [] : [{ name: "time_series", lossMean: mase ?? 0, lossSe: null, foldLosses: [], metrics: { mase } }]),
+    { name: "seasonal_naive", lossMean: bmase ?? 0, lossSe: null, foldLosses: [], metrics: { mase: bmase }, vsBest: null },
+    ...(method === "seasonal_naive" ? [] : [{ name: "time_series", lossMean: mase ?? 0, lossSe: null, foldLosses: [], metrics: { mase }, vsBest: null }]),
   ];
   const report: PredictiveReport = {
     target: { name: target, kind: info.kind, family: info.family, unit: info.unit, description: info.description },

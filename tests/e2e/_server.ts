@@ -33,6 +33,8 @@ export interface StartServerOptions {
   seed?: number;
   /** Give up waiting for readiness after this many milliseconds; default 180 s. */
   readyTimeoutMs?: number;
+  /** A Postgres database to serve (AOMA_DB_URL) instead of a fresh PGlite folder, e.g. a scratch database of tests/_engines.ts. */
+  dbUrl?: string;
 }
 
 /** A running server child process. */
@@ -156,7 +158,7 @@ async function mintToken(env: Record<string, string>): Promise<string> {
 }
 
 /**
- * Starts the server on a free loopback port with a fresh PGlite folder and a random
+ * Starts the server on a free loopback port with a fresh PGlite folder (or opts.dbUrl) and a random
  * AOMA_JWT_SECRET, waits until GET {@link READY_PATH} answers 200, and mints a token.
  * Throws (after stopping the child and removing the folder) when the server exits early or is
  * not ready within `readyTimeoutMs`; the message carries the server's last output.
@@ -191,6 +193,7 @@ async function _startOnce(opts: StartServerOptions): Promise<ServerProcess> {
     AOMA_JWT_SECRET_FILE: `${tempDir}/jwt-secret`,
     NO_COLOR: "1",
   };
+  if (opts.dbUrl) env.AOMA_DB_URL = opts.dbUrl;
   const args = ["run", "-A", "src/cli/start.ts", "--port", String(port), "--host", "127.0.0.1", "--demo", demo];
   if (opts.seed !== undefined) args.push("--seed", String(opts.seed));
 

@@ -2,17 +2,17 @@
 -- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
 -- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
 begin;
-select plan(23);
+select plan(25);
 
-select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
-  'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms) exists');
-select isnt_definer('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
+  'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms, exclude_segments) exists');
+select isnt_definer('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'explain_drivers runs as the caller (security invoker)');
-select volatility_is('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'], 'stable',
+select volatility_is('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'], 'stable',
   'explain_drivers is stable');
-select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'anon', array[]::text[], 'anon cannot execute explain_drivers');
-select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer'],
+select function_privs_are('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'authenticated', array['EXECUTE'], 'authenticated executes explain_drivers');
 select function_privs_are('aoma_private', 'poisson_fit', array['double precision[]', 'double precision[]', 'double precision[]', 'integer'],
   'anon', array[]::text[], 'anon cannot execute the helpers');
@@ -48,6 +48,9 @@ select is(
 
 -- errors: one sentence, SQLSTATE 22023
 select throws_ok($$select * from analytics.explain_drivers('nope')$$, '22023', null, 'unknown target');
+select throws_like($$select * from analytics.explain_drivers('failure_count', exclude_segments => array['360RA/legacy'])$$,
+  'exclude_segments applies to processing_failure_rate only%', 'segments left out of a target that has none');
+select is(aoma_private.segment_days_sql('{}'::text[]), 'analytics.features_daily', 'no segment left out: the daily features themselves');
 select throws_like($$select * from analytics.explain_drivers('processing_time_avg')$$,
   '%is not a daily count or rate outcome; explain_drivers models: %failure_count%', 'average-type target');
 select throws_like($$select * from analytics.explain_drivers(features => array['failure_count'])$$,

@@ -2,7 +2,7 @@
 -- what, the views, and the small closed forms checked by hand. The model against its parts is in
 -- tests/predictive_model_test.ts, the MCP tool in tests/tools_build_predictive_model_test.ts.
 begin;
-select plan(22);
+select plan(24);
 
 select has_function('analytics', 'build_predictive_model',
   array['text', 'text[]', 'date', 'date', 'integer', 'text', 'integer', 'integer', 'integer'], 'analytics.build_predictive_model exists');
@@ -36,6 +36,8 @@ select results_eq($$select beta0, var0 from aoma_private.model_intercept('quasip
 select is(aoma_private.calendar_value('is_monday', '2026-11-30') + aoma_private.calendar_value('is_weekend', '2026-11-29')
           + aoma_private.calendar_value('is_sunday', '2026-11-30'), 2::float8, 'calendar values of future days');
 select is(aoma_private.det_normal('seed', 7), aoma_private.det_normal('seed', 7), 'the simulation stream is fixed');
+select is(aoma_private.step_cut('{"threshold": 1216, "below": 1190}'), 1203::float8, 'a step turns on halfway between the threshold and the value below it');
+select is(aoma_private.step_cut('{"threshold": 1216}'), 1216::float8, 'a step with nothing below it turns on at the threshold');
 -- per-attempt calibration: two days, 100 attempts each, predicted 0.1 and 0.3, observed 12 and 24 failures:
 -- one bin each (2 bins over [0.1, 0.3]); ece = ½·|0.12 − 0.1| + ½·|0.24 − 0.3| = 0.04
 select is(round((aoma_private.rate_calibration('{12,24}', '{100,100}', '{0.1,0.3}', 2) ->> 'ece')::numeric, 12), 0.04, 'attempt-weighted ECE by hand');
