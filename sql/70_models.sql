@@ -6,7 +6,9 @@
 --                         a count ≥ 0 (poisson, quasipoisson)
 --   predictors  text[]    1..30 numeric columns; an intercept is always added
 --   family      text      'gaussian' (OLS) | 'binomial' (logistic) | 'poisson' | 'quasipoisson'
---   exposure    text      default null: a column > 0 whose log is the offset (poisson families: rates)
+--   exposure    text      default null: a column > 0 whose log is the offset (poisson families: rates);
+--                         binomial: the trials of each row, the target then counts its successes
+--                         (0..trials; a grouped logistic regression, e.g. failed of attempts per cell)
 --   level       float8    default 95: confidence level of the intervals, in (0, 100)
 --   l2          float8    default 0: ridge penalty n·l2/2·Σ (sd_j·β_j)² on the standardised slopes
 --                         (0..1e6); with l2 > 0 no standard errors, tests or intervals (null)
@@ -250,19 +252,24 @@ begin
     extra := '0::float8, 0::float8, 0::float8, 0';
   else
     if beta is null then
-      eta := case family when 'binomial' then 'ln((s.y + 0.5) / (1.5 - s.y))' else 'ln(s.y + 0.1) - s.off' end;
+      eta := case family when 'binomial' then 'ln((s.y + 0.5) / (exp(s.off) - s.y + 0.5))' else 'ln(s.y + 0.1) - s.off' end;
     else
       eta := format('(%s)::float8', beta[1])
              || (select string_agg(format(' + (%s)::float8 * s.x_%s', beta[1 + j], j), '' order by j) from generate_series(1, p) j);
     end if;
     if family = 'binomial' then
+      -- t = e^off trials per row (1: a 0/1 row), y of them successes; the deviance is against the
+      -- saturated model (its rows' y ln(y/t) + (t − y) ln(1 − y/t) terms are 0 for 0/1 rows)
       rows_ := format('from (%s) s
-        cross join lateral unnest(array[%s]) as e(eta)
+        cross join lateral unnest(array[%s], array[exp(s.off)]) as e(eta, t)
         cross join lateral unnest(array[1 / (1 + exp(-greatest(-35, least(35, e.eta))))],
                                   array[ln(1 + exp(-greatest(-35, least(35, e.eta))))],
                                   array[ln(1 + exp(greatest(-35, least(35, e.eta))))]) as m(mu, nlmu, nl1mu)
-        cross join lateral unnest(array[m.mu * (1 - m.mu)], array[m.mu * (1 - m.mu) * e.eta + (s.y - m.mu)]) as k(w, wz)', src, eta);
-      extra := 'sum(2 * (s.y * m.nlmu + (1 - s.y) * m.nl1mu)), sum((s.y - m.mu) ^ 2 / k.w), sum(-(s.y * m.nlmu + (1 - s.y) * m.nl1mu)),
+        cross join lateral unnest(array[e.t * m.mu * (1 - m.mu)], array[e.t * m.mu * (1 - m.mu) * e.eta + (s.y - e.t * m.mu)]) as k(w, wz)', src, eta);
+      extra := 'sum(2 * (s.y * m.nlmu + (e.t - s.y) * m.nl1mu
+                         + case when s.y > 0 and e.t > 1 then s.y * ln(s.y / e.t) else 0 end
+                         + case when e.t - s.y > 0 and e.t > 1 then (e.t - s.y) * ln((e.t - s.y) / e.t) else 0 end)),
+                sum((s.y - e.t * m.mu) ^ 2 / k.w), sum(-(s.y * m.nlmu + (e.t - s.y) * m.nl1mu)),
                 count(*) filter (where k.w < 1e-10)::integer';
     else
       rows_ := format('from (%s) s
@@ -543,9 +550,12 @@ $$;
 -- ───────────────────────────── the fit ─────────────────────────────
 
 -- aoma_private.glm_check_rows(src, p, family): the data checks of a fit over the rows of src (see
--- glm_fit): enough rows for p predictors, a 0/1 target with both classes (binomial), no negative
--- count (poisson). Returns the rows and the rows with y = 1; 22023 with the reason otherwise.
-create or replace function aoma_private.glm_check_rows(src text, p integer, family text, out n integer, out n_pos integer)
+-- glm_fit): enough rows for p predictors, a 0/1 target with both classes (binomial; with trials
+-- t = e^off per row, y successes of t, 0 ≤ y ≤ t, both outcomes somewhere), no negative count
+-- (poisson). Returns the rows, the rows with y = 1 (grouped: the successes) and whether the rows are
+-- grouped (binomial with trials); 22023 with the reason otherwise.
+drop function if exists aoma_private.glm_check_rows(text, integer, text);
+create or replace function aoma_private.glm_check_rows(src text, p integer, family text, out n integer, out n_pos integer, out grouped boolean)
 language plpgsql
 stable
 set search_path = ''
@@ -556,16 +566,35 @@ declare
   ymin float8;
   ymax float8;
   non_int integer;
+  over_t integer;
+  t_max float8;
+  y_sum float8;
+  t_sum float8;
 begin
   execute format('select count(*)::integer, min(y), max(y), count(*) filter (where y = 1)::integer,
-                         count(*) filter (where y <> floor(y))::integer from (%s) s', src)
-    into n, ymin, ymax, n_pos, non_int;
+                         count(*) filter (where y <> floor(y))::integer, count(*) filter (where y > round(exp(off)))::integer,
+                         max(exp(off)), sum(y), sum(round(exp(off))) from (%s) s', src)
+    into n, ymin, ymax, n_pos, non_int, over_t, t_max, y_sum, t_sum;
+  grouped := fam = 'binomial' and t_max > 1;
   if n < k + 2 then
     raise exception 'too few rows: % complete rows for % coefficients (the intercept and % predictors); at least % are needed',
       n, k, p, k + 2 using errcode = '22023';
   end if;
+  if fam = 'binomial' and t_max > 1 then
+    -- grouped rows: y successes out of t trials
+    if not (ymin >= 0 and non_int = 0 and over_t = 0) then
+      raise exception 'a binomial target with trials (exposure) must count successes, a whole number from 0 to the row''s trials (% rows do not; it ranges from % to %)',
+        non_int + over_t + (ymin < 0)::int, ymin, ymax using errcode = '22023';
+    end if;
+    if y_sum = 0 or y_sum = t_sum then
+      raise exception 'the target has one outcome only (% successes in % trials): there is nothing to classify; widen the window', y_sum, t_sum
+        using errcode = '22023';
+    end if;
+    n_pos := y_sum::integer;
+    return;
+  end if;
   if fam = 'binomial' and not (ymin >= 0 and ymax <= 1 and non_int = 0) then
-    raise exception 'a binomial (logistic) target must be 0 or 1 in every row (it ranges from % to %); use family gaussian or poisson for other values',
+    raise exception 'a binomial (logistic) target must be 0 or 1 in every row (it ranges from % to %); use family gaussian or poisson for other values, or give the trials as exposure',
       ymin, ymax using errcode = '22023';
   end if;
   if fam = 'binomial' and (n_pos = 0 or n_pos = n) then
@@ -602,6 +631,7 @@ declare
   fam text := case when family = 'quasipoisson' then 'poisson' else family end;
   n integer;
   n_pos integer;
+  grouped boolean;
   mean float8[];
   pen float8[];
   m_a float8[];
@@ -642,7 +672,7 @@ declare
   hcv float8[];
   wk text;
 begin
-  select c.n, c.n_pos into n, n_pos from aoma_private.glm_check_rows(src, p, fam) c;
+  select c.n, c.n_pos, c.grouped into n, n_pos, grouped from aoma_private.glm_check_rows(src, p, fam) c;
   df_resid := n - k;
   -- the means the predictors (and y) are shifted by: one scan
   execute format('select array[%s, avg(s.y)]::float8[], array[%s]::float8[] from (%s) s',
@@ -734,8 +764,18 @@ begin
       hc := hc || jsonb_build_object(wk || '_se', (select jsonb_agg(sqrt(hcv[(j - 1) * k + j] * case when wk = 'hc1' then n::float8 / df_resid else 1 end) order by j)
                                                   from generate_series(1, k) j));
     end loop;
-  elsif fam = 'binomial' then
+  elsif fam = 'binomial' and not grouped then
     null_dev := -2 * (n_pos * ln(n_pos::float8 / n) + (n - n_pos) * ln((n - n_pos)::float8 / n));
+  elsif fam = 'binomial' then
+    -- grouped: the intercept-only model puts every row at the pooled rate Σy / Σt; the binomial
+    -- coefficients ln C(t, y) join the log-likelihood, as statsmodels counts them
+    execute format('with s as (select s0.y, round(exp(s0.off)) as t from (%s) s0), c as (select sum(s.y) / sum(s.t) as r from s)
+                    select 2 * sum(case when s.y > 0 then s.y * ln(s.y / (s.t * c.r)) else 0 end
+                                   + case when s.t - s.y > 0 then (s.t - s.y) * ln((s.t - s.y) / (s.t * (1 - c.r))) else 0 end),
+                           sum(aoma_private.ln_gamma(s.t + 1) - aoma_private.ln_gamma(s.y + 1) - aoma_private.ln_gamma(s.t - s.y + 1))
+                    from s cross join c', src)
+      into null_dev, lngam;
+    llf := llf + lngam;
   else
     -- the intercept-only Poisson model with the same offset: μ_i = e^off_i · Σy / Σe^off
     execute format('with s as (%s), c as (select sum(s.y) / sum(exp(s.off)) as rate from s)
@@ -772,6 +812,23 @@ as $$
   where a.attrelid = relation and a.attname = col and a.attnum > 0 and not a.attisdropped
 $$;
 
+-- aoma_private.no_binomial_trials(family, exposure, fn): 22023 when a binomial fit is given trials
+-- (exposure) in a function that scores rows one by one (cross-validation metrics, boosting, registry).
+create or replace function aoma_private.no_binomial_trials(family text, exposure text, fn text)
+returns void
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if family = 'binomial' and exposure is not null then
+    raise exception '% takes 0/1 rows for the binomial family, not trials (exposure "%"): fit grouped rows with analytics.fit_glm, or give one row per trial', fn, exposure
+      using errcode = '22023';
+  end if;
+end;
+$$;
+grant execute on function aoma_private.no_binomial_trials(text, text, text) to authenticated, service_role;
+
 -- aoma_private.glm_source(relation, target, predictors, family, exposure, order_by): checks the
 -- arguments of a fit (columns exist, are numeric or boolean, the caller may read the relation) and
 -- returns the query of its rows for aoma_private.glm_fit — x float8[] and the same predictors as
@@ -804,8 +861,8 @@ begin
   if (select count(distinct x) from unnest(glm_source.predictors) x) < cardinality(glm_source.predictors) or glm_source.target = any (glm_source.predictors) then
     raise exception 'predictors must be distinct columns other than the target' using errcode = '22023';
   end if;
-  if glm_source.exposure is not null and v_family not in ('poisson', 'quasipoisson') then
-    raise exception 'exposure applies to the poisson and quasipoisson families only' using errcode = '22023';
+  if glm_source.exposure is not null and v_family not in ('poisson', 'quasipoisson', 'binomial') then
+    raise exception 'exposure applies to the poisson and quasipoisson families (a rate''s exposure) and to binomial (the trials of a row whose target counts its successes) only' using errcode = '22023';
   end if;
   if not has_table_privilege(glm_source.relation, 'select') then
     raise exception 'you cannot read %', glm_source.relation using errcode = '22023';

@@ -187,6 +187,7 @@ begin
     raise exception 'folds must be between 2 and 20 (got %)', coalesce(cross_validate_glm.folds::text, 'null') using errcode = '22023';
   end if;
   fam := case when v_family = 'quasipoisson' then 'poisson' else v_family end;
+  perform aoma_private.no_binomial_trials(v_family, cross_validate_glm.exposure, 'cross_validate_glm');
   v_src := aoma_private.glm_source(cross_validate_glm.relation, cross_validate_glm.target, cross_validate_glm.predictors,
                                    v_family, cross_validate_glm.exposure, cross_validate_glm.order_by);
   perform aoma_private.glm_check_rows(v_src, cardinality(cross_validate_glm.predictors), fam);

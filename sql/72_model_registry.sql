@@ -95,6 +95,7 @@ begin
     raise exception 'order_by must name the column that orders the rows in time (the training window and the cross-validation need it)'
       using errcode = '22023';
   end if;
+  perform aoma_private.no_binomial_trials(v_family, register_glm.exposure, 'register_glm');
   v_src := aoma_private.glm_source(register_glm.relation, register_glm.target, register_glm.predictors, v_family,
                                    register_glm.exposure, register_glm.order_by);
   v_hash := aoma_private.rows_hash(v_src);

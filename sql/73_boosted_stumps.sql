@@ -74,6 +74,7 @@ begin
   if fit_boosted_stumps.min_rows is null or fit_boosted_stumps.min_rows < 1 then
     raise exception 'min_rows must be at least 1 (got %)', coalesce(fit_boosted_stumps.min_rows::text, 'null') using errcode = '22023';
   end if;
+  perform aoma_private.no_binomial_trials(v_family, fit_boosted_stumps.exposure, 'fit_boosted_stumps');
   v_src := aoma_private.glm_source(fit_boosted_stumps.relation, fit_boosted_stumps.target, fit_boosted_stumps.predictors,
                                    v_family, fit_boosted_stumps.exposure, fit_boosted_stumps.order_by);
   select c.n into n from aoma_private.glm_check_rows(v_src, p, v_family) c;

@@ -22,6 +22,8 @@ interface Case {
   rows: number[][];
   statsmodels: Record<string, number | number[]>;
   ridge?: { l2: number; params: number[] };
+  /** The last column is the exposure (a binomial row's trials) — poisson cases always have one. */
+  exposure?: boolean;
 }
 const REF = JSON.parse(await Deno.readTextFile(new URL("./reference/glm_reference.json", import.meta.url))) as {
   cases: Record<string, Case>;
@@ -37,9 +39,10 @@ function near(got: number | null, want: number, what: string, abs = 0) {
 
 /** Creates table ref_<name> (y, x1 … xk[, exposure]) holding the case's rows. */
 async function load(db: Db, name: string, c: Case): Promise<string[]> {
-  const k = c.rows[0].length - 1 - (c.family === "poisson" ? 1 : 0);
+  const exposed = c.family === "poisson" || c.exposure === true; // the last column: a rate's exposure, or a binomial row's trials
+  const k = c.rows[0].length - 1 - (exposed ? 1 : 0);
   const xs = Array.from({ length: k }, (_, i) => `x${i + 1}`);
-  const cols = ["y", ...xs, ...(c.family === "poisson" ? ["exposure"] : [])];
+  const cols = ["y", ...xs, ...(exposed ? ["exposure"] : [])];
   await db.query(`create table ref_${name} (${cols.map((x) => `${x} float8`).join(", ")})`);
   await db.query(
     `insert into ref_${name} select * from jsonb_to_recordset($1::text::jsonb) as r(${cols.map((x) => `${x} float8`).join(", ")})`,
@@ -111,6 +114,35 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
     assert.equal(quasi[0].llf, null, "quasi-Poisson has no likelihood");
   });
 
+  await t.step("grouped binomial: successes of trials (exposure) equal statsmodels' GLM Binomial on [successes, failures]", async () => {
+    const c = REF.cases.trials_binomial, sm = c.statsmodels;
+    const xs = await load(db, "trials_binomial", c);
+    const rows = await fit(db, "trials_binomial", xs, "binomial", "exposure");
+    coefficients(rows, sm, [["estimate", "params"], ["std_error", "bse"], ["statistic", "tvalues"], ["p_value", "pvalues"], ["ci_low", "ci_low"], ["ci_high", "ci_high"]], "grouped binomial");
+    near(rows[0].deviance as number, sm.deviance as number, "grouped binomial deviance (against the saturated model)");
+    near(rows[0].null_deviance as number, sm.null_deviance as number, "grouped binomial null deviance");
+    near(rows[0].llf as number, sm.llf as number, "grouped binomial log-likelihood (with the binomial coefficients)");
+    near(rows[0].aic as number, sm.aic as number, "grouped binomial AIC");
+    assert.equal(rows[0].n, sm.nobs, "n counts the rows (cells), as statsmodels' nobs");
+    // the same fit expanded to one 0/1 row per trial gives the same coefficients and SEs
+    await db.exec(`create table ref_trials_expanded as select (g.i <= r.y)::int::float8 as y, ${xs.map((x) => `r.${x}`).join(", ")}
+                   from ref_trials_binomial r cross join lateral generate_series(1, r.exposure::int) g(i)`);
+    const expanded = await fit(db, "trials_expanded", xs, "binomial");
+    rows.forEach((r, j) => {
+      near(expanded[j].estimate as number, r.estimate as number, `expanded ${r.term} estimate`);
+      near(expanded[j].std_error as number, r.std_error as number, `expanded ${r.term} SE`);
+    });
+    await db.exec("drop table ref_trials_expanded");
+    await assert.rejects(
+      db.query("select * from analytics.fit_glm('ref_trials_binomial', 'exposure', array['x1'], 'binomial', 'y')"),
+      /must count successes, a whole number from 0 to the row's trials/,
+    );
+    await assert.rejects(
+      db.query("select * from analytics.cross_validate_glm('ref_trials_binomial', 'y', array['x1'], 'binomial', exposure => 'exposure', order_by => 'x3')"),
+      /cross_validate_glm takes 0\/1 rows for the binomial family, not trials/,
+    );
+  });
+
   await t.step("ridge (l2): equal to the closed form (OLS) and scipy's optimum (logistic); no intervals", async () => {
     for (const [name, family] of [["hetero_ols", "gaussian"], ["spector_logit", "binomial"]] as const) {
       const ridge = REF.cases[name].ridge!;
@@ -146,7 +178,7 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
     await err("select * from analytics.fit_glm('bad_fit', 'y', '{a}', 'binomial')", /^a binomial \(logistic\) target must be 0 or 1 in every row \(it ranges from 1 to 40\)/);
     await err("select * from analytics.fit_glm('bad_fit', 'sep', '{y}', 'binomial')", /^the fit does not converge: the predictors \(almost\) perfectly separate the 0 and 1 rows/);
     await err("select * from analytics.fit_glm('bad_fit', 'y', '{a}', 'ols')", /^family must be one of gaussian, binomial, poisson, quasipoisson \(got "ols"\)$/);
-    await err("select * from analytics.fit_glm('bad_fit', 'y', '{a}', 'gaussian', 'c')", /^exposure applies to the poisson and quasipoisson families only$/);
+    await err("select * from analytics.fit_glm('bad_fit', 'y', '{a}', 'gaussian', 'c')", /^exposure applies to the poisson and quasipoisson families \(a rate's exposure\) and to binomial \(the trials of a row whose target counts its successes\) only$/);
     await err("select * from analytics.fit_glm('bad_fit', 'y', '{a}', level => 100)", /^level must be a percentage strictly between 0 and 100 \(got 100\)$/);
     await err("select * from analytics.fit_glm('bad_fit', 'y', '{y}')", /^predictors must be distinct columns other than the target$/);
     await db.query("create table tiny_fit as select g::float8 as y, g::float8 * g as a, (g % 2)::float8 as b from generate_series(1, 4) g");

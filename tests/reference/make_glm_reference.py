@@ -18,6 +18,10 @@ Cases
 - exposure_poisson: 400 seeded rows, 3 predictors, exposure: GLM Poisson with offset log(exposure)
   — coefficients, SE, z, p, CIs, deviance, Pearson χ², log-likelihood, AIC; and quasi-Poisson (scale
   = Pearson χ² / df_resid) standard errors.
+- trials_binomial: 240 seeded cells (asset segment × day in miniature: a 0/1 segment flag, a 0/1
+  day flag, a driver), each with trials (attempts, 1..80) and successes (failures): GLM Binomial on
+  [successes, trials − successes] — coefficients, SE, z, p, CIs, deviance (against the saturated
+  model), Pearson χ², log-likelihood (with the binomial coefficients), AIC.
 """
 import json
 import os
@@ -116,6 +120,21 @@ def main():
 
     r = optimize.minimize(obj, np.zeros(X.shape[1]), jac=grad, hess=hess, method="trust-exact", options={"gtol": 1e-12})
     cases["spector_logit"]["ridge"] = {"l2": lam, "params": r.x.tolist(), "gradient_norm": float(np.abs(grad(r.x)).max())}
+
+    # grouped binomial: successes of trials per cell (its own stream: the cases above stay as they were)
+    g = np.random.default_rng(20261203)
+    n = 240
+    X = np.column_stack([g.integers(0, 2, n).astype(float), g.integers(0, 2, n).astype(float), g.normal(0, 1, n)])
+    trials = g.integers(1, 81, n).astype(float)
+    p = 1 / (1 + np.exp(-(-2.8 + 1.9 * X[:, 0] + 0.8 * X[:, 1] + 0.3 * X[:, 2])))
+    y = g.binomial(trials.astype(int), p).astype(float)
+    r = sm.GLM(np.column_stack([y, trials - y]), sm.add_constant(X), family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+    ci = r.conf_int(0.05)
+    cases["trials_binomial"] = {"family": "binomial", "exposure": True, "rows": np.column_stack([y, X, trials]).tolist(), "statsmodels": {
+        "params": r.params.tolist(), "bse": r.bse.tolist(), "tvalues": r.tvalues.tolist(), "pvalues": r.pvalues.tolist(),
+        "ci_low": ci[:, 0].tolist(), "ci_high": ci[:, 1].tolist(), "deviance": r.deviance, "null_deviance": r.null_deviance,
+        "pearson_chi2": r.pearson_chi2, "llf": r.llf, "aic": r.aic, "df_resid": r.df_resid, "nobs": r.nobs,
+    }}
 
     out = {"generator": "tests/reference/make_glm_reference.py", "statsmodels": statsmodels.__version__,
            "numpy": np.__version__, "cases": cases}
