@@ -58,6 +58,9 @@ async function fit(db: Db, name: string, xs: string[], family: string, exposure:
   );
 }
 
+/** fit_glm's columns and statsmodels' GLM result names of the same numbers. */
+const GLM_COLUMNS: [string, string][] = [["estimate", "params"], ["std_error", "bse"], ["statistic", "tvalues"], ["p_value", "pvalues"], ["ci_low", "ci_low"], ["ci_high", "ci_high"]];
+
 function coefficients(rows: FitRow[], sm: Record<string, number | number[]>, pairs: [string, string][], label: string) {
   for (const [col, key] of pairs) {
     (sm[key] as number[]).forEach((want, j) => near(rows[j][col] as number, want, `${label} ${rows[j].term} ${col}`, col === "p_value" ? 1e-12 : 0));
@@ -92,7 +95,7 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
   await t.step("Logit (Spector & Mazzeo)", async () => {
     const c = REF.cases.spector_logit, sm = c.statsmodels;
     const rows = await fit(db, "spector_logit", await load(db, "spector_logit", c), "binomial");
-    coefficients(rows, sm, [["estimate", "params"], ["std_error", "bse"], ["statistic", "tvalues"], ["p_value", "pvalues"], ["ci_low", "ci_low"], ["ci_high", "ci_high"]], "logit");
+    coefficients(rows, sm, GLM_COLUMNS, "logit");
     near(rows[0].llf as number, sm.llf as number, "logit log-likelihood");
     near(rows[0].null_deviance as number, -2 * (sm.llnull as number), "logit null deviance");
     near(rows[0].aic as number, sm.aic as number, "logit AIC");
@@ -104,7 +107,7 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
     const c = REF.cases.exposure_poisson, sm = c.statsmodels;
     const xs = await load(db, "exposure_poisson", c);
     const rows = await fit(db, "exposure_poisson", xs, "poisson", "exposure");
-    coefficients(rows, sm, [["estimate", "params"], ["std_error", "bse"], ["statistic", "tvalues"], ["p_value", "pvalues"], ["ci_low", "ci_low"], ["ci_high", "ci_high"]], "poisson");
+    coefficients(rows, sm, GLM_COLUMNS, "poisson");
     near(rows[0].deviance as number, sm.deviance as number, "poisson deviance");
     near(rows[0].llf as number, sm.llf as number, "poisson log-likelihood");
     near(rows[0].aic as number, sm.aic as number, "poisson AIC");
@@ -118,7 +121,7 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
     const c = REF.cases.trials_binomial, sm = c.statsmodels;
     const xs = await load(db, "trials_binomial", c);
     const rows = await fit(db, "trials_binomial", xs, "binomial", "exposure");
-    coefficients(rows, sm, [["estimate", "params"], ["std_error", "bse"], ["statistic", "tvalues"], ["p_value", "pvalues"], ["ci_low", "ci_low"], ["ci_high", "ci_high"]], "grouped binomial");
+    coefficients(rows, sm, GLM_COLUMNS, "grouped binomial");
     near(rows[0].deviance as number, sm.deviance as number, "grouped binomial deviance (against the saturated model)");
     near(rows[0].null_deviance as number, sm.null_deviance as number, "grouped binomial null deviance");
     near(rows[0].llf as number, sm.llf as number, "grouped binomial log-likelihood (with the binomial coefficients)");
