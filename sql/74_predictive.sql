@@ -952,6 +952,7 @@ declare
   v_scope jsonb := '[]'::jsonb;
   v_scoped text;
   v_mix jsonb;
+  v_excluded jsonb := '[]'::jsonb;  -- the scope's segments for people: {level, days, failures, dispersion, z}
 begin
   -- ── arguments ──
   if v_type not in ('auto', 'glm', 'boosted', 'baseline') then
@@ -1033,6 +1034,7 @@ begin
     -- the scope: the asset segments whose failures do not follow the days are left out of every candidate
     v_scope := aoma_private.model_screen_segments('[]'::jsonb, days[1], days[n]);
     v_mix := aoma_private.model_excluded_mix(v_scope, days[greatest(1, n - 6)], days[n]);
+    v_excluded := (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_scope) e);
     if v_mix is not null then
       v_notes := v_notes || format('%s left out of every candidate (the segment screen: failures that do not follow the days); they are %s%% of the last 7 days'' attempts and are predicted at their own rate of those days, %s%%',
         array_to_string(array(select jsonb_array_elements_text(v_mix -> 'segments')), ', '),
@@ -1084,9 +1086,8 @@ begin
             'intercept', (v_fit -> 'estimate' ->> 0)::float8, 'n', (v_fit ->> 'n')::int, 'deviance', (v_fit ->> 'deviance')::float8,
             'null_deviance', (v_fit ->> 'null_deviance')::float8, 'aic', (v_fit ->> 'aic')::float8, 'scale', (v_fit ->> 'scale')::float8,
             'r2', (v_fit ->> 'r2')::float8, 'cond', (v_fit ->> 'cond')::float8, 'family', tg.family, 'fit', v_fit, 'spec', v_terms,
-            'excluded_mix', aoma_private.model_excluded_mix(v_terms, days[greatest(1, n - 6)], days[n]),
-            'excluded_segments', (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_terms) e
-                                  where e ->> 'form' = 'exclude')));
+            -- the glm's exclude entries are the scope's (model_select_terms appends them)
+            'excluded_mix', v_mix, 'excluded_segments', v_excluded));
       else
         v_model := v_model || jsonb_build_object('glm', jsonb_build_object('terms', '[]'::jsonb, 'family', tg.family,
           'note', 'no threshold step passes the forward selection (threshold-adjusted p < 0.01) on the window'));
@@ -1139,7 +1140,7 @@ begin
     'window', jsonb_build_object('from', days[1], 'to', days[n]), 'n_days', n, 'max_lag', v_lag, 'model_type', v_type,
     'folds', cv -> 'folds',
     'scope', jsonb_build_object(
-      'excluded_segments', (select coalesce(jsonb_agg(e - 'feature' - 'lag' - 'form'), '[]'::jsonb) from jsonb_array_elements(v_scope) e),
+      'excluded_segments', v_excluded,
       'excluded_mix', v_mix,
       'text', case when v_mix is null then 'every attempt: the segment screen left no asset segment out'
                    else 'the attempts of every segment but the excluded ones: the candidates are fitted and cross-validated on them; the excluded segments are predicted at their own rate of the last 7 days, by their share of the attempts' end),
