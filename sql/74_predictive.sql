@@ -92,11 +92,17 @@ declare
   v_kind text;
   v_valid text;
 begin
+  if model_target.target = 'processing_attempt_failure' then
+    -- one row per processing attempt (sql/76_attempt_model.sql): will this attempt fail?
+    family := 'binomial'; kind := 'attempt'; y_col := 'processing_failures'; exposure_col := 'processing_attempts';
+    unit := 'probability per attempt';
+    return;
+  end if;
   select fc.kind, fc.unit into v_kind, unit from analytics.feature_catalog fc where fc.name = model_target.target and fc.grain = 'day';
   if v_kind is distinct from 'outcome' then
     select string_agg(fc.name, ', ' order by fc.name collate "C") into v_valid
     from analytics.feature_catalog fc where fc.grain = 'day' and fc.kind = 'outcome';
-    raise exception '%; the targets are the daily outcomes: %',
+    raise exception '%; the targets are the daily outcomes (%) and processing_attempt_failure (one row per processing attempt)',
       case when v_kind is null then format('unknown target "%s"', coalesce(model_target.target, 'null'))
            else format('"%s" is a %s feature, not an outcome', model_target.target, v_kind) end, v_valid
       using errcode = '22023';
@@ -132,9 +138,14 @@ language sql
 immutable
 set search_path = ''
 as $$
-  select (term ->> 'feature')
+  select case term ->> 'form'
+    -- the per-attempt model's own terms (sql/76_attempt_model.sql): an attempt's segment level, and
+    -- its segment's failures of the previous 7 days against every attempt's
+    when 'level' then (term ->> 'feature') || ' = ' || (term ->> 'level')
+    when 'excess' then 'segment excess failures, previous 7 days'
+    else (term ->> 'feature')
          || case when (term ->> 'lag')::integer > 0 then format(' (lag %s)', term ->> 'lag') else '' end
-         || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end
+         || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end end
 $$;
 
 -- aoma_private.step_cut(term): where a step term "feature ≥ threshold" turns on for a value: the
@@ -149,6 +160,24 @@ set search_path = ''
 as $$
   select case when term ->> 'below' is not null then ((term ->> 'threshold')::float8 + (term ->> 'below')::float8) / 2
               else (term ->> 'threshold')::float8 end
+$$;
+
+-- aoma_private.model_term_expr(term): the SQL of a term's value in a frame over analytics.features_daily
+-- v (and, for the per-attempt model's level and excess terms, its cells c): a step is 1 from
+-- step_cut up (a missing value is below every threshold), raw and linear the value itself.
+create or replace function aoma_private.model_term_expr(term jsonb)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select case term ->> 'form'
+    when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8',
+                            aoma_private.model_term_value_sql(term ->> 'feature', (term ->> 'lag')::integer), aoma_private.step_cut(term))
+    when 'raw' then format('coalesce(%s, ''-Infinity''::float8)', aoma_private.model_term_value_sql(term ->> 'feature', (term ->> 'lag')::integer))
+    when 'level' then format('(c.%I = %L)::int::float8', term ->> 'feature', term ->> 'level')
+    when 'excess' then 'c.excess'
+    else aoma_private.model_term_value_sql(term ->> 'feature', (term ->> 'lag')::integer) end
 $$;
 
 -- aoma_private.model_frame_sql(y_col, exposure_col, terms, d_from, d_to): the query of the rows of a
@@ -167,18 +196,13 @@ declare
   v_where text := 's.y is not null and s.off is not null';
   v_excl text[] := '{}'::text[];
   t jsonb;
-  v_val text;
 begin
   for t in select e from jsonb_array_elements(coalesce(model_frame_sql.terms, '[]'::jsonb)) e loop
     if t ->> 'form' = 'exclude' then
       v_excl := v_excl || (t ->> 'level');  -- a segment left out (aoma_private.model_screen_segments)
       continue;
     end if;
-    v_val := aoma_private.model_term_value_sql(t ->> 'feature', (t ->> 'lag')::integer);
-    v_exprs := v_exprs || case t ->> 'form'
-      when 'step' then format('(coalesce(%s, ''-Infinity''::float8) >= %L::float8)::int::float8', v_val, aoma_private.step_cut(t))
-      when 'raw' then format('coalesce(%s, ''-Infinity''::float8)', v_val)
-      else v_val end;
+    v_exprs := v_exprs || aoma_private.model_term_expr(t);
     if t ->> 'form' = 'linear' then
       v_where := v_where || format(' and s.x_%s is not null', cardinality(v_exprs));
     end if;
@@ -728,7 +752,26 @@ declare
   r record;
   v_mean float8;
   v_sd float8;
+  -- groups (the per-attempt model, sql/76_attempt_model.sql): each with its share, the values of its
+  -- own terms (level, excess; null for the day's terms) and an offset; a day's prediction is then
+  -- the groups' mixture by share
+  ng integer := coalesce(jsonb_array_length(model -> 'groups'), 0);
+  gval float8[];
+  gshare float8[];
+  goff float8[];
+  gpart float8[];
+  gdraws float8[];
+  mixp float8;
+  out_groups jsonb;
 begin
+  if ng > 0 then
+    gval := array(select (g -> 'values' ->> (j - 1))::float8 from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi),
+                  generate_series(1, k) j order by gi, j);
+    gshare := array(select (g ->> 'share')::float8 from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi) order by gi);
+    goff := array(select coalesce((g ->> 'offset')::float8, 0) from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi) order by gi);
+    gdraws := array_fill(0::float8, array[ng * horizon * sims]);
+    gpart := array_fill(0::float8, array[ng]);
+  end if;
   -- the values each term needs on each future day
   kv := array_fill(null::float8, array[horizon * greatest(k, 1)]);
   pt := kv; sdv := kv; mid := array_fill(null::float8, array[greatest(k, 1)]);
@@ -762,7 +805,9 @@ begin
       t := terms -> (j - 1);
       vd := last_day + h - (t ->> 'lag')::integer;
       vkey[(h - 1) * k + j] := (t ->> 'feature') || '@' || vd;
-      if exists (select from analytics.feature_catalog fc where fc.name = t ->> 'feature' and fc.grain = 'day' and fc.kind = 'calendar') then
+      if t ->> 'form' in ('level', 'excess') then
+        kv[(h - 1) * k + j] := 0;  -- a group's own term: its value comes with the group
+      elsif exists (select from analytics.feature_catalog fc where fc.name = t ->> 'feature' and fc.grain = 'day' and fc.kind = 'calendar') then
         kv[(h - 1) * k + j] := aoma_private.calendar_value(t ->> 'feature', vd);
       elsif vd <= data_end then
         execute format('select coalesce(v.%I::float8, ''-Infinity''::float8) from analytics.features_daily v where v.day = $1', t ->> 'feature')
@@ -802,6 +847,15 @@ begin
         end loop;
       end loop;
     end if;
+    for g in 1..ng loop
+      -- the group's own terms and offset under this draw of the coefficients (the same every day)
+      gpart[g] := goff[g];
+      for j in 1..k loop
+        if gval[(g - 1) * k + j] is not null then
+          gpart[g] := gpart[g] + bs[j + 1] * gval[(g - 1) * k + j];
+        end if;
+      end loop;
+    end loop;
     for h in 1..horizon loop
       xs := array_fill(0::float8, array[greatest(k, 1)]);
       for j in 1..k loop
@@ -822,6 +876,14 @@ begin
         end loop;
       end if;
       draws[(h - 1) * n_s + s] := aoma_private.glm_mean(fam, eta);
+      if ng > 0 then
+        mixp := 0;
+        for g in 1..ng loop
+          gdraws[((g - 1) * horizon + (h - 1)) * n_s + s] := aoma_private.glm_mean(fam, eta + gpart[g]);
+          mixp := mixp + gshare[g] * gdraws[((g - 1) * horizon + (h - 1)) * n_s + s];
+        end loop;
+        draws[(h - 1) * n_s + s] := mixp;
+      end if;
       if jsonb_typeof(model -> 'mix') = 'object' then
         -- the screened-out segments at their own recent rate, by their share of the attempts
         draws[(h - 1) * n_s + s] := (1 - coalesce((model -> 'mix' ->> 'share')::float8, 0)) * draws[(h - 1) * n_s + s]
@@ -846,10 +908,21 @@ begin
                               when sdv[(h - 1) * k + j] > 0 then aoma_private.normal_cdf((pt[(h - 1) * k + j] - mid[j]) / sdv[(h - 1) * k + j])
                               else (pt[(h - 1) * k + j] >= mid[j])::int::float8 end end)
              order by j), '[]'::jsonb)
-      into drivers from generate_series(1, k) j;
-    out_days := out_days || jsonb_build_object('day', last_day + h, 'weekday', trim(to_char(last_day + h, 'Day')),
+      into drivers from generate_series(1, k) j
+      where coalesce(terms -> (j - 1) ->> 'form', '') not in ('level', 'excess');
+    out_groups := null;
+    if ng > 0 then
+      select jsonb_agg(jsonb_build_object('group', model -> 'groups' -> (g - 1) ->> 'group', 'share', gshare[g],
+               'prediction', q.m, 'low95', q.l95, 'high95', q.h95) order by g)
+        into out_groups
+        from generate_series(1, ng) g
+        cross join lateral (select avg(d) as m, percentile_cont(0.025) within group (order by d) as l95,
+                                   percentile_cont(0.975) within group (order by d) as h95
+                            from unnest(gdraws[((g - 1) * horizon + (h - 1)) * n_s + 1:((g - 1) * horizon + h) * n_s]) d) q;
+    end if;
+    out_days := out_days || (jsonb_build_object('day', last_day + h, 'weekday', trim(to_char(last_day + h, 'Day')),
       'prediction', r.m, 'low95', r.l95, 'high95', r.h95, 'low80', r.l80, 'high80', r.h80,
-      'drivers', drivers);
+      'drivers', drivers) || case when ng > 0 then jsonb_build_object('groups', out_groups) else '{}'::jsonb end);
   end loop;
   return jsonb_build_object('days', out_days, 'draws', n_s, 'notes', to_jsonb(v_notes));
 end;
@@ -974,6 +1047,11 @@ begin
     raise exception 'date_from (%) is after date_to (%)', build_predictive_model.date_from, build_predictive_model.date_to using errcode = '22023';
   end if;
   select * into tg from aoma_private.model_target(v_target);
+  if tg.kind = 'attempt' then
+    -- will an attempt fail: the per-attempt model (sql/76_attempt_model.sql)
+    return aoma_private.build_attempt_model(build_predictive_model.predictors, build_predictive_model.date_from, build_predictive_model.date_to,
+                                            v_h, v_type, v_lag, v_folds, v_sims);
+  end if;
   tgt := jsonb_build_object('family', tg.family, 'kind', tg.kind, 'y_col', tg.y_col, 'exposure_col', tg.exposure_col, 'unit', tg.unit);
   perform from aoma_private.model_candidates(v_target, build_predictive_model.predictors);  -- the predictors' checks
   if tg.kind = 'continuous' and build_predictive_model.predictors is null then
@@ -1178,7 +1256,7 @@ comment on function analytics.build_predictive_model(text, text[], date, date, i
 grant execute on function analytics.build_predictive_model(text, text[], date, date, integer, text, integer, integer, integer) to authenticated, service_role;
 grant execute on function
   aoma_private.model_target(text), aoma_private.model_term_value_sql(text, integer), aoma_private.model_term_label(jsonb),
-  aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_candidates(text, text[]), aoma_private.step_cut(jsonb),
+  aoma_private.model_frame_sql(text, text, jsonb, date, date), aoma_private.model_term_expr(jsonb), aoma_private.model_candidates(text, text[]), aoma_private.step_cut(jsonb),
   aoma_private.model_select_terms(text, text, text[], integer, date, date, jsonb), aoma_private.model_raw_terms(text, text[], integer),
   aoma_private.model_screen_segments(jsonb, date, date), aoma_private.model_columns(jsonb), aoma_private.asset_segment(text, text),
   aoma_private.model_cv_constant(text, integer, text, float8), aoma_private.model_excluded_mix(jsonb, date, date),

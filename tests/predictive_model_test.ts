@@ -14,6 +14,7 @@ import assert from "node:assert/strict";
 import type { Db } from "../src/db/types.ts";
 import { loadDemo } from "../src/demo/load.ts";
 import { testOnBothEngines } from "./_engines.ts";
+import { oneSe } from "./_one_se.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -21,20 +22,6 @@ type Json = any;
 async function build(db: Db, args = ""): Promise<Json> {
   const [r] = await db.query<Json>(`select analytics.build_predictive_model(${args}) as m`);
   return r.m;
-}
-
-/** The candidate the paired one-SE rule picks from the reported fold losses (computed here, not read from vs_best). */
-function oneSe(candidates: Json[]): string {
-  const best = [...candidates].sort((a, b) => a.loss_mean - b.loss_mean || a.simplicity - b.simplicity)[0];
-  const within = (c: Json) => {
-    const d: number[] = c.fold_losses.map((l: number, i: number) => l - best.fold_losses[i]);
-    const mean = d.reduce((a, b) => a + b, 0) / d.length;
-    const se = Math.sqrt(d.reduce((a, b) => a + (b - mean) ** 2, 0) / (d.length - 1) / d.length);
-    assert.ok(Math.abs(c.vs_best.mean - mean) <= 1e-9 * Math.max(1, Math.abs(mean)) && Math.abs(c.vs_best.se - se) <= 1e-9 * Math.max(1, se),
-      `${c.name}: vs_best ${JSON.stringify(c.vs_best)} vs ${mean} ± ${se}`);
-    return mean <= se;
-  };
-  return [...candidates].sort((a, b) => a.simplicity - b.simplicity).find(within).name;
 }
 
 testOnBothEngines("build_predictive_model equals its parts (planted and null demo quarter)", "aoma_test_predictive", async (t, db) => {

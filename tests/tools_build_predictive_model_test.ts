@@ -60,7 +60,7 @@ function assertSameAsSql(s: Json, m: Json): void {
   }
   if (m.model.glm?.terms?.length) {
     assert.deepEqual(rows12(s.glm.terms.map((t: Json) => [t.term, t.feature, t.lag, t.threshold, t.estimate, t.stdError, t.pValue, t.ratio, t.ratioLow, t.ratioHigh, t.importance])),
-      rows12(m.model.glm.terms.map((t: Json) => [t.term, t.feature, t.lag, t.threshold, t.estimate, t.std_error, t.p_value, t.ratio, t.ratio_low, t.ratio_high, t.importance])));
+      rows12(m.model.glm.terms.map((t: Json) => [t.term, t.feature, t.lag, t.threshold ?? null, t.estimate, t.std_error, t.p_value, t.ratio, t.ratio_low, t.ratio_high, t.importance])));
   }
 }
 
@@ -156,9 +156,31 @@ testOnBothEngines("build_predictive_model over MCP on the demo quarter", "aoma_t
         rows.map((r) => [r.point, r.lower[0], r.upper[0], r.lower[1], r.upper[1]]));
     });
 
+    await t.step("per-attempt model: processing_attempt_failure, every number SQL's, the riskiest uploads named", async () => {
+      const res: Json = await call(client, { targetVariable: "processing_attempt_failure", modelType: "classification", includeChart: false });
+      assert.notEqual(res.isError, true, JSON.stringify(res.content?.[0]));
+      const s = res.structuredContent;
+      const m = await sqlModel(db, "'processing_attempt_failure', null, null, null, 7, 'glm'");
+      assertSameAsSql(s, m);
+      assert.deepEqual(s.model.predictions.map((p: Json) => rows12(p.groups.map((g: Json) => [g.group, g.share, g.prediction, g.low95, g.high95, g.risk]))),
+        m.predictions.map((p: Json) => rows12(p.groups.map((g: Json) => [g.group, g.share, g.prediction, g.low95, g.high95, g.risk]))));
+      assert.equal(s.target.kind, "attempt");
+      assert.equal(s.model.accuracyMeasure, "AUC per attempt (cross-validated)");
+      assert.equal(s.model.accuracyBaseline, 0.5);
+      assert.ok(s.glm.terms.some((x: Json) => x.form === "level" && x.feature === "asset_type" && x.level === "360RA"), "the upload's asset type is a term");
+      assert.ok(s.glm.terms.some((x: Json) => x.form === "excess"), "its segment's recent excess is a term");
+      const text: string = res.content[0].text;
+      assert.match(text, /- Model Type: Per-attempt GLM \(logistic, \d+ terms/);
+      assert.match(text, /🚨 RISKIEST UPLOADS \(Tuesday 11\/24, by asset segment and upload age\):\n• 360RA\/legacy · uploaded [^:]+: \d+\.\d% \(HIGH RISK; 95% /);
+      assert.match(text, /Route or hold uploads of 360RA\/legacy/);
+      assert.match(errorText(await call(client, { targetVariable: "processing_attempt_failure", modelType: "regression" })),
+        /processing_attempt_failure is a yes\/no outcome per attempt; use modelType classification or auto/);
+      assert.match(errorText(await call(client, { targetVariable: "processing_attempt_failure", modelType: "boosted" })), /no boosted candidate/);
+    });
+
     await t.step("bad input: one sentence naming the variable and the fix", async () => {
-      assert.match(errorText(await call(client, { targetVariable: "no_such" })), /^unknown target "no_such"; the targets are the daily outcomes: .*processing_failure_rate/);
-      assert.match(errorText(await call(client, { targetVariable: "asset_volume" })), /^"asset_volume" is a driver feature, not an outcome; the targets are the daily outcomes: /);
+      assert.match(errorText(await call(client, { targetVariable: "no_such" })), /^unknown target "no_such"; the targets are the daily outcomes \(.*processing_failure_rate.*\) and processing_attempt_failure \(one row per processing attempt\)/);
+      assert.match(errorText(await call(client, { targetVariable: "asset_volume" })), /^"asset_volume" is a driver feature, not an outcome; the targets are the daily outcomes \(/);
       assert.match(errorText(await call(client, { predictorVariables: ["nope"] })), /^unknown predictor "nope"; the daily drivers and calendar features are: .*asset_volume/);
       assert.match(errorText(await call(client, { predictorVariables: ["failure_count"] })), /^"failure_count" is an outcome, not a predictor/);
       assert.match(errorText(await call(client, { predictorVariables: ["processing_attempts"] })), /^"processing_attempts" counts the records of the target processing_failure_rate itself/);
@@ -172,7 +194,7 @@ testOnBothEngines("build_predictive_model over MCP on the demo quarter", "aoma_t
         /^the named predictorVariables cannot be fitted together: predictors are collinear: "is_weekend" is \(almost\) a linear combination of "is_saturday", "is_sunday"; leave one of them out\.$/);
       assert.match(errorText(await call(client, { whatIf: { asset_volume: "lots" } })), /each whatIf condition must be a number or true\/false/);
       assert.match(errorText(await call(client, { source: "scheduled", timeWindow: 30 })), /timeWindow applies to computed models only/);
-      assert.match(errorText(await call(client, { source: "scheduled", targetVariable: "at foo.ts:1" })), /^unknown target "at foo\.ts:1"; the targets are the daily outcomes: /);
+      assert.match(errorText(await call(client, { source: "scheduled", targetVariable: "at foo.ts:1" })), /^unknown target "at foo\.ts:1"; the targets are the daily outcomes \(/);
       assert.deepEqual(await tableChecksums(db), before, "refused calls write nothing");
     });
 

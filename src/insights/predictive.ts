@@ -15,6 +15,8 @@ export interface ModelTerm {
   lag: number;
   form: string;
   threshold: number | null;
+  /** The per-attempt model's segment level (form "level"): the attempt's asset type, migration state or upload-age cohort. */
+  level: string | null;
   /** Indicator features (calendar, yes/no): the step is the feature itself. */
   binary: boolean;
   estimate: number;
@@ -44,6 +46,8 @@ export interface PredictionDay {
   risk: "LOW" | "MEDIUM" | "HIGH";
   ratioToMean: number | null;
   drivers: { term: string; feature: string; lag: number; valueDay: string; known: boolean; value: number | null; forecastSd: number | null; pHigh: number | null }[];
+  /** The per-attempt model: each group of uploads (segment × upload-age cohort) with its failure probability that day. */
+  groups?: { group: string; share: number; prediction: number; low95: number; high95: number; risk: "LOW" | "MEDIUM" | "HIGH" }[];
 }
 
 /** A cross-validated candidate. */
@@ -95,6 +99,7 @@ export const CANDIDATE_NAMES: Record<string, string> = {
   mean: "the window's mean (baseline)",
   seasonal_naive: "seasonal naive: the same weekday a week earlier (baseline)",
   glm: "threshold GLM",
+  segment_rate: "each upload segment × age cohort at its own rate (baseline)",
   boosted: "boosted stumps (gradient boosting, depth 1)",
 };
 
@@ -106,16 +111,18 @@ const FAMILY_NAMES: Record<string, string> = {
 
 /** A predicted value as a reader wants it: rates and probabilities as percentages. */
 export function predictedValue(v: number, kind: string, unit: string): string {
-  if (kind === "rate" || kind === "binary") return `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
+  if (kind === "rate" || kind === "binary" || kind === "attempt") return `${(v * 100).toFixed(v < 0.1 ? 1 : 0)}%`;
   return formatValue(v, unit);
 }
 
 function noun(kind: string): string {
-  return kind === "rate" ? "failure probability per attempt" : kind === "binary" ? "probability" : kind === "count" ? "expected count" : "expected value";
+  return kind === "rate" || kind === "attempt" ? "failure probability per attempt" : kind === "binary" ? "probability" : kind === "count" ? "expected count" : "expected value";
 }
 
 /** "asset volume ≥ 1,194 on the previous day", "Mondays", "service commits ≥ 16". */
-export function termPhrase(t: { feature: string; lag: number; threshold: number | null; binary: boolean; form: string }): string {
+export function termPhrase(t: { feature: string; lag: number; threshold: number | null; binary: boolean; form: string; level?: string | null }): string {
+  if (t.form === "level") return `${t.feature === "age" ? "uploaded" : featureLabel(t.feature)} ${t.level ?? ""}${t.feature === "age" ? " before" : ""}`.trim();
+  if (t.form === "excess") return "its segment's excess failures over the previous 7 days (per unit of ln-odds)";
   const when = t.lag === 0 ? "" : t.lag === 1 ? " on the previous day" : ` ${t.lag} days before`;
   if (t.form !== "step") return `${featureLabel(t.feature)}${when} (per unit)`;
   if (t.binary) return `${featureLabel(t.feature)}${when}`;
@@ -125,7 +132,7 @@ export function termPhrase(t: { feature: string; lag: number; threshold: number 
 function effectText(t: ModelTerm, kind: string): string {
   const p = t.pValue === null ? "" : `, ${formatP("p", t.pValue)}`;
   if (t.ratio !== null && t.ratioLow !== null && t.ratioHigh !== null) {
-    const what = kind === "binary" ? "odds" : kind === "count" ? "count" : "failure rate";
+    const what = kind === "binary" || kind === "attempt" ? "odds" : kind === "count" ? "count" : "failure rate";
     const share = t.shareHigh !== null && !t.binary ? ` — ${Math.round(t.shareHigh * 100)}% of days` : "";
     return `${termPhrase(t)}: ${what} ×${t.ratio.toFixed(2)} (95% CI ${t.ratioLow.toFixed(2)}–${t.ratioHigh.toFixed(2)}${p})${share}`;
   }
@@ -159,7 +166,9 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
   const chosen = r.candidates.find((c) => c.name === r.chosen);
   const base = r.candidates.find((c) => c.name === r.baseline);
   const terms = r.chosen === "glm" ? r.terms : [];
-  const modelType = r.chosen === "glm"
+  const modelType = r.chosen === "glm" && kind === "attempt"
+    ? `Per-attempt GLM (logistic, ${r.terms.length} terms: the day's threshold steps, the upload's segment, its segment's recent excess)`
+    : r.chosen === "glm"
     ? `Threshold GLM (${FAMILY_NAMES[r.target.family] ?? r.target.family}, ${r.terms.length} term${r.terms.length === 1 ? "" : "s"})`
     : r.chosen === "boosted" ? "Boosted stumps (gradient boosting of depth-1 trees)" : `Baseline: ${CANDIDATE_NAMES[r.chosen]}`;
   const acc = `${(r.accuracy.value * 100).toFixed(1)}% ${r.accuracy.measure} (baseline ${(r.accuracy.baseline * 100).toFixed(0)}%)`;
@@ -205,6 +214,13 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
     lines.push(`• ${dayLabel(d)}: ${predictedValue(d.prediction, kind, unit)} ${kind === "rate" ? "failure probability " : ""}(${d.risk} RISK; 95% ${predictedValue(d.low95, kind, unit)}–${predictedValue(d.high95, kind, unit)})${dayReasons(d, terms)}`);
   }
   lines.push(`  Risk: ${r.riskText} (mean ${predictedValue(r.meanValue, kind, unit)}).`);
+  const first = r.predictions[0];
+  if (first?.groups?.length) {
+    lines.push("", `🚨 RISKIEST UPLOADS (${dayLabel(first)}, by asset segment and upload age):`);
+    for (const g of first.groups.slice(0, 5)) {
+      lines.push(`• ${g.group}: ${predictedValue(g.prediction, kind, unit)} (${g.risk} RISK; 95% ${predictedValue(g.low95, kind, unit)}–${predictedValue(g.high95, kind, unit)}; ${(g.share * 100).toFixed(1)}% of recent attempts)`);
+    }
+  }
 
   if (r.whatIf) {
     const given = r.whatIf.terms.filter((t) => t.source === "given").map((t) => `${t.term} = ${t.value}`).join(", ");
@@ -215,6 +231,11 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
   const top = [...r.predictions].sort((a, b) => b.prediction - a.prediction)[0];
   if (r.beatsBaseline && top && top.risk !== "LOW") {
     recommendations.push(`Defer non-critical deployments and staff the processing queue on ${dayLabel(top)}: ${predictedValue(top.prediction, kind, unit)} predicted (${top.risk} RISK, ${(top.ratioToMean ?? 1).toFixed(1)}× the mean)${dayReasons(top, terms)}.`);
+  }
+  const riskiest = first?.groups?.[0];
+  if (r.beatsBaseline && riskiest && riskiest.risk === "HIGH") {
+    recommendations.push(`Route or hold uploads of ${riskiest.group}: ${predictedValue(riskiest.prediction, kind, unit)} of them are predicted to fail on ${dayLabel(first)} ` +
+      `(${(riskiest.prediction / r.meanValue).toFixed(1)}× the average attempt) — find their cause before retrying them.`);
   }
   for (const t of terms.filter((x) => x.direction === "raises" && x.form === "step" && !x.binary).slice(0, 2)) {
     recommendations.push(`Watch ${featureLabel(t.feature)}: at ${formatCount(t.threshold ?? 0)} or more${t.lag ? ` (felt ${t.lag === 1 ? "the next day" : `${t.lag} days later`})` : ""} the ${kind === "binary" ? "odds rise" : "rate rises"} ×${(t.ratio ?? 1).toFixed(1)}; throttle or spread the load before it crosses that line.`);

@@ -39,8 +39,9 @@ const conditionError = "each whatIf condition must be a number or true/false";
 
 const inputSchema = toolArguments({
   targetVariable: text("targetVariable", { max: 63, noun: "a daily outcome name (text)" }).optional()
-    .describe("Daily outcome to model (analytics.feature_catalog, kind outcome): processing_failure_rate (default: failed attempts " +
-      "per attempt), a count such as failure_count, a yes/no day such as critical_failure_flag, or a continuous metric."),
+    .describe("Outcome to model: a daily outcome of analytics.feature_catalog (kind outcome) — processing_failure_rate (default: failed attempts " +
+      "per attempt), a count such as failure_count, a yes/no day such as critical_failure_flag, or a continuous metric — or " +
+      "processing_attempt_failure: will a processing attempt fail (one row per attempt with its asset type, migration state, upload age and the day's drivers)."),
   predictorVariables: z.array(text("each predictor", { max: 63, noun: "a feature name (text)" }), { error: "predictorVariables must be a list of feature names" })
     .min(1, { error: "predictorVariables must list at least one name (leave it out for every driver and calendar feature)" })
     .max(40, { error: "predictorVariables must list at most 40 names" })
@@ -96,17 +97,22 @@ const predictionSchema = z.object({
     term: z.string(), feature: z.string(), lag: z.number().int(), valueDay: z.string(), known: z.boolean(),
     value: nnum, forecastSd: nnum, pHigh: nnum.describe("probability the step is on (1/0 when the value is known)"),
   })),
+  groups: z.array(z.object({
+    group: z.string(), share: num.describe("its share of the last 28 days' attempts"), prediction: num, low95: num, high95: num,
+    risk: z.enum(["LOW", "MEDIUM", "HIGH"]),
+  })).optional().describe("processing_attempt_failure: each group of uploads (asset type / migration state × upload age) with its failure probability that day, riskiest first"),
 });
 
 const termSchema = z.object({
-  term: z.string(), feature: z.string(), lag: z.number().int(), form: z.string(), threshold: nnum, binary: z.boolean(),
+  term: z.string(), feature: z.string(), lag: z.number().int(), form: z.string().describe("step | linear | level (an upload segment) | excess (its segment's recent excess)"),
+  threshold: nnum, level: z.string().nullable().describe("form level: the asset type, migration state or upload-age cohort"), binary: z.boolean(),
   estimate: num, stdError: nnum, pValue: nnum, ciLow: nnum, ciHigh: nnum,
   ratio: nnum.describe("exp(estimate): rate ratio (counts, rates) or odds ratio (yes/no days)"), ratioLow: nnum, ratioHigh: nnum,
   shareHigh: nnum, importance: num.describe("|estimate| × sd of the term over the window"), direction: z.enum(["raises", "lowers"]),
 });
 
 const outputSchema = z.object({
-  target: z.object({ name: z.string(), kind: z.string().describe("rate | count | binary | continuous"), family: z.string(), unit: z.string(), description: z.string() }),
+  target: z.object({ name: z.string(), kind: z.string().describe("rate | count | binary | continuous | attempt"), family: z.string(), unit: z.string(), description: z.string() }),
   window: z.object({ from: z.string(), to: z.string(), days: z.number().int() }),
   modelType: z.string(),
   model: z.object({
@@ -195,6 +201,8 @@ const FORECAST_SQL = `select to_char(period, 'YYYY-MM-DD') as day, point, interv
   from analytics.forecast_feature(array[$1::text], 'day', $2::int, array[80, 95]::float8[], 'auto') order by step`;
 
 type Json = Record<string, unknown>;
+const ATTEMPT_DESCRIPTION = "Will a processing attempt fail: one row per attempt (aoma.processing_attempts) with its asset type, migration state, " +
+  "upload age and the day's drivers";
 const n = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
@@ -203,7 +211,7 @@ const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Frida
 function toTerm(t: Json): ModelTerm {
   return {
     term: String(t.term), feature: String(t.feature), lag: Number(t.lag), form: String(t.form), threshold: n(t.threshold),
-    binary: t.binary === true, estimate: Number(t.estimate), stdError: n(t.std_error), pValue: n(t.p_value), ciLow: n(t.ci_low),
+    level: typeof t.level === "string" ? t.level : null, binary: t.binary === true, estimate: Number(t.estimate), stdError: n(t.std_error), pValue: n(t.p_value), ciLow: n(t.ci_low),
     ciHigh: n(t.ci_high), ratio: n(t.ratio), ratioLow: n(t.ratio_low), ratioHigh: n(t.ratio_high), shareHigh: n(t.share_high),
     importance: Number(t.importance ?? 0), direction: Number(t.direction) < 0 ? "lowers" : "raises",
   };
@@ -217,6 +225,14 @@ function toPrediction(d: Json): PredictionDay {
       term: String(x.term), feature: String(x.feature), lag: Number(x.lag), valueDay: String(x.value_day), known: x.known === true,
       value: n(x.value), forecastSd: n(x.forecast_sd), pHigh: n(x.p_high),
     })),
+    ...(Array.isArray(d.groups)
+      ? {
+        groups: (d.groups as Json[]).map((g) => ({
+          group: String(g.group), share: Number(g.share), prediction: Number(g.prediction), low95: Number(g.low95), high95: Number(g.high95),
+          risk: g.risk as PredictionDay["risk"],
+        })),
+      }
+      : {}),
   };
 }
 
@@ -272,7 +288,10 @@ async function window(tx: Executor, input: BuildPredictiveModelInput): Promise<{
 
 /** The SQL model type of a requested one, checked against the target's kind. */
 function sqlModelType(requested: string, kind: string, target: string): string {
-  if (requested === "classification" && kind !== "binary") {
+  if (kind === "attempt" && (requested === "regression" || requested === "time_series")) {
+    throw new AppError(400, `Cannot run build_predictive_model: ${target} is a yes/no outcome per attempt; use modelType classification or auto (${requested} applies to daily targets).`);
+  }
+  if (requested === "classification" && kind !== "binary" && kind !== "attempt") {
     throw new AppError(400, `Cannot run build_predictive_model: modelType classification needs a yes/no daily target such as critical_failure_flag or failure_flag; ${target} is a ${kind} (use regression or auto).`);
   }
   if (requested === "regression" && kind === "binary") {
@@ -289,18 +308,21 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
     // the target's kind decides which model types apply (SQL checks the name itself)
     const [kindRow] = await tx.query<{ kind: string | null }>(TARGET_SQL, [target]);
     const kind = kindRow?.kind ?? "count";
+    const sqlType = sqlModelType(requested, kind, target);
     if (requested === "time_series") return await timeSeries(tx, input, target, from, to, notes);
     const [row] = await tx.query<{ m: Json }>(BUILD_SQL, [
       target, input.predictorVariables ? JSON.stringify(input.predictorVariables) : null, from, to,
-      input.predictionHorizon ?? 7, sqlModelType(requested, kind, target), input.maxLag ?? 1,
+      input.predictionHorizon ?? 7, sqlType, input.maxLag ?? 1,
     ]);
     const m = row.m;
     const [cat] = await tx.query<{ description: string }>(CATALOG_SQL, [target]);
     const win = m.window as { from: string; to: string };
-    const [vol] = kind === "rate" ? await tx.query<{ attempts: number; failures: number }>(VOLUME_SQL, [win.from, win.to]) : [];
+    const [vol] = kind === "rate" || kind === "attempt" ? await tx.query<{ attempts: number; failures: number }>(VOLUME_SQL, [win.from, win.to]) : [];
     const glm = (m.model as Json).glm as Json | undefined;
     let whatIf: PredictiveReport["whatIf"] = null;
-    if (input.whatIf) {
+    if (input.whatIf && kind === "attempt") {
+      notes.push("whatIf scores the daily models; the per-attempt model answers per group of uploads in model.predictions[].groups instead.");
+    } else if (input.whatIf) {
       if (!glm || !((glm.terms as Json[]) ?? []).length) {
         notes.push("whatIf: there is no fitted GLM on this window to score (no threshold passed the selection), so no what-if.");
       } else {
@@ -321,7 +343,7 @@ async function compute(input: BuildPredictiveModelInput, notes: string[], ctx: T
     const terms = glm ? ((glm.terms as Json[]) ?? []).map(toTerm) : [];
     const boosted = (m.model as Json).boosted as Json | undefined;
     const report: PredictiveReport = {
-      target: { name: target, kind: String(m.kind), family: String(m.family), unit: String(m.unit), description: cat?.description ?? "" },
+      target: { name: target, kind: String(m.kind), family: String(m.family), unit: String(m.unit), description: cat?.description ?? (kind === "attempt" ? ATTEMPT_DESCRIPTION : "") },
       window: { from: win.from, to: win.to, days: Number(m.n_days) },
       folds: ((m.folds as Json[]) ?? []).length,
       candidates, chosen, baseline, beatsBaseline: m.beats_baseline === true, loss: String(m.loss), meanValue: Number(m.mean_value),
