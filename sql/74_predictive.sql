@@ -143,6 +143,7 @@ as $$
     -- its segment's failures of the previous 7 days against every attempt's
     when 'level' then (term ->> 'feature') || ' = ' || (term ->> 'level')
     when 'excess' then 'segment excess failures, previous 7 days'
+    when 'flag' then 'segment failing above the rest, previous 7 days'
     else (term ->> 'feature')
          || case when (term ->> 'lag')::integer > 0 then format(' (lag %s)', term ->> 'lag') else '' end
          || case when term ->> 'form' = 'step' and coalesce(term ->> 'binary', 'false') <> 'true' then ' ≥ ' || (term ->> 'threshold') else '' end end
@@ -177,6 +178,7 @@ as $$
     when 'raw' then format('coalesce(%s, ''-Infinity''::float8)', aoma_private.model_term_value_sql(term ->> 'feature', (term ->> 'lag')::integer))
     when 'level' then format('(c.%I = %L)::int::float8', term ->> 'feature', term ->> 'level')
     when 'excess' then 'c.excess'
+    when 'flag' then 'c.flag'
     else aoma_private.model_term_value_sql(term ->> 'feature', (term ->> 'lag')::integer) end
 $$;
 
@@ -667,6 +669,54 @@ as $$
         join jsonb_array_elements_text(b) with ordinality as v(l, i) on v.i = u.i) x
 $$;
 
+-- aoma_private.baseline_test(d): does a candidate beat the baseline? d is the loss differential of
+-- the cross-validated days in day order (the baseline's loss minus the candidate's, per day): the
+-- Diebold–Mariano test of equal accuracy, one-sided at 5% — the mean gain, its standard error from
+-- the Newey–West (Bartlett) long-run variance with L = ⌊4 (n/100)^(2/9)⌋ lags (days of one fold share
+-- a fitted model, so their gains are correlated), the Harvey–Leybourne–Newbold small-sample factor
+-- √((n − 1)/n) for one-step forecasts, and Student's t with n − 1 degrees of freedom. Beats when t
+-- exceeds the critical value (a gain within the days' noise is not a gain). Checked against
+-- statsmodels' HAC standard error and scipy's t quantile (tests/reference/make_dm_reference.py).
+drop function if exists aoma_private.baseline_test(jsonb, jsonb);
+create or replace function aoma_private.baseline_test(d float8[])
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  with x as (select u.v, u.i from unnest(d) with ordinality as u(v, i) where u.v is not null),
+       s as (select count(*)::int as n, avg(x.v) as m from x),
+       l as (select s.*, floor(4 * power(s.n / 100.0, 2 / 9.0))::int as lags from s),
+       g as (select k, sum((a.v - l.m) * (b.v - l.m)) / l.n as gamma
+             from l cross join generate_series(0, l.lags) k
+             join x a on true join x b on b.i = a.i - k
+             group by k, l.n, l.m),
+       lr as (select sum(case when g.k = 0 then g.gamma else 2 * (1 - g.k / (l.lags + 1.0)) * g.gamma end) as s2 from g, l),
+       t as (select l.n, l.m, l.lags, sqrt(greatest(lr.s2, 0) / l.n) as se,
+                    case when l.n >= 3 then aoma_private.two_sided_quantile(90, l.n - 1) end as q
+             from l, lr)
+  select jsonb_build_object('gain', t.m, 'se', t.se, 'days', t.n, 'lags', t.lags,
+           't', case when t.se > 0 then sqrt((t.n - 1.0) / t.n) * t.m / t.se end, 't_crit', t.q,
+           'beats', coalesce(t.n >= 3 and t.m > 0 and (t.se = 0 or sqrt((t.n - 1.0) / t.n) * t.m / t.se > t.q), false),
+           'test', 'Diebold–Mariano over the cross-validated days, one-sided 5%: Newey–West variance, Harvey–Leybourne–Newbold correction, t with days − 1 df')
+  from t
+$$;
+
+-- aoma_private.model_differential(cv, family, base, chosen): the per-day loss of `base` minus that of
+-- `chosen` over the cross-validated days of cv (aoma_private.model_cv's rows), in day order.
+create or replace function aoma_private.model_differential(cv jsonb, family text, base text, chosen text)
+returns float8[]
+language sql
+stable
+set search_path = ''
+as $$
+  with r as (select x ->> 'candidate' as c, (x ->> 'day')::date as day, (x ->> 'y')::float8 as y, (x ->> 'mu')::float8 as mu
+             from jsonb_array_elements(cv -> 'rows') x)
+  select array_agg(aoma_private.model_unit_loss(family, b.y, b.mu) - aoma_private.model_unit_loss(family, c.y, c.mu) order by b.day)
+  from r b join r c on c.day = b.day and c.c = chosen
+  where b.c = base
+$$;
+
 -- aoma_private.model_summary(cv, family, kind): per candidate its fold losses, their mean and standard
 -- error, and pooled metrics next to the mean baseline (aoma_private.prediction_metrics; rates also
 -- the per-attempt calibration).
@@ -759,6 +809,7 @@ declare
   gval float8[];
   gshare float8[];
   goff float8[];
+  gdw float8[];
   gpart float8[];
   gdraws float8[];
   mixp float8;
@@ -769,6 +820,8 @@ begin
                   generate_series(1, k) j order by gi, j);
     gshare := array(select (g ->> 'share')::float8 from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi) order by gi);
     goff := array(select coalesce((g ->> 'offset')::float8, 0) from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi) order by gi);
+    -- day_weight 0: a group that does not follow the day's drivers (the per-attempt model's onset flag)
+    gdw := array(select coalesce((g ->> 'day_weight')::float8, 1) from jsonb_array_elements(model -> 'groups') with ordinality as u(g, gi) order by gi);
     gdraws := array_fill(0::float8, array[ng * horizon * sims]);
     gpart := array_fill(0::float8, array[ng]);
   end if;
@@ -805,7 +858,7 @@ begin
       t := terms -> (j - 1);
       vd := last_day + h - (t ->> 'lag')::integer;
       vkey[(h - 1) * k + j] := (t ->> 'feature') || '@' || vd;
-      if t ->> 'form' in ('level', 'excess') then
+      if t ->> 'form' in ('level', 'excess', 'flag') then
         kv[(h - 1) * k + j] := 0;  -- a group's own term: its value comes with the group
       elsif exists (select from analytics.feature_catalog fc where fc.name = t ->> 'feature' and fc.grain = 'day' and fc.kind = 'calendar') then
         kv[(h - 1) * k + j] := aoma_private.calendar_value(t ->> 'feature', vd);
@@ -879,7 +932,7 @@ begin
       if ng > 0 then
         mixp := 0;
         for g in 1..ng loop
-          gdraws[((g - 1) * horizon + (h - 1)) * n_s + s] := aoma_private.glm_mean(fam, eta + gpart[g]);
+          gdraws[((g - 1) * horizon + (h - 1)) * n_s + s] := aoma_private.glm_mean(fam, bs[1] + gdw[g] * (eta - bs[1]) + gpart[g]);
           mixp := mixp + gshare[g] * gdraws[((g - 1) * horizon + (h - 1)) * n_s + s];
         end loop;
         draws[(h - 1) * n_s + s] := mixp;
@@ -909,7 +962,7 @@ begin
                               else (pt[(h - 1) * k + j] >= mid[j])::int::float8 end end)
              order by j), '[]'::jsonb)
       into drivers from generate_series(1, k) j
-      where coalesce(terms -> (j - 1) ->> 'form', '') not in ('level', 'excess');
+      where coalesce(terms -> (j - 1) ->> 'form', '') not in ('level', 'excess', 'flag');
     out_groups := null;
     if ng > 0 then
       select jsonb_agg(jsonb_build_object('group', model -> 'groups' -> (g - 1) ->> 'group', 'share', gshare[g],
@@ -1026,6 +1079,7 @@ declare
   v_scoped text;
   v_mix jsonb;
   v_excluded jsonb := '[]'::jsonb;  -- the scope's segments for people: {level, days, failures, dispersion, z}
+  v_gate jsonb;
 begin
   -- ── arguments ──
   if v_type not in ('auto', 'glm', 'boosted', 'baseline') then
@@ -1140,10 +1194,16 @@ begin
   else
     select e into v_chosen from jsonb_array_elements(summary) e where e ->> 'name' = v_type;
   end if;
-  -- beats the baseline: lower losses than the better baseline's by more than one SE of the difference
-  v_beats := v_chosen ->> 'name' not in ('mean', 'seasonal_naive')
-             and (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'mean')::float8
-                 > (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'se')::float8;
+  -- beats the baseline: lower losses than the better baseline's, significantly (aoma_private.baseline_test);
+  -- auto: a choice that does not is no better than the baseline, and the baseline predicts
+  v_gate := aoma_private.baseline_test(aoma_private.model_differential(cv, tg.family, v_base ->> 'name', v_chosen ->> 'name'));
+  v_beats := v_chosen ->> 'name' not in ('mean', 'seasonal_naive') and (v_gate ->> 'beats')::boolean;
+  if v_type = 'auto' and v_chosen ->> 'name' not in ('mean', 'seasonal_naive') and not v_beats then
+    v_notes := v_notes || format('%s is the one-SE rule''s choice but does not beat the %s baseline significantly (gain %s ± %s per day, t = %s ≤ %s): no model beats the baseline, and the baseline predicts',
+      v_chosen ->> 'name', v_base ->> 'name', round((v_gate ->> 'gain')::numeric, 4), round((v_gate ->> 'se')::numeric, 4),
+      coalesce(round((v_gate ->> 't')::numeric, 2)::text, 'n/a'), round((v_gate ->> 't_crit')::numeric, 2));
+    v_chosen := v_base;
+  end if;
 
   -- ── the models on every day of the window ──
   -- the window's mean over every attempt (the risk cut-offs), and the mean model of the attempts in scope
@@ -1223,8 +1283,9 @@ begin
       'text', case when v_mix is null then 'every attempt: the segment screen left no asset segment out'
                    else 'the attempts of every segment but the excluded ones: the candidates are fitted and cross-validated on them; the excluded segments are predicted at their own rate of the last 7 days, by their share of the attempts' end),
     'candidates', summary,
-    'rule', case when v_type = 'auto' then 'one standard error, paired: the simplest candidate whose cross-validated losses exceed the best one''s, fold by fold, by at most one standard error of that difference (vs_best)'
+    'rule', case when v_type = 'auto' then 'one standard error, paired: the simplest candidate whose cross-validated losses exceed the best one''s, fold by fold, by at most one standard error of that difference (vs_best); a choice that does not beat the better baseline significantly (baseline_test) leaves the baseline'
                  else format('model_type %s: the %s candidate, cross-validated beside the baselines', v_type, v_type) end,
+    'baseline_test', v_gate,
     'loss', case when tg.family in ('poisson', 'quasipoisson') then 'mean Poisson deviance per day'
                  when tg.family = 'binomial' then 'mean log loss per day' else 'mean squared error per day' end,
     'best', v_best ->> 'name', 'chosen', v_chosen ->> 'name', 'baseline', v_base ->> 'name', 'beats_baseline', v_beats,
@@ -1263,6 +1324,7 @@ grant execute on function
   aoma_private.model_unit_loss(text, float8, float8), aoma_private.model_intercept(text, float8[], float8[]),
   aoma_private.det_normal(text, bigint), aoma_private.normal_cdf(float8), aoma_private.calendar_value(text, date),
   aoma_private.model_cv(text, jsonb, text[], integer, date[], integer, text[], jsonb), aoma_private.rate_calibration(float8[], float8[], float8[], integer),
-  aoma_private.model_summary(jsonb, text, text), aoma_private.paired_difference(jsonb, jsonb), aoma_private.model_predict_days(jsonb, jsonb, date, integer, integer, text, date),
+  aoma_private.model_summary(jsonb, text, text), aoma_private.paired_difference(jsonb, jsonb), aoma_private.baseline_test(float8[]),
+  aoma_private.model_differential(jsonb, text, text, text), aoma_private.model_predict_days(jsonb, jsonb, date, integer, integer, text, date),
   aoma_private.model_glm_terms(jsonb, jsonb, text)
   to authenticated, service_role;

@@ -13,6 +13,13 @@
 -- Terms of the glm (logistic; odds ratios with 95% CIs from aoma_private.glm_fit):
 --   the day's drivers — the threshold steps the daily failure-rate model selects on the same training
 --   days (explain_drivers on the attempts the segment screen keeps), so "that day's features";
+--   its segment's onset flag — 1 when the segment's failures of the previous 7 days are significantly
+--   above every attempt's rate of those days (one-sided binomial z > 3.09, p < 0.001, with at least
+--   20 attempts): a cohort that has started to fail on its own, as the linear excess below cannot say
+--   for the few segments that do (it is fitted over every segment); in the fit only when the training
+--   days hold at least 100 flagged attempts with 5 failures and 5 successes. A flagged cell does not
+--   follow the day's drivers (its day terms are 0: the flag's odds ratio is the cohort's own level,
+--   as the segment screen of the daily model leaves such a cohort to its own rate);
 --   the attempt's segment — one indicator per asset type, migration state and upload-age cohort
 --   level other than the commonest (levels with at least 100 attempts, 5 failures and 5 successes in
 --   the training days; rarer ones count with the commonest);
@@ -54,7 +61,7 @@ as $$
 $$;
 
 -- aoma_private.attempt_cells_sql(d_from, d_to, with_next): the query of the cells of d_from..d_to
--- (day, asset_type, migration_state, age, seg, attempts, failures, excess; see the header). with_next:
+-- (day, asset_type, migration_state, age, seg, attempts, failures, excess, flag; see the header). with_next:
 -- also one row per segment × cohort seen in the last 28 days up to d_to, dated d_to + 1, with those
 -- days' attempts (failures 0) and the excess of d_to + 1 — the groups of the next days.
 create or replace function aoma_private.attempt_cells_sql(d_from date, d_to date, with_next boolean default false)
@@ -81,7 +88,10 @@ as $$
     ex as (select win.seg, win.day,
                   case when tot.y7 > 0 and tot.y7 < tot.n7 and win.n7 > 0
                        then ln((win.y7 + 50 * tot.y7 / tot.n7) / (win.n7 - win.y7 + 50 * (1 - tot.y7 / tot.n7))) - ln(tot.y7 / (tot.n7 - tot.y7))
-                       else 0 end as excess
+                       else 0 end as excess,
+                  case when tot.n7 > 0 and tot.y7 > 0 and tot.y7 < tot.n7 and win.n7 >= 20
+                            and (win.y7 - win.n7 * tot.y7 / tot.n7) / sqrt(win.n7 * tot.y7 / tot.n7 * (1 - tot.y7 / tot.n7)) > 3.090232306167813
+                       then 1 else 0 end::float8 as flag
            from win join tot using (day)),
     cells as (
       select a.day, a.asset_type, a.migration_state, a.age, a.asset_type || '/' || a.migration_state as seg,
@@ -90,7 +100,7 @@ as $$
       union all
       select %2$L::date + 1, a.asset_type, a.migration_state, a.age, a.asset_type || '/' || a.migration_state, count(*)::float8, 0::float8
       from a where %3$L::boolean and a.day between %2$L::date - 27 and %2$L::date group by 2, 3, 4)
-    select cells.*, coalesce(ex.excess, 0) as excess from cells left join ex on ex.seg = cells.seg and ex.day = cells.day)$q$,
+    select cells.*, coalesce(ex.excess, 0) as excess, coalesce(ex.flag, 0) as flag from cells left join ex on ex.seg = cells.seg and ex.day = cells.day)$q$,
     d_from, d_to, coalesce(with_next, false))
 $$;
 
@@ -108,12 +118,13 @@ declare
   v text;
 begin
   execute format($q$
-    select format('(select * from unnest(%%L::date[], %%L::text[], %%L::text[], %%L::text[], %%L::text[], %%L::float8[], %%L::float8[], %%L::float8[])
-                     as c(day, asset_type, migration_state, age, seg, attempts, failures, excess))',
+    select format('(select * from unnest(%%L::date[], %%L::text[], %%L::text[], %%L::text[], %%L::text[], %%L::float8[], %%L::float8[], %%L::float8[], %%L::float8[])
+                     as c(day, asset_type, migration_state, age, seg, attempts, failures, excess, flag))',
                   coalesce(array_agg(c.day order by c.day, c.seg, c.age), '{}'), coalesce(array_agg(c.asset_type order by c.day, c.seg, c.age), '{}'),
                   coalesce(array_agg(c.migration_state order by c.day, c.seg, c.age), '{}'), coalesce(array_agg(c.age order by c.day, c.seg, c.age), '{}'),
                   coalesce(array_agg(c.seg order by c.day, c.seg, c.age), '{}'), coalesce(array_agg(c.attempts order by c.day, c.seg, c.age), '{}'),
-                  coalesce(array_agg(c.failures order by c.day, c.seg, c.age), '{}'), coalesce(array_agg(c.excess order by c.day, c.seg, c.age), '{}'))
+                  coalesce(array_agg(c.failures order by c.day, c.seg, c.age), '{}'), coalesce(array_agg(c.excess order by c.day, c.seg, c.age), '{}'),
+                  coalesce(array_agg(c.flag order by c.day, c.seg, c.age), '{}'))
     from %s c$q$, aoma_private.attempt_cells_sql(d_from, d_to, with_next))
     into v;
   return v;
@@ -131,13 +142,18 @@ language sql
 immutable
 set search_path = ''
 as $$
-  with t as (select e, o from jsonb_array_elements(coalesce(terms, '[]'::jsonb)) with ordinality as u(e, o) where e ->> 'form' <> 'exclude')
+  with t as (select e, o from jsonb_array_elements(coalesce(terms, '[]'::jsonb)) with ordinality as u(e, o) where e ->> 'form' <> 'exclude'),
+       -- with the onset flag in the model, a flagged cell's day terms are 0
+       f as (select exists (select from t where t.e ->> 'form' = 'flag') as on_)
   select format(
     'select s.o, s.k, s.y, s.off, %s as x%s from (select c.day as o, c.seg || ''|'' || c.age as k, c.failures as y, ln(c.attempts) as off%s
        from %s c join analytics.features_daily v on v.day = c.day where c.day between %L::date and %L::date) s order by s.o, s.k',
     coalesce((select format('array[%s]::float8[]', string_agg(format('s.x_%s', o), ', ' order by o)) from t), '''{}''::float8[]'),
     coalesce((select string_agg(format(', s.x_%s', o), '' order by o) from t), ''),
-    coalesce((select string_agg(format(', %s as x_%s', aoma_private.model_term_expr(e), o), '' order by o) from t), ''),
+    coalesce((select string_agg(format(', %s as x_%s',
+                                       case when f.on_ and e ->> 'form' not in ('level', 'excess', 'flag')
+                                            then format('(%s) * (1 - c.flag)', aoma_private.model_term_expr(e)) else aoma_private.model_term_expr(e) end, o),
+                                '' order by o) from t, f), ''),
     cells, d_from, d_to)
 $$;
 
@@ -168,8 +184,29 @@ begin
 end;
 $$;
 
+-- aoma_private.attempt_flag_term(cells, d_from, d_to): [the onset flag term] when the cells of
+-- d_from..d_to hold at least 100 flagged attempts with 5 failures and 5 successes, else [].
+create or replace function aoma_private.attempt_flag_term(cells text, d_from date, d_to date)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_n float8;
+  v_y float8;
+begin
+  execute format('select coalesce(sum(c.attempts) filter (where c.flag = 1), 0), coalesce(sum(c.failures) filter (where c.flag = 1), 0)
+                  from %s c where c.day between %L::date and %L::date', cells, d_from, d_to) into v_n, v_y;
+  return case when v_n >= 100 and v_y >= 5 and v_n - v_y >= 5
+              then jsonb_build_array(jsonb_build_object('feature', 'segment_onset', 'lag', 0, 'form', 'flag', 'binary', true))
+              else '[]'::jsonb end;
+end;
+$$;
+
 -- aoma_private.attempt_terms(predictors, max_lag, cells, d_from, d_to, scope): the glm's terms on the
--- training days d_from..d_to: the daily failure-rate model's steps, the segment levels, the excess.
+-- training days d_from..d_to: the daily failure-rate model's steps, the segment levels, the onset
+-- flag (when the training days hold enough flagged attempts), the excess.
 drop function if exists aoma_private.attempt_terms(text[], integer, date, date, jsonb);
 create or replace function aoma_private.attempt_terms(predictors text[], max_lag integer, cells text, d_from date, d_to date, scope jsonb)
 returns jsonb
@@ -179,6 +216,7 @@ set search_path = ''
 as $$
   select aoma_private.model_columns(aoma_private.model_select_terms('processing_failure_rate', 'rate', predictors, max_lag, d_from - max_lag, d_to, scope))
          || aoma_private.attempt_level_terms(cells, d_from, d_to)
+         || aoma_private.attempt_flag_term(cells, d_from, d_to)
          || jsonb_build_array(jsonb_build_object('feature', 'segment_excess', 'lag', 0, 'form', 'excess', 'binary', false))
 $$;
 
@@ -284,6 +322,21 @@ as $$
   from agg
 $$;
 
+-- aoma_private.attempt_differential(cv, base, chosen): per cross-validated day, the log loss per
+-- attempt of `base` minus that of `chosen` (aoma_private.attempt_cv's rows), in day order.
+create or replace function aoma_private.attempt_differential(cv jsonb, base text, chosen text)
+returns float8[]
+language sql
+stable
+set search_path = ''
+as $$
+  with r as (select x ->> 'candidate' as c, (x ->> 'day')::date as day, (x ->> 'y')::float8 as y, (x ->> 'n')::float8 as n,
+                    least(1 - 1e-15, greatest(1e-15, (x ->> 'p')::float8)) as p
+             from jsonb_array_elements(cv -> 'rows') x),
+       d as (select r.c, r.day, sum(-(r.y * ln(r.p) + (r.n - r.y) * ln(1 - r.p))) / sum(r.n) as loss from r group by r.c, r.day)
+  select array_agg(b.loss - c.loss order by b.day) from d b join d c on c.day = b.day and c.c = chosen where b.c = base
+$$;
+
 -- aoma_private.build_attempt_model(…): analytics.build_predictive_model for the target
 -- processing_attempt_failure (see the header); the arguments are build_predictive_model's, checked there.
 create or replace function aoma_private.build_attempt_model(
@@ -318,6 +371,7 @@ declare
   v_msg text;
   v_gterms integer[];
   v_cells text;
+  v_gate jsonb;
   tgt jsonb := jsonb_build_object('family', 'binomial', 'kind', 'attempt');
 begin
   if model_type = 'boosted' then
@@ -368,9 +422,15 @@ begin
   else
     select e into v_chosen from jsonb_array_elements(summary) e where e ->> 'name' = model_type;
   end if;
-  v_beats := v_chosen ->> 'name' <> 'mean'
-             and (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'mean')::float8
-                 > (aoma_private.paired_difference(v_base -> 'fold_losses', v_chosen -> 'fold_losses') ->> 'se')::float8;
+  -- beats the base rate significantly (aoma_private.baseline_test), or the base rate predicts (auto)
+  v_gate := aoma_private.baseline_test(aoma_private.attempt_differential(cv, 'mean', v_chosen ->> 'name'));
+  v_beats := v_chosen ->> 'name' <> 'mean' and (v_gate ->> 'beats')::boolean;
+  if model_type = 'auto' and v_chosen ->> 'name' <> 'mean' and not v_beats then
+    v_notes := v_notes || format('%s is the one-SE rule''s choice but does not beat the base rate significantly (gain %s ± %s per day, t = %s ≤ %s): no model beats the baseline, and the base rate predicts',
+      v_chosen ->> 'name', round((v_gate ->> 'gain')::numeric, 5), round((v_gate ->> 'se')::numeric, 5),
+      coalesce(round((v_gate ->> 't')::numeric, 2)::text, 'n/a'), round((v_gate ->> 't_crit')::numeric, 2));
+    v_chosen := v_base;
+  end if;
 
   -- ── the glm on every day of the window ──
   v_model := jsonb_build_object('candidate', v_chosen ->> 'name', 'mean', v_rate, 'terms', '[]'::jsonb);
@@ -399,19 +459,21 @@ begin
   -- ── the next days, per group ──
   -- the groups: segment × cohort with attempts in the last 28 days, with their share and the values of
   -- their level and excess terms on the day after the window
-  v_gterms := array(select o::int from jsonb_array_elements(coalesce(v_terms, '[]'::jsonb)) with ordinality as u(e, o) where e ->> 'form' in ('level', 'excess'));
+  v_gterms := array(select o::int from jsonb_array_elements(coalesce(v_terms, '[]'::jsonb)) with ordinality as u(e, o) where e ->> 'form' in ('level', 'excess', 'flag'));
   execute format($q$
     select jsonb_agg(jsonb_build_object('group', c.seg || ' · uploaded ' || c.age || ' before', 'segment', c.seg, 'age', c.age,
                                         'share', c.share, 'attempts_28d', c.attempts,
                                         'rate_28d', r.rate,
-                                        'excess', c.excess,
+                                        'excess', c.excess, 'onset_flag', c.flag,
+                                        'day_weight', case when exists (select from jsonb_array_elements(coalesce($2, '[]'::jsonb)) e where e ->> 'form' = 'flag')
+                                                           then 1 - c.flag else 1 end,
                                         'values', jsonb_build_array(%1$s)) order by c.attempts desc, c.seg, c.age)
     from (select c.*, c.attempts / sum(c.attempts) over () as share from %3$s c where c.day = $1 + 1) c
     left join (select t.seg, t.age, sum(t.failures) / sum(t.attempts) as rate from %2$s t group by 1, 2) r on r.seg = c.seg and r.age = c.age$q$,
-    coalesce((select string_agg(case when e ->> 'form' in ('level', 'excess') then aoma_private.model_term_expr(e) else 'null::float8' end, ', ' order by o)
+    coalesce((select string_agg(case when e ->> 'form' in ('level', 'excess', 'flag') then aoma_private.model_term_expr(e) else 'null::float8' end, ', ' order by o)
               from jsonb_array_elements(coalesce(v_terms, '[]'::jsonb)) with ordinality as u(e, o)), ''),
     format('(select * from %s c where c.day >= %L::date)', v_cells, days[n] - 27), aoma_private.attempt_cells_literal(days[n] - 27, days[n], true))
-    into v_groups using days[n];
+    into v_groups using days[n], v_terms;
   v_pmodel := case
     when v_chosen ->> 'name' = 'glm' and v_fit is not null then
       jsonb_build_object('kind', 'glm', 'terms', v_terms, 'beta', v_fit -> 'estimate', 'cov', v_fit -> 'cov', 'groups', v_groups)
@@ -429,7 +491,7 @@ begin
               md5('processing_attempt_failure' || coalesce(array_to_string(predictors, ','), '') || days[1] || days[n]), days[1]);
   v_notes := v_notes || array(select jsonb_array_elements_text(v_pred -> 'notes'));
   if cardinality(v_gterms) > 0 then
-    v_notes := v_notes || 'next days: each group''s segment excess is held at its value for the day after the window (the 7 days before it are known; later ones are not)'::text;
+    v_notes := v_notes || 'next days: each group''s segment excess and onset flag are held at their values for the day after the window (the 7 days before it are known; later ones are not)'::text;
   end if;
 
   return jsonb_build_object(
@@ -439,8 +501,9 @@ begin
     'scope', jsonb_build_object('excluded_segments', '[]'::jsonb, 'excluded_mix', null,
       'text', 'every attempt: the per-attempt model keeps every segment (the segment screen only decides on which attempts the day''s drivers are selected)'),
     'candidates', summary,
-    'rule', case when model_type = 'auto' then 'one standard error, paired: the simplest candidate whose cross-validated losses exceed the best one''s, fold by fold, by at most one standard error of that difference (vs_best)'
+    'rule', case when model_type = 'auto' then 'one standard error, paired: the simplest candidate whose cross-validated losses exceed the best one''s, fold by fold, by at most one standard error of that difference (vs_best); a choice that does not beat the base rate significantly (baseline_test) leaves the base rate'
                  else format('model_type %s: the %s candidate, cross-validated beside the baselines', model_type, model_type) end,
+    'baseline_test', v_gate,
     'loss', 'log loss per attempt',
     'best', v_best ->> 'name', 'chosen', v_chosen ->> 'name', 'baseline', 'mean', 'beats_baseline', v_beats,
     'mean_value', v_rate,
@@ -468,10 +531,12 @@ revoke execute on function aoma_private.upload_age_cohort(interval), aoma_privat
   aoma_private.attempt_cells_literal(date, date, boolean),
   aoma_private.attempt_frame_sql(jsonb, text, date, date), aoma_private.attempt_level_terms(text, date, date),
   aoma_private.attempt_terms(text[], integer, text, date, date, jsonb), aoma_private.attempt_cv(text[], integer, date[], integer, text[], jsonb, text),
+  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text),
   aoma_private.attempt_summary(jsonb, float8), aoma_private.build_attempt_model(text[], date, date, integer, text, integer, integer, integer) from public;
 grant execute on function aoma_private.upload_age_cohort(interval), aoma_private.attempt_cells_sql(date, date, boolean),
   aoma_private.attempt_cells_literal(date, date, boolean),
   aoma_private.attempt_frame_sql(jsonb, text, date, date), aoma_private.attempt_level_terms(text, date, date),
   aoma_private.attempt_terms(text[], integer, text, date, date, jsonb), aoma_private.attempt_cv(text[], integer, date[], integer, text[], jsonb, text),
+  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text),
   aoma_private.attempt_summary(jsonb, float8), aoma_private.build_attempt_model(text[], date, date, integer, text, integer, integer, integer)
   to authenticated, service_role;

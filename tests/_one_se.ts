@@ -11,6 +11,21 @@ import assert from "node:assert/strict";
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
+/**
+ * The candidate model_type auto ends with: the paired one-SE rule's choice, unless it is not a
+ * baseline and does not beat the better baseline (the lower mean loss among `baselines`) by the
+ * answer's baseline_test (its Diebold–Mariano test, checked against statsmodels in
+ * tests/baseline_test_test.ts) — then that baseline. Also checks baseline_test's verdict against its
+ * own t and critical value.
+ */
+export function autoChoice(m: Json, baselines: string[]): string {
+  const bt = m.baseline_test;
+  assert.equal(bt.beats, bt.gain > 0 && (bt.se === 0 || bt.t > bt.t_crit), `baseline_test ${JSON.stringify(bt)}`);
+  const choice = oneSe(m.candidates);
+  if (baselines.includes(choice) || bt.beats) return choice;
+  return m.candidates.filter((c: Json) => baselines.includes(c.name)).sort((a: Json, b: Json) => a.loss_mean - b.loss_mean || a.simplicity - b.simplicity)[0].name;
+}
+
 /** The candidate the paired one-SE rule picks from the reported fold losses (computed here, not read from vs_best). */
 export function oneSe(candidates: Json[]): string {
   const best = [...candidates].sort((a, b) => a.loss_mean - b.loss_mean || a.simplicity - b.simplicity)[0];

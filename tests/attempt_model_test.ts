@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import type { Db } from "../src/db/types.ts";
 import { loadDemo } from "../src/demo/load.ts";
 import { testOnBothEngines } from "./_engines.ts";
-import { oneSe } from "./_one_se.ts";
+import { autoChoice } from "./_one_se.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -56,7 +56,7 @@ testOnBothEngines("the per-attempt failure model equals its parts (planted and n
   });
 
   await t.step("the segment excess: from the 7 days before the day, recomputed here", async () => {
-    const rows = await db.query<Json>(`select day::text as day, seg, excess from ${await cells(db, from, to)} c
+    const rows = await db.query<Json>(`select day::text as day, seg, excess, flag from ${await cells(db, from, to)} c
       where seg in ('360RA/legacy', 'WAV/migrated') and day in ($1::date + 20, $2::date, $2::date - 3) order by day, seg, age`, [from, to]);
     assert.ok(rows.length >= 4, `${rows.length} cells`);
     for (const r of rows) {
@@ -70,20 +70,25 @@ testOnBothEngines("the per-attempt failure model equals its parts (planted and n
       const p = s.ty / s.tn;
       const want = s.n7 > 0 ? Math.log((s.y7 + 50 * p) / (s.n7 - s.y7 + 50 * (1 - p))) - Math.log(p / (1 - p)) : 0;
       close(r.excess, want, 1e-9, `excess of ${r.seg} on ${r.day}`);
+      const z = (s.y7 - s.n7 * p) / Math.sqrt(s.n7 * p * (1 - p));
+      assert.equal(r.flag, s.n7 >= 20 && z > 3.090232306167813 ? 1 : 0, `onset flag of ${r.seg} on ${r.day} (z = ${z})`);
     }
     // the planted cohort fails at 40% in the last 14 days: its excess there is large, and 0-ish before
     const legacy = rows.filter((r) => r.seg === "360RA/legacy");
-    assert.ok(legacy.some((r) => r.day === to && r.excess > 1), JSON.stringify(legacy));
+    assert.ok(legacy.some((r) => r.day === to && r.excess > 1 && r.flag === 1), JSON.stringify(legacy));
+    assert.ok(rows.filter((r) => r.seg === "WAV/migrated").every((r) => r.flag === 0), "an ordinary segment is not flagged");
   });
 
   await t.step("planted: the grouped fit is the per-attempt logistic regression (fit_glm on one row per attempt)", async () => {
-    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.chosen, autoChoice(m, ["mean"]));
     assert.equal(m.chosen, "glm");
     assert.equal(m.beats_baseline, true);
     const spec: Json[] = m.model.glm.spec;
     assert.deepEqual(spec.slice(0, 3).map((s) => s.feature), ["asset_volume", "is_monday", "service_commits"]);
     assert.ok(spec.some((s) => s.form === "level" && s.feature === "asset_type" && s.level === "360RA"));
     assert.equal(spec.at(-1).form, "excess");
+    // the planted cohort's onset is in the window: the flag is a term, and a flagged cell follows no day driver
+    assert.equal(spec.at(-2).form, "flag");
     const [f] = await db.query<{ q: string }>(
       "select aoma_private.attempt_frame_sql($1::text::jsonb, $2, $3::date, $4::date) as q",
       [JSON.stringify(spec), await cells(db, from, to), from, to],
@@ -141,6 +146,11 @@ testOnBothEngines("the per-attempt failure model equals its parts (planted and n
     assert.equal(m.predictions.length, 7);
     assert.match(first.groups[0].group, /^360RA\/legacy/);
     assert.equal(first.groups[0].risk, "HIGH");
+    // flagged: the same every day whatever the day's drivers (day_weight 0), unlike the ordinary groups
+    const legacy = (d: Json) => d.groups.find((g: Json) => g.group === first.groups[0].group);
+    assert.ok(m.predictions.every((d: Json) => Math.abs(legacy(d).prediction - legacy(first).prediction) < 1e-12));
+    const other = (d: Json) => d.groups.find((g: Json) => g.group.startsWith("WAV/migrated"));
+    assert.ok(other(m.predictions[6]).prediction > 1.5 * other(first).prediction, "an ordinary group follows the days (the Monday is riskier)");
     for (const d of m.predictions) {
       close(d.groups.reduce((s: number, g: Json) => s + g.share, 0), 1, 1e-9, "shares add up to 1");
       close(d.prediction, d.groups.reduce((s: number, g: Json) => s + g.share * g.prediction, 0), 1e-9, `${d.day}: mixture`);
@@ -156,7 +166,7 @@ testOnBothEngines("the per-attempt failure model equals its parts (planted and n
   await t.step("null: no model beats the base rate", async () => {
     await loadDemo(db, { variant: "null", seed: 1 });
     const n = await build(db);
-    assert.equal(n.chosen, oneSe(n.candidates));
+    assert.equal(n.chosen, autoChoice(n, ["mean"]));
     assert.equal(n.beats_baseline, false);
     const g = n.predictions[0].groups;
     close(g[0].prediction, g.at(-1).prediction, 1e-12, "the base rate predicts every group alike");

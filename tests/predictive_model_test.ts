@@ -14,7 +14,7 @@ import assert from "node:assert/strict";
 import type { Db } from "../src/db/types.ts";
 import { loadDemo } from "../src/demo/load.ts";
 import { testOnBothEngines } from "./_engines.ts";
-import { oneSe } from "./_one_se.ts";
+import { autoChoice } from "./_one_se.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -29,8 +29,15 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
 
   await t.step("planted: the GLM is explain_drivers' steps fitted by fit_glm; folds look only back; the one-SE rule", async () => {
     const m = await build(db);
-    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.chosen, autoChoice(m, ["mean", "seasonal_naive"]));
     assert.equal(m.chosen, "glm");
+    // the baseline test's differential is the days' losses: its sum is the folds' day-weighted loss gap
+    const base = m.candidates.find((c: Json) => c.name === m.baseline), glm = m.candidates.find((c: Json) => c.name === "glm");
+    const foldDays = m.folds.map((f: Json) => (Date.parse(f.test_to) - Date.parse(f.test_from)) / 86_400_000 + 1);
+    const gap = foldDays.reduce((s: number, n: number, i: number) => s + n * (base.fold_losses[i] - glm.fold_losses[i]), 0);
+    assert.equal(m.baseline_test.days, foldDays.reduce((a: number, b: number) => a + b, 0));
+    assert.ok(Math.abs(m.baseline_test.gain * m.baseline_test.days - gap) <= 1e-9 * Math.abs(gap), `${m.baseline_test.gain} × days vs ${gap}`);
+    assert.equal(m.baseline_test.beats, true);
     assert.equal(m.beats_baseline, true);
     const glmLoss = m.candidates.find((c: Json) => c.name === "glm").loss_mean;
     const baseLoss = m.candidates.find((c: Json) => c.name === m.baseline).loss_mean;
@@ -110,7 +117,7 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
   await t.step("a yes/no day: logistic, the base rate when nothing beats it, flat predictions", async () => {
     const m = await build(db, "'critical_failure_flag'");
     assert.equal(m.family, "binomial");
-    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.chosen, autoChoice(m, ["mean", "seasonal_naive"]));
     if (m.chosen === "mean") {
       assert.equal(m.beats_baseline, false);
       const ps = m.predictions.map((p: Json) => p.prediction);
@@ -141,7 +148,7 @@ testOnBothEngines("build_predictive_model equals its parts (planted and null dem
   await t.step("null variant: no model beats the baseline; the predictions are flat within their intervals", async () => {
     await loadDemo(db, { variant: "null", seed: 1 });
     const m = await build(db);
-    assert.equal(m.chosen, oneSe(m.candidates));
+    assert.equal(m.chosen, autoChoice(m, ["mean", "seasonal_naive"]));
     assert.deepEqual(m.model.glm?.excluded_segments ?? [], [], "no segment has a cause of its own in the null variant");
     assert.equal(m.beats_baseline, false, `chosen ${m.chosen}: ${JSON.stringify(m.candidates.map((c: Json) => [c.name, c.loss_mean, c.loss_se]))}`);
     const lo = Math.max(...m.predictions.map((p: Json) => p.low95));

@@ -123,6 +123,7 @@ function noun(kind: string): string {
 export function termPhrase(t: { feature: string; lag: number; threshold: number | null; binary: boolean; form: string; level?: string | null }): string {
   if (t.form === "level") return `${t.feature === "age" ? "uploaded" : featureLabel(t.feature)} ${t.level ?? ""}${t.feature === "age" ? " before" : ""}`.trim();
   if (t.form === "excess") return "its segment's excess failures over the previous 7 days (per unit of ln-odds)";
+  if (t.form === "flag") return "its segment failing significantly above the rest over the previous 7 days";
   const when = t.lag === 0 ? "" : t.lag === 1 ? " on the previous day" : ` ${t.lag} days before`;
   if (t.form !== "step") return `${featureLabel(t.feature)}${when} (per unit)`;
   if (t.binary) return `${featureLabel(t.feature)}${when}`;
@@ -167,7 +168,7 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
   const base = r.candidates.find((c) => c.name === r.baseline);
   const terms = r.chosen === "glm" ? r.terms : [];
   const modelType = r.chosen === "glm" && kind === "attempt"
-    ? `Per-attempt GLM (logistic, ${r.terms.length} terms: the day's threshold steps, the upload's segment, its segment's recent excess)`
+    ? `Per-attempt GLM (logistic, ${r.terms.length} terms: the day's threshold steps, the upload's segment, its segment's recent excess and onset)`
     : r.chosen === "glm"
     ? `Threshold GLM (${FAMILY_NAMES[r.target.family] ?? r.target.family}, ${r.terms.length} term${r.terms.length === 1 ? "" : "s"})`
     : r.chosen === "boosted" ? "Boosted stumps (gradient boosting of depth-1 trees)" : `Baseline: ${CANDIDATE_NAMES[r.chosen]}`;

@@ -104,7 +104,7 @@ const predictionSchema = z.object({
 });
 
 const termSchema = z.object({
-  term: z.string(), feature: z.string(), lag: z.number().int(), form: z.string().describe("step | linear | level (an upload segment) | excess (its segment's recent excess)"),
+  term: z.string(), feature: z.string(), lag: z.number().int(), form: z.string().describe("step | linear | level (an upload segment) | excess (its segment's recent excess) | flag (its segment failing significantly above the rest)"),
   threshold: nnum, level: z.string().nullable().describe("form level: the asset type, migration state or upload-age cohort"), binary: z.boolean(),
   estimate: num, stdError: nnum, pValue: nnum, ciLow: nnum, ciHigh: nnum,
   ratio: nnum.describe("exp(estimate): rate ratio (counts, rates) or odds ratio (yes/no days)"), ratioLow: nnum, ratioHigh: nnum,
