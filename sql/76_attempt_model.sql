@@ -294,6 +294,19 @@ begin
 end;
 $$;
 
+-- aoma_private.attempt_rows(cv): the cross-validated cells of aoma_private.attempt_cv's answer as rows
+-- (candidate c, fold, day, k, y failures, n attempts, p clipped to [1e-15, 1 − 1e-15]).
+create or replace function aoma_private.attempt_rows(cv jsonb)
+returns table (c text, fold integer, day date, k text, y float8, n float8, p float8)
+language sql
+immutable
+set search_path = ''
+as $$
+  select x ->> 'candidate', (x ->> 'fold')::int, (x ->> 'day')::date, x ->> 'k', (x ->> 'y')::float8, (x ->> 'n')::float8,
+         least(1 - 1e-15, greatest(1e-15, (x ->> 'p')::float8))
+  from jsonb_array_elements(cv -> 'rows') x
+$$;
+
 -- aoma_private.attempt_summary(cv, threshold): per candidate its fold losses (log loss per attempt),
 -- their mean and standard error, and analytics.binary_metrics over its cross-validated attempts (one
 -- 0/1 value per attempt) at `threshold`.
@@ -303,10 +316,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  with r as (
-    select x ->> 'candidate' as c, (x ->> 'fold')::int as fold, (x ->> 'day')::date as day, x ->> 'k' as k, (x ->> 'y')::float8 as y,
-           (x ->> 'n')::float8 as n, least(1 - 1e-15, greatest(1e-15, (x ->> 'p')::float8)) as p
-    from jsonb_array_elements(cv -> 'rows') x),
+  with r as (select * from aoma_private.attempt_rows(cv)),
   per_fold as (select r.c, r.fold, sum(-(r.y * ln(r.p) + (r.n - r.y) * ln(1 - r.p))) / sum(r.n) as loss from r group by r.c, r.fold),
   agg as (select per_fold.c, avg(per_fold.loss) as m, stddev_samp(per_fold.loss) / sqrt(count(*)) as se,
                  jsonb_agg(per_fold.loss order by per_fold.fold) as losses
@@ -330,9 +340,7 @@ language sql
 stable
 set search_path = ''
 as $$
-  with r as (select x ->> 'candidate' as c, (x ->> 'day')::date as day, (x ->> 'y')::float8 as y, (x ->> 'n')::float8 as n,
-                    least(1 - 1e-15, greatest(1e-15, (x ->> 'p')::float8)) as p
-             from jsonb_array_elements(cv -> 'rows') x),
+  with r as (select * from aoma_private.attempt_rows(cv)),
        d as (select r.c, r.day, sum(-(r.y * ln(r.p) + (r.n - r.y) * ln(1 - r.p))) / sum(r.n) as loss from r group by r.c, r.day)
   select array_agg(b.loss - c.loss order by b.day) from d b join d c on c.day = b.day and c.c = chosen where b.c = base
 $$;
@@ -531,12 +539,12 @@ revoke execute on function aoma_private.upload_age_cohort(interval), aoma_privat
   aoma_private.attempt_cells_literal(date, date, boolean),
   aoma_private.attempt_frame_sql(jsonb, text, date, date), aoma_private.attempt_level_terms(text, date, date),
   aoma_private.attempt_terms(text[], integer, text, date, date, jsonb), aoma_private.attempt_cv(text[], integer, date[], integer, text[], jsonb, text),
-  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text),
+  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text), aoma_private.attempt_rows(jsonb),
   aoma_private.attempt_summary(jsonb, float8), aoma_private.build_attempt_model(text[], date, date, integer, text, integer, integer, integer) from public;
 grant execute on function aoma_private.upload_age_cohort(interval), aoma_private.attempt_cells_sql(date, date, boolean),
   aoma_private.attempt_cells_literal(date, date, boolean),
   aoma_private.attempt_frame_sql(jsonb, text, date, date), aoma_private.attempt_level_terms(text, date, date),
   aoma_private.attempt_terms(text[], integer, text, date, date, jsonb), aoma_private.attempt_cv(text[], integer, date[], integer, text[], jsonb, text),
-  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text),
+  aoma_private.attempt_flag_term(text, date, date), aoma_private.attempt_differential(jsonb, text, text), aoma_private.attempt_rows(jsonb),
   aoma_private.attempt_summary(jsonb, float8), aoma_private.build_attempt_model(text[], date, date, integer, text, integer, integer, integer)
   to authenticated, service_role;
