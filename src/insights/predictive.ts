@@ -239,7 +239,7 @@ export function writePredictiveInsights(r: PredictiveReport): PredictiveInsights
       `(${(riskiest.prediction / r.meanValue).toFixed(1)}× the average attempt) — find their cause before retrying them.`);
   }
   for (const t of terms.filter((x) => x.direction === "raises" && x.form === "step" && !x.binary).slice(0, 2)) {
-    recommendations.push(`Watch ${featureLabel(t.feature)}: at ${formatCount(t.threshold ?? 0)} or more${t.lag ? ` (felt ${t.lag === 1 ? "the next day" : `${t.lag} days later`})` : ""} the ${kind === "binary" ? "odds rise" : "rate rises"} ×${(t.ratio ?? 1).toFixed(1)}; throttle or spread the load before it crosses that line.`);
+    recommendations.push(`Watch ${featureLabel(t.feature)}: at ${formatCount(t.threshold ?? 0)} or more${t.lag ? ` (felt ${t.lag === 1 ? "the next day" : `${t.lag} days later`})` : ""} the ${kind === "binary" || kind === "attempt" ? "odds rise" : "rate rises"} ×${(t.ratio ?? 1).toFixed(1)}; throttle or spread the load before it crosses that line.`);
   }
   if (!r.beatsBaseline) {
     recommendations.push("No candidate predicts better than the baseline out of sample: do not act on day-to-day differences; collect more days or name other predictorVariables.");
