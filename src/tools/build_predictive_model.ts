@@ -57,7 +57,7 @@ const inputSchema = toolArguments({
     error: "modelType must be one of auto, regression, classification, time_series, boosted",
   }).optional()
     .describe("auto (default): the candidate the time-ordered cross-validation picks (one-SE rule); regression: the GLM for a count, " +
-      "rate or continuous target; classification: the logistic GLM of a yes/no day; boosted: gradient-boosted stumps; " +
+      "rate or continuous target; classification: the logistic GLM of a yes/no day or of processing_attempt_failure; boosted: gradient-boosted stumps; " +
       "time_series: the target's own forecast (ETS or seasonal naive, analytics.forecast_feature)."),
   maxLag: z.int({ error: "maxLag must be a whole number of days from 0 to 7" }).min(0, { error: "maxLag must be a whole number of days from 0 to 7" })
     .max(7, { error: "maxLag must be a whole number of days from 0 to 7" }).optional()
