@@ -12,9 +12,11 @@
  * reads exactly N rows. Each table is vacuumed (freeze) and analysed before timing, and scanned once
  * untimed (page cache warm).
  *
- * Timed, `--reps` rounds (default 3; the best of each is reported), the six SQL measures interleaved
- * within a round: floor `select sum(x1), …, sum(x5), sum(y)`, OLS `fit_glm(rows, 'y', x1..x5)`,
- * logistic `fit_glm(rows, 'yb', x1..x5, 'binomial')`, each in its own transaction on a single
+ * Timed, `--reps` rounds (default 3; the best of each is reported), the eight SQL measures interleaved
+ * within a round: floor `select sum(x1), …, sum(x5), sum(y)`, OLS `fit_glm(rows, 'y', x1..x5,
+ * robust => false)` (what statsmodels' OLS fit computes), OLS with its robust standard errors
+ * `fit_glm(rows, 'y', x1..x5)` (HC0–HC3: one more scan), logistic `fit_glm(rows, 'yb', x1..x5,
+ * 'binomial')`, each in its own transaction on a single
  * connection after `set local max_parallel_workers_per_gather` 0 or 2 (only the statement is timed);
  * then (b) the Python script `--reps` times. Workers launched at "2" are read once per size with
  * auto_explain (untimed). The SQL OLS coefficients must equal statsmodels' to 1e-6 relative (same
@@ -58,7 +60,8 @@ function generateSql(n: number): string {
 
 const relOf = (n: number) => (n === sizes.at(-1) ? "fit_rows" : `fit_rows_${n}`);
 const floorSql = (rel: string) => `select ${[...X, "y"].map((c) => `sum(${c})`).join(", ")} from ${rel}`;
-const olsSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}')`;
+const olsSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}', robust => false)`;
+const olsHcSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}')`;
 const logitSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'yb', '{${X}}', 'binomial')`;
 
 type Fit = { term: string; estimate: number; iterations: number };
@@ -134,6 +137,7 @@ if (import.meta.main) {
         const o = await timed<Fit>(db, w, olsSql(rel));
         keep(`ols${w}`, o.s);
         fits.set(`ols${w}`, o.rows);
+        keep(`olshc${w}`, (await timed<Fit>(db, w, olsHcSql(rel))).s);
         const l = await timed<Fit>(db, w, logitSql(rel));
         keep(`logit${w}`, l.s);
         fits.set(`logit${w}`, l.rows);
@@ -142,7 +146,7 @@ if (import.meta.main) {
     const par = { floor: await workersLaunched(url, floorSql(rel)), ols: await workersLaunched(url, olsSql(rel)) };
 
     // (b): pandas + statsmodels, best of `reps` runs for each part
-    type Py = Record<"read_s" | "ols_s" | "logit_s" | "ols_e2e_s" | "logit_e2e_s" | "total_s" | "import_s", number> & {
+    type Py = Record<"read_s" | "ols_s" | "ols_hc_s" | "logit_s" | "ols_e2e_s" | "ols_hc_e2e_s" | "logit_e2e_s" | "total_s" | "import_s", number> & {
       rows: number;
       ols_params: number[];
       logit_params: number[];
@@ -176,9 +180,12 @@ if (import.meta.main) {
     const g = (k: string) => best.get(k)!;
     rows.push(
       `| ${n.toLocaleString("en-US")} | ${mb.toFixed(0)} | ${pair(g("floor0"), g("floor2"))} | ${pair(g("ols0"), g("ols2"))} | ` +
-        `${pair(g("ols0") / g("floor0"), g("ols2") / g("floor2"), ratio)} | ${pair(g("logit0"), g("logit2"))} | ${iters}${iters2 !== iters ? ` / ${iters2}` : ""} | ` +
-        `${pair(g("logit0") / g("ols0"), g("logit2") / g("ols2"), ratio)} | ${fmt(py!.read_s)} | ${fmt(py!.ols_e2e_s)} | ${fmt(py!.logit_e2e_s)} | ` +
-        `${pair(py!.ols_e2e_s / g("ols0"), py!.ols_e2e_s / g("ols2"), ratio)} | ${pair(py!.logit_e2e_s / g("logit0"), py!.logit_e2e_s / g("logit2"), ratio)} |`,
+        `${pair(g("ols0") / g("floor0"), g("ols2") / g("floor2"), ratio)} | ${pair(g("olshc0"), g("olshc2"))} | ${pair(g("logit0"), g("logit2"))} | ` +
+        `${iters}${iters2 !== iters ? ` / ${iters2}` : ""} | ` +
+        `${pair(g("logit0") / g("ols0"), g("logit2") / g("ols2"), ratio)} | ${fmt(py!.read_s)} | ${fmt(py!.ols_e2e_s)} | ${fmt(py!.ols_hc_e2e_s)} | ` +
+        `${fmt(py!.logit_e2e_s)} | ${pair(py!.ols_e2e_s / g("ols0"), py!.ols_e2e_s / g("ols2"), ratio)} | ` +
+        `${pair(py!.ols_hc_e2e_s / g("olshc0"), py!.ols_hc_e2e_s / g("olshc2"), ratio)} | ` +
+        `${pair(py!.logit_e2e_s / g("logit0"), py!.logit_e2e_s / g("logit2"), ratio)} |`,
     );
     console.log(rows.at(-1));
     const yes = (ok: boolean) => (ok ? "met" : "**not met**");
@@ -188,14 +195,15 @@ if (import.meta.main) {
         `(${ratio(g("ols0") / g("floor0"))} serial, ${ratio(g("ols2") / g("floor2"))} at 2 workers); ` +
         `logistic ≤ (iterations + 1) × OLS = ${iters + 1}×: ${yes(g("logit0") <= (iters + 1) * g("ols0") && g("logit2") <= (iters2 + 1) * g("ols2"))} ` +
         `(${ratio(g("logit0") / g("ols0"))} / ${ratio(g("logit2") / g("ols2"))}); ` +
-        `≥ 5× faster than (b) end to end: ${yes(Math.min(py!.ols_e2e_s / g("ols0"), py!.logit_e2e_s / g("logit0")) >= 5)} serial, ` +
-        `${yes(Math.min(py!.ols_e2e_s / g("ols2"), py!.logit_e2e_s / g("logit2")) >= 5)} at 2 workers; ` +
+        `≥ 5× faster than (b) end to end: OLS ${yes(py!.ols_e2e_s / g("ols0") >= 5)} serial, ${yes(py!.ols_e2e_s / g("ols2") >= 5)} at 2 workers; ` +
+        `OLS + HC ${yes(py!.ols_hc_e2e_s / g("olshc0") >= 5)} / ${yes(py!.ols_hc_e2e_s / g("olshc2") >= 5)}; ` +
+        `logistic ${yes(py!.logit_e2e_s / g("logit0") >= 5)} / ${yes(py!.logit_e2e_s / g("logit2") >= 5)}; ` +
         `real speed-up from 2 workers (≥ 1.3×): ${yes(speedOls >= 1.3 && speedLogit >= 1.3)} ` +
         `(floor ${ratio(speedFloor)}, OLS ${ratio(speedOls)}, logistic ${ratio(speedLogit)}; workers launched: floor ${par.floor}, OLS scan ${par.ols}).`,
     );
     notes.push(
-      `- ${n.toLocaleString("en-US")} rows: (b) read ${fmt(py!.read_s)} s, OLS fit ${fmt(py!.ols_s)} s, Logit fit ${fmt(py!.logit_s)} s ` +
-        `(${py!.logit_iterations} Newton iterations), all three ${fmt(py!.total_s)} s, imports ${fmt(py!.import_s)} s (not counted); ` +
+      `- ${n.toLocaleString("en-US")} rows: (b) read ${fmt(py!.read_s)} s, OLS fit ${fmt(py!.ols_s)} s, its HC0–HC3 ${fmt(py!.ols_hc_s)} s, Logit fit ${fmt(py!.logit_s)} s ` +
+        `(${py!.logit_iterations} Newton iterations), all ${fmt(py!.total_s)} s, imports ${fmt(py!.import_s)} s (not counted); ` +
         `SQL vs statsmodels coefficients: OLS ${olsDiff.toExponential(1)}, logistic ${logitDiff.toExponential(1)} max relative difference.`,
     );
   }
@@ -212,12 +220,13 @@ if (import.meta.main) {
     `Machine: ${cpu}, ${cores} cores, shared with other work; load average ${loadStart.map((x) => x.toFixed(2)).join(" / ")} at start, ` +
       `${loadEnd.map((x) => x.toFixed(2)).join(" / ")} at the end.`,
     `Rows: seeded, generated in SQL (x1..x5, y linear in x + noise, yb 0/1 from a logistic model), an unlogged table per size, frozen and analysed, page cache warm. ` +
-      `Floor: \`select sum(x1), …, sum(x5), sum(y)\`. OLS: \`analytics.fit_glm(rows, 'y', '{x1,…,x5}')\`; logistic: the same on 'yb', 'binomial'. ` +
+      `Floor: \`select sum(x1), …, sum(x5), sum(y)\`. OLS: \`analytics.fit_glm(rows, 'y', '{x1,…,x5}', robust => false)\` (classical SEs, as statsmodels' fit); ` +
+      `OLS + HC0–3: the same with its robust standard errors (the default; one more scan); logistic: \`fit_glm(rows, 'yb', '{x1,…,x5}', 'binomial')\`. ` +
       `"a / b" = max_parallel_workers_per_gather 0 / 2 (set local, single connection). ` +
-      `(b): bench/models_fit.py — \`psql \\copy … to stdout with csv\` → pandas.read_csv → statsmodels OLS / Logit (params, SEs, p, CIs, fit statistics), end to end = read + fit, imports excluded. Times in seconds.`,
+      `(b): bench/models_fit.py — \`psql \\copy … to stdout with csv\` → pandas.read_csv → statsmodels OLS / Logit (params, SEs, p, CIs, fit statistics; OLS + HC: and HC0_se … HC3_se), end to end = read + fit, imports excluded. Times in seconds.`,
     "",
-    "| rows | MB | floor | OLS | OLS ÷ floor | logistic | iterations | logistic ÷ OLS | (b) read | (b) OLS end to end | (b) logistic end to end | SQL speed-up vs (b), OLS | SQL speed-up vs (b), logistic |",
-    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    "| rows | MB | floor | OLS | OLS ÷ floor | OLS + HC0–3 | logistic | iterations | logistic ÷ OLS | (b) read | (b) OLS end to end | (b) OLS + HC end to end | (b) logistic end to end | SQL speed-up vs (b), OLS | OLS + HC | logistic |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ...rows,
     "",
     "Goals:",

@@ -206,7 +206,7 @@ begin
     end if;
     begin
       v_fit := aoma_private.glm_fit(format('select z.* from (%s) z where z.rn < %s', v_src, v_from),
-                                    cross_validate_glm.predictors, v_family, 95, cross_validate_glm.l2);
+                                    cross_validate_glm.predictors, v_family, 95, cross_validate_glm.l2, false);
       v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
       -- predictions of the block, and the baseline fitted on the same training rows
       execute format($q$

@@ -593,7 +593,7 @@ begin
           v_new := aoma_private.model_cv_constant('glm', f, v_test, v_base);
         else
           v_fit := aoma_private.glm_fit(aoma_private.model_frame_sql(y_col, e_col, v_terms, days[1], days[v_from - 1]),
-                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), fam, 95, 0);
+                                        array(select aoma_private.model_term_label(e) from jsonb_array_elements(aoma_private.model_columns(v_terms)) e), fam, 95, 0, false);
           v_beta := array(select jsonb_array_elements_text(v_fit -> 'estimate')::float8);
           execute format('select coalesce(jsonb_agg(jsonb_build_object(''candidate'', ''glm'', ''fold'', %s, ''day'', c.o, ''y'', c.y, ''e'', exp(c.off),
                             ''mu'', aoma_private.glm_mean($2, aoma_private.linear_predictor($1, c.x) + c.off)) order by c.o), ''[]'') from (%s) c',

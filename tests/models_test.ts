@@ -89,6 +89,11 @@ testOnBothEngines("regression fits in SQL equal statsmodels (OLS, Logit, GLM Poi
       near(r.cond as number, sm.cond_standardised as number, `${name} condition number`);
       assert.equal(r.n, sm.nobs);
       assert.equal(r.df_resid, sm.df_resid);
+      // robust => false: the same fit without the robust SEs' scan
+      const plain = await db.query<FitRow>("select * from analytics.fit_glm($1::regclass, 'y', $2::text[], robust => false)", [`ref_${name}`, rows.slice(1).map((x) => x.term)]);
+      assert.deepEqual(plain.map((x) => [x.hc0_se, x.hc1_se, x.hc2_se, x.hc3_se]), plain.map(() => [null, null, null, null]), `${name}: no robust SEs`);
+      coefficients(plain, sm, [["estimate", "params"], ["std_error", "bse"], ["p_value", "pvalues"]], `${name} robust => false`);
+      near(plain[0].r2 as number, sm.rsquared as number, `${name} R² (robust => false)`);
     }
   });
 

@@ -4,13 +4,14 @@
 begin;
 select plan(13);
 
-select has_function('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision'],
-  'analytics.fit_glm(relation, target, predictors, family, exposure, level, l2) exists');
-select isnt_definer('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision'], 'fit_glm runs as the caller');
-select ok(has_function_privilege('authenticated', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8)', 'execute'), 'authenticated may fit');
-select ok(not has_function_privilege('anon', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8)', 'execute'), 'anon may not');
+select has_function('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision', 'boolean'],
+  'analytics.fit_glm(relation, target, predictors, family, exposure, level, l2, robust) exists');
+select isnt_definer('analytics', 'fit_glm', array['regclass', 'text', 'text[]', 'text', 'text', 'double precision', 'double precision', 'boolean'], 'fit_glm runs as the caller');
+select ok(has_function_privilege('authenticated', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8, boolean)', 'execute'), 'authenticated may fit');
+select ok(not has_function_privilege('anon', 'analytics.fit_glm(regclass, text, text[], text, text, float8, float8, boolean)', 'execute'), 'anon may not');
 
--- the scan of a fit (aoma_private.glm_moments_sql): built-in sums over shifted predictors, split over
+-- the scans of a fit (aoma_private.ols_moments_sql: built-in regr_* co-moments over the raw columns;
+-- glm_moments_sql: built-in sums over shifted predictors with per-row values in stages), split over
 -- parallel workers when the planner is told it pays, with the serial numbers
 create table public.wm_parallel as
 select g::float8 as x_1, (g % 17)::float8 as x_2, sqrt(g) as x_3, (g % 3 = 0)::int::float8 as y, 0::float8 as off
@@ -28,9 +29,15 @@ $f$;
 create function pg_temp.moments(family text, beta float8[]) returns float8[] language plpgsql as $f$
 declare
   n integer;
+  m float8[];
   a float8[];
   b float8[];
+  bb float8;
 begin
+  if family = 'gaussian' then
+    execute aoma_private.ols_moments_sql('select * from public.wm_parallel', 3) into n, m, a, b, bb;
+    return array[n::float8] || m || a || b || bb;
+  end if;
   execute aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, family, beta, '{100000.5,8,298,0.33}') into n, a, b;
   return array[n::float8] || a || b;
 end
@@ -45,8 +52,10 @@ set local min_parallel_table_scan_size = 0;
 select ok(exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'binomial',
                     '{-0.7,0.000001,0.01,-0.001}', '{100000.5,8,298,0.33}')) l where l like '%Partial Aggregate%')
           and exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'binomial',
-                    '{-0.7,0.000001,0.01,-0.001}', '{100000.5,8,298,0.33}')) l where l like '%Gather%'),
-  'an IRLS scan is split over parallel workers (Partial Aggregate under a Gather)');
+                    '{-0.7,0.000001,0.01,-0.001}', '{100000.5,8,298,0.33}')) l where l like '%Gather%')
+          and exists (select from pg_temp.explain_lines(aoma_private.ols_moments_sql('select * from public.wm_parallel', 3)) l where l like '%Partial Aggregate%')
+          and exists (select from pg_temp.explain_lines(aoma_private.ols_moments_sql('select * from public.wm_parallel', 3)) l where l like '%Gather%'),
+  'the OLS scan and an IRLS scan are split over parallel workers (Partial Aggregate under a Gather)');
 -- (to 1e-9 of the largest sum: a sum near 0, like Σ c of centred values, is rounding noise in any order)
 select ok((select bool_and(abs(p.g[i] - s.g[i]) <= 1e-9 * (select max(abs(x)) from unnest(s.g) x))
               and bool_and(abs(p.l[i] - s.l[i]) <= 1e-9 * (select max(abs(x)) from unnest(s.l) x))
@@ -54,10 +63,14 @@ select ok((select bool_and(abs(p.g[i] - s.g[i]) <= 1e-9 * (select max(abs(x)) fr
                 wm_serial s, generate_subscripts(s.g, 1) i),
   'the parallel scans give the serial sums (OLS and an IRLS step)');
 reset max_parallel_workers_per_gather;
-select ok((select bool_and(p.proparallel = 's') from pg_proc p where p.oid in ('sum(float8)'::regprocedure, 'exp(float8)'::regprocedure, 'ln(float8)'::regprocedure)),
+select ok((select count(*) = 8 and bool_and(p.proparallel = 's') from pg_proc p
+           where p.oid in ('sum(float8)'::regprocedure, 'exp(float8)'::regprocedure, 'ln(float8)'::regprocedure,
+                           'regr_sxy(float8, float8)'::regprocedure, 'regr_sxx(float8, float8)'::regprocedure,
+                           'regr_syy(float8, float8)'::regprocedure, 'regr_avgx(float8, float8)'::regprocedure,
+                           'generate_series(int, int)'::regprocedure)),
   'every aggregate and function a scan uses is parallel safe');
-select ok(not exists (select from pg_temp.explain_lines(aoma_private.glm_moments_sql('select * from public.wm_parallel', 3, 'gaussian', null,
-                        '{100000.5,8,298,0.33}')) l where l like '%SubPlan%' or l like '%Materialize%'),
+select ok(not exists (select from pg_temp.explain_lines(aoma_private.ols_moments_sql('select * from public.wm_parallel', 3)) l
+                     where l like '%SubPlan%' or l like '%Materialize%' or l like '%Subquery%' or l like '%ProjectSet%'),
   'an OLS scan is one pass: no subplan, nothing materialised');
 
 -- quantiles of the intervals (scipy: t.ppf(0.975, 10), norm.ppf(0.975), t.ppf(0.95, 3.5))
