@@ -35,6 +35,8 @@ export interface StartServerOptions {
   readyTimeoutMs?: number;
   /** A Postgres database to serve (AOMA_DB_URL) instead of a fresh PGlite folder, e.g. a scratch database of tests/_engines.ts. */
   dbUrl?: string;
+  /** The longest a tool call may run (AOMA_CALL_DEADLINE_MS); default the server's own (30 s). */
+  callDeadlineMs?: number;
 }
 
 /** A running server child process. */
@@ -194,6 +196,7 @@ async function _startOnce(opts: StartServerOptions): Promise<ServerProcess> {
     NO_COLOR: "1",
   };
   if (opts.dbUrl) env.AOMA_DB_URL = opts.dbUrl;
+  if (opts.callDeadlineMs !== undefined) env.AOMA_CALL_DEADLINE_MS = String(opts.callDeadlineMs);
   const args = ["run", "-A", "src/cli/start.ts", "--port", String(port), "--host", "127.0.0.1", "--demo", demo];
   if (opts.seed !== undefined) args.push("--seed", String(opts.seed));
 

@@ -18,6 +18,13 @@ import { SERVER_URL, withScratchDatabase } from "../_engines.ts";
 
 const INSPECTOR_BIN = `${REPO_ROOT}/tools/inspector/node_modules/.bin/mcp-inspector-cli`;
 const CLI_TIMEOUT_MS = 180_000;
+/**
+ * The server's tool-call deadline here. These steps check the Inspector against real values, not the
+ * deadline (tests/serving_core_test.ts does). The default build_predictive_model call takes ~30 s on
+ * PGlite on a 2-core machine under load (31 s measured on 2026-12-03, before and after that day's
+ * change), right at the 30 s default, which would make this step fail on timing alone.
+ */
+const E2E_CALL_DEADLINE_MS = 120_000;
 
 interface CliRun {
   code: number;
@@ -246,7 +253,7 @@ Deno.test({
   ignore: !!SERVER_URL,
   async fn(t) {
     await assertInstalled();
-    const server = await startServerProcess({ demo: "planted" });
+    const server = await startServerProcess({ demo: "planted", callDeadlineMs: E2E_CALL_DEADLINE_MS });
     try {
       await inspectorSteps(t, server);
     } finally {
@@ -263,7 +270,7 @@ Deno.test({
   async fn(t) {
     await assertInstalled();
     await withScratchDatabase("aoma_test_inspector", async (_db, url) => {
-      const server = await startServerProcess({ demo: "planted", dbUrl: url });
+      const server = await startServerProcess({ demo: "planted", dbUrl: url, callDeadlineMs: E2E_CALL_DEADLINE_MS });
       try {
         await inspectorSteps(t, server);
       } finally {
