@@ -244,6 +244,16 @@ as $$
   select format('select %s, generate_series(1, 1) as once_ from (%s) s', cols, src)
 $$;
 
+-- aoma_private.centred_columns(mean, p): the select list `s.x_1 − mean_1 as c1, …` of a first stage.
+create or replace function aoma_private.centred_columns(mean float8[], p integer)
+returns text
+language sql
+immutable parallel safe
+set search_path = ''
+as $$
+  select string_agg(format('s.x_%s - (%s)::float8 as c%s', j, mean[j], j), ', ' order by j) from generate_series(1, p) j
+$$;
+
 -- aoma_private.ols_moments_sql(src, p): the query of the one scan of an OLS fit over the rows of src
 -- (x_1 … x_p, y): n, mean (the p predictors' means, then y's), and in the basis [1, c] with
 -- c_j = x_j − mean_j the sums glm_solve takes — a (the packed upper triangle of Σ [1,c][1,c]': n,
@@ -315,7 +325,7 @@ begin
     -- log-likelihood), w = t·μ(1 − μ), w·z. The deviance is against the saturated model (its rows'
     -- y ln(y/t) + (t − y) ln(1 − y/t) terms are 0 for 0/1 rows).
     st := aoma_private.row_stage(
-      (select string_agg(format('s.x_%s - (%s)::float8 as c%s', j, mean[j], j), ', ' order by j) from generate_series(1, p) j)
+      aoma_private.centred_columns(mean, p)
         || format(', s.y, exp(s.off) as t, %s as eta, exp(-greatest(-35, least(35, %s))) as ex', eta, eta), src);
     st := aoma_private.row_stage(cs || ', s.y, s.t, 1 / (1 + s.ex) as mu, ln(1 + s.ex) as nlmu,
                                  greatest(-35, least(35, s.eta)) + ln(1 + s.ex) as nl1mu, s.t * s.ex / (1 + s.ex) ^ 2 as w,
@@ -327,7 +337,7 @@ begin
   else
     -- stage 1: c, y, η, η + offset (clamped) and μ = w; stage 2: w·z
     st := aoma_private.row_stage(
-      (select string_agg(format('s.x_%s - (%s)::float8 as c%s', j, mean[j], j), ', ' order by j) from generate_series(1, p) j)
+      aoma_private.centred_columns(mean, p)
         || format(', s.y, %s as eta, greatest(-200, least(700, %s + s.off)) as eo, exp(greatest(-200, least(700, %s + s.off))) as mu',
                   eta, eta, eta), src);
     st := aoma_private.row_stage(cs || ', s.y, s.eo, s.mu, s.mu as w, s.mu * s.eta + (s.y - s.mu) as wz', st);
@@ -410,8 +420,7 @@ begin
                                  case when i > 1 then format(' * s.c%s', i - 1) else '' end,
                                  case when j > 1 then format(' * s.c%s', j - 1) else '' end), ' + ' order by i, j)
         from generate_series(1, k) i, generate_series(1, k) j where j >= i);
-  st := aoma_private.row_stage((select string_agg(format('s.x_%s - (%s)::float8 as c%s', j, mean[j], j), ', ' order by j)
-                                from generate_series(1, p) j) || ', s.y', src);
+  st := aoma_private.row_stage(aoma_private.centred_columns(mean, p) || ', s.y', src);
   st := aoma_private.row_stage(cs || format(', (%s) ^ 2 as e2, %s as h', e, h), st);
   st := aoma_private.row_stage(cs || ', s.e2 as u0, s.e2 / (1 - s.h) as u2, s.e2 / (1 - s.h) ^ 2 as u3', st);
   foreach u in array array['s.u0', 's.u2', 's.u3'] loop
@@ -1052,7 +1061,7 @@ grant execute on function
   aoma_private.two_sided_quantile(float8, float8), aoma_private.linear_predictor(float8[], float8[]),
   aoma_private.glm_moments_sql(text, integer, text, float8[], float8[]), aoma_private.basis_to_original(float8[], float8[]),
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
-  aoma_private.row_stage(text, text), aoma_private.ols_moments_sql(text, integer), aoma_private.check_row_count(integer, integer),
+  aoma_private.row_stage(text, text), aoma_private.centred_columns(float8[], integer), aoma_private.ols_moments_sql(text, integer), aoma_private.check_row_count(integer, integer),
   aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]),
   aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
   aoma_private.check_l2(float8), aoma_private.glm_mean(text, float8),
