@@ -10,6 +10,11 @@
 --                              2 years) to the last hour with data
 --   analytics.features_daily   one row per day    (column "day",   date, UTC day) — full history
 --   analytics.features_weekly  one row per week   (column "week",  date, ISO Monday) — full history
+--   analytics.segments_daily   one row per day and asset segment with attempts (asset type /
+--                              migration state, aoma_private.asset_segment) — full history, sparse:
+--                              the attempts and failed attempts of each segment, so a model of the
+--                              failure rate that leaves a segment out reads 90 small rows, not every
+--                              attempt again (sql/50_drivers.sql segment_days_sql)
 -- Every table is contiguous over its range: a period with no events is a row with zero counts (and
 -- null averages), so lags of k periods are k rows. Sums and counts roll up; averages are recomputed
 -- from sums / n. Days are cut in UTC.
@@ -45,7 +50,8 @@ begin
     select n.nspname, c.relname, c.relkind
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
     where (n.nspname, c.relname) in (('analytics', 'features_weekly'), ('analytics', 'features_daily'),
-                                     ('analytics', 'features_hourly'), ('aoma_private', 'features_hourly_raw'))
+                                     ('analytics', 'features_hourly'), ('aoma_private', 'features_hourly_raw'),
+                                     ('analytics', 'segments_daily'))
       and c.relkind in ('m', 'r')
     order by case c.relname when 'features_weekly' then 1 when 'features_daily' then 2
                             when 'features_hourly' then 3 else 4 end
@@ -120,12 +126,23 @@ create table analytics.features_weekly (
   failure_count integer, failure_flag integer
 );
 
+create table analytics.segments_daily (
+  day date not null,
+  segment text not null,
+  processing_attempts integer not null,
+  processing_failures integer not null,
+  primary key (day, segment)
+);
+
 comment on table analytics.features_hourly is 'One row per UTC hour over the analysis window (analytics.settings.hourly_window, default 2 years, back from the last hour with data; analytics.feature_coverage shows the range); see analytics.feature_catalog (grain hour) for the columns. Kept by analytics.refresh_features().';
 comment on table analytics.features_daily is 'One row per UTC day from the first to the last day with data (full history); see analytics.feature_catalog (grain day) for the columns. Kept by analytics.refresh_features().';
 comment on table analytics.features_weekly is 'One row per ISO week (Monday) rolled up from features_daily (full history); days_covered < 7 marks a partial week. Kept by analytics.refresh_features().';
+comment on table analytics.segments_daily is 'Processing attempts and failed attempts per UTC day (of started_at) and asset segment (asset type / migration state, ''360RA/legacy''; aoma_private.asset_segment), full history, only day × segment pairs with attempts. Kept by analytics.refresh_features().';
 
-grant select on analytics.features_hourly, analytics.features_daily, analytics.features_weekly
+grant select on analytics.features_hourly, analytics.features_daily, analytics.features_weekly, analytics.segments_daily
   to authenticated, service_role;
+alter table analytics.segments_daily enable row level security;
+create policy segments_daily_read on analytics.segments_daily for select to authenticated, service_role using (true);
 alter table analytics.features_hourly enable row level security;
 alter table analytics.features_daily enable row level security;
 alter table analytics.features_weekly enable row level security;
@@ -354,6 +371,42 @@ as $$
   from sums s
 $$;
 revoke execute on function aoma_private.features_daily_rows(date[]) from public;
+
+-- aoma_private.asset_segment(asset_type, migration_state): an attempt's segment, "360RA/legacy".
+-- No SET clause, so the planner inlines it into the scans that call it per attempt (with one, every
+-- call is a function call: 4M of them made 8.7 s of a default build_predictive_model); its body names
+-- only pg_catalog, which is always searched first.
+create or replace function aoma_private.asset_segment(asset_type text, migration_state text)
+returns text
+language sql
+immutable
+parallel safe
+as $$ select asset_type || '/' || coalesce(migration_state, 'unknown') $$;
+revoke execute on function aoma_private.asset_segment(text, text) from public;
+grant execute on function aoma_private.asset_segment(text, text) to authenticated, service_role;
+
+-- aoma_private.segments_daily_rows(days): the rows of analytics.segments_daily for the given UTC days
+-- (null: every day), straight from aoma.processing_attempts (its started_at index for days).
+create or replace function aoma_private.segments_daily_rows(days date[])
+returns setof analytics.segments_daily
+language sql
+stable
+set search_path = ''
+as $$
+  select (a.started_at at time zone 'UTC')::date, aoma_private.asset_segment(a.asset_type, a.migration_state),
+         count(*)::int, (count(*) filter (where a.status = 'failed'))::int
+  from aoma.processing_attempts a
+  where days is null
+  group by 1, 2
+  union all
+  select (a.started_at at time zone 'UTC')::date, aoma_private.asset_segment(a.asset_type, a.migration_state),
+         count(*)::int, (count(*) filter (where a.status = 'failed'))::int
+  from unnest(days) as p(d)
+  join aoma.processing_attempts a on a.started_at >= (p.d::timestamp at time zone 'UTC')
+                                 and a.started_at < ((p.d + 1)::timestamp at time zone 'UTC')
+  group by 1, 2
+$$;
+revoke execute on function aoma_private.segments_daily_rows(date[]) from public;
 
 create or replace function aoma_private.features_weekly_rows(weeks date[])
 returns setof analytics.features_weekly
@@ -622,7 +675,7 @@ begin
   select min(r.hour_utc) into v_hfrom from aoma_private.features_hourly_raw r where r.hour_utc >= v_hto - v_window;
 
   if v_full then
-    truncate analytics.features_hourly, analytics.features_daily, analytics.features_weekly;
+    truncate analytics.features_hourly, analytics.features_daily, analytics.features_weekly, analytics.segments_daily;
     v_state.hourly_from := null;
     v_state.daily_from := null;
   end if;
@@ -652,6 +705,15 @@ begin
   delete from analytics.features_weekly f
   where v_dto is null or f.week < date_trunc('week', v_dfrom)::date or f.week > v_dto or f.week = any (v_weeks);
   insert into analytics.features_weekly select * from aoma_private.features_weekly_rows(v_weeks);
+  -- segments: every day (full), or the days of the dirty hours (sparse rows: a day that lost its
+  -- attempts loses its rows)
+  if v_full then
+    insert into analytics.segments_daily select * from aoma_private.segments_daily_rows(null);
+  else
+    delete from analytics.segments_daily s where s.day in (select u.h::date from unnest(v_dirty) as u(h));
+    insert into analytics.segments_daily
+    select * from aoma_private.segments_daily_rows(array(select distinct u.h::date from unnest(v_dirty) as u(h)));
+  end if;
 
   update aoma_private.feature_refresh_state
      set needs_full = false, hourly_window = v_window, hourly_from = v_hfrom, hourly_to = v_hto,

@@ -430,14 +430,6 @@ grant execute on function aoma_private.step_design(float8[], integer, integer[],
  */
 drop function if exists analytics.explain_drivers(text, text[], integer, date, date, integer);
 
--- aoma_private.asset_segment(asset_type, migration_state): an attempt's segment, "360RA/legacy".
-create or replace function aoma_private.asset_segment(asset_type text, migration_state text)
-returns text
-language sql
-immutable
-set search_path = ''
-as $$ select asset_type || '/' || coalesce(migration_state, 'unknown') $$;
-
 -- aoma_private.segment_days_sql(excluded): a FROM item of days (to be aliased by the caller) with
 -- day, processing_failures and processing_attempts counting only the attempts of the asset segments
 -- not in excluded; analytics.features_daily itself when excluded is null or empty.
@@ -450,14 +442,13 @@ as $$
   select case when coalesce(cardinality(excluded), 0) = 0 then 'analytics.features_daily'
     else format('(select d.day, coalesce(g.failed, 0) as processing_failures, coalesce(g.attempts, 0) as processing_attempts
                   from analytics.features_daily d left join (
-                    select (a.started_at at time zone ''UTC'')::date as day, count(*) as attempts,
-                           count(*) filter (where a.status = ''failed'') as failed
-                    from aoma.processing_attempts a
-                    where aoma_private.asset_segment(a.asset_type, a.migration_state) <> all (%L::text[])
+                    select s.day, sum(s.processing_attempts) as attempts, sum(s.processing_failures) as failed
+                    from analytics.segments_daily s
+                    where s.segment <> all (%L::text[])
                     group by 1) g on g.day = d.day)', excluded) end
 $$;
-revoke execute on function aoma_private.asset_segment(text, text), aoma_private.segment_days_sql(text[]) from public;
-grant execute on function aoma_private.asset_segment(text, text), aoma_private.segment_days_sql(text[]) to authenticated, service_role;
+revoke execute on function aoma_private.segment_days_sql(text[]) from public;
+grant execute on function aoma_private.segment_days_sql(text[]) to authenticated, service_role;
 create or replace function analytics.explain_drivers(
   target text default 'processing_failure_rate',
   features text[] default null,

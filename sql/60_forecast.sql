@@ -167,11 +167,11 @@ grant execute on function aoma_private.ets_run(float8[], text, text, integer, fl
 
 -- aoma_private.ets_par(trend, season, v): the model parameters [α, β, γ, φ] from the optimiser's
 -- vector v = [α, β*, γ*, φ] restricted to the parameters the form has (β = α·β*, γ = (1 − α)·γ*).
+-- (No SET clause, as ets_objective below: one expression over pg_catalog, inlined where it is called.)
 create or replace function aoma_private.ets_par(trend text, season text, v float8[])
 returns float8[]
 language sql
-immutable
-set search_path = ''
+immutable parallel safe
 as $$
   select array[v[1],
                case when trend <> 'N' then v[1] * v[2] else 0 end,
@@ -353,7 +353,6 @@ create or replace function aoma_private.ets_objective(
 returns float8
 language sql
 immutable
-set search_path = ''
 as $$
   select case when profile
               then (aoma_private.ets_gauss_newton(y, trend, season, m, aoma_private.ets_par(trend, season, v), x0, 1)).sse

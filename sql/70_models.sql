@@ -581,12 +581,12 @@ $$;
 -- aoma_private.glm_mean(family, eta): the expected value at linear predictor eta (offset included) —
 -- the inverse of the canonical link: probability (binomial), count (poisson, quasipoisson), eta
 -- (gaussian); null for a null eta (strict: least/greatest would otherwise skip the null). eta is
--- clamped to ±700 first, so no input overflows or underflows exp().
+-- clamped to ±700 first, so no input overflows or underflows exp(). No SET clause: one expression
+-- over pg_catalog, inlined into the per-row queries that call it.
 create or replace function aoma_private.glm_mean(family text, eta float8)
 returns float8
 language sql
 immutable strict parallel safe
-set search_path = ''
 as $$
   select case when family = 'binomial' then 1 / (1 + exp(-greatest(-700, least(700, eta))))
               when family in ('poisson', 'quasipoisson') then exp(greatest(-700, least(700, eta)))

@@ -297,13 +297,12 @@ as $$
   with x as (select array_agg(e ->> 'level') as segs from jsonb_array_elements(terms) e where e ->> 'form' = 'exclude')
   select case when x.segs is not null then jsonb_build_object(
            'segments', to_jsonb(x.segs),
-           'share', (select count(*) filter (where aoma_private.asset_segment(a.asset_type, a.migration_state) = any (x.segs))::float8
-                            / nullif(count(*), 0)
-                     from aoma.processing_attempts a where (a.started_at at time zone 'UTC')::date between d_from and d_to),
-           'rate', (select count(*) filter (where a.status = 'failed')::float8 / nullif(count(*), 0)
-                    from aoma.processing_attempts a
-                    where (a.started_at at time zone 'UTC')::date between d_from and d_to
-                      and aoma_private.asset_segment(a.asset_type, a.migration_state) = any (x.segs)),
+           'share', (select (sum(s.processing_attempts) filter (where s.segment = any (x.segs)))::float8
+                            / nullif(sum(s.processing_attempts), 0)
+                     from analytics.segments_daily s where s.day between d_from and d_to),
+           'rate', (select sum(s.processing_failures)::float8 / nullif(sum(s.processing_attempts), 0)
+                    from analytics.segments_daily s
+                    where s.day between d_from and d_to and s.segment = any (x.segs)),
            'from', d_from, 'to', d_to) end
   from x
 $$;
@@ -375,14 +374,11 @@ begin
          array_agg(g.y order by g.di, g.si)
     into v_day, v_seg, v_e, v_y
     from (select (dense_rank() over (order by x.day))::int as di, (dense_rank() over (order by x.seg collate "C"))::int as si, x.e, x.y
-          from (select (a.started_at at time zone 'UTC')::date as day, aoma_private.asset_segment(a.asset_type, a.migration_state) as seg,
-                       count(*)::float8 as e, count(*) filter (where a.status = 'failed')::float8 as y
-                from aoma.processing_attempts a
-                where (a.started_at at time zone 'UTC')::date between d_from and d_to
-                group by 1, 2) x) g;
+          from (select s.day, s.segment as seg, s.processing_attempts::float8 as e, s.processing_failures::float8 as y
+                from analytics.segments_daily s
+                where s.day between d_from and d_to) x) g;
   select array_agg(x.seg order by x.seg collate "C") into v_segs
-    from (select distinct aoma_private.asset_segment(a.asset_type, a.migration_state) as seg
-          from aoma.processing_attempts a where (a.started_at at time zone 'UTC')::date between d_from and d_to) x;
+    from (select distinct s.segment as seg from analytics.segments_daily s where s.day between d_from and d_to) x;
   nd := coalesce((select max(x) from unnest(v_day) x), 0);
   ns := coalesce(cardinality(v_segs), 0);
   if ns < 3 or nd < 10 then
@@ -476,15 +472,16 @@ end;
 $$;
 
 -- aoma_private.det_normal(seed, i): the i-th standard normal draw of a fixed stream (Box–Muller on
--- hashtextextended), so a simulation gives the same numbers every time.
+-- hashtextextended), so a simulation gives the same numbers every time. No SET clause: one
+-- expression over pg_catalog, inlined into the simulation's queries.
 create or replace function aoma_private.det_normal(seed text, i bigint)
 returns float8
 language sql
-immutable
-set search_path = ''
+immutable parallel safe
 as $$
-  select sqrt(-2 * ln(((hashtextextended(seed || ':' || i || ':a', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0))
-         * cos(2 * pi() * ((hashtextextended(seed || ':' || i || ':b', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0)
+  -- i::text, not text || bigint (a stable operator, which an immutable function cannot be inlined with)
+  select sqrt(-2 * ln(((hashtextextended(seed || ':' || i::text || ':a', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0))
+         * cos(2 * pi() * ((hashtextextended(seed || ':' || i::text || ':b', 0) & 9007199254740991)::float8 + 0.5) / 9007199254740992.0)
 $$;
 
 -- aoma_private.normal_cdf(z): Φ(z) from the two-sided tail of sql/50_drivers.sql.

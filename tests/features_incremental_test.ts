@@ -215,7 +215,7 @@ const TIME_COLUMNS = [
 
 const TABLES = [
   ["aoma_private.features_hourly_raw", "hour_utc"], ["analytics.features_hourly", "hour"],
-  ["analytics.features_daily", "day"], ["analytics.features_weekly", "week"],
+  ["analytics.features_daily", "day"], ["analytics.features_weekly", "week"], ["analytics.segments_daily", "day, segment"],
 ] as const;
 
 /** Every row of every feature table, as text, in key order. */

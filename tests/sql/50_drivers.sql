@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
 -- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
 begin;
-select plan(25);
+select plan(28);
 
 select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms, exclude_segments) exists');
@@ -63,6 +63,40 @@ select throws_like($$select * from analytics.explain_drivers(date_from => '2026-
   'date range 2026-10-02 to 2026-10-01 is empty', 'empty range');
 select throws_like($$select * from analytics.explain_drivers(features => array['x; drop table aoma.incidents'])$$,
   'unknown variable "x; drop table aoma.incidents" for grain day; valid: %', 'SQL text as a name is just an unknown name');
+
+-- the per-day segment counts the scoped failure rate reads (analytics.segments_daily, kept by
+-- analytics.refresh_features) equal the attempts themselves, after a full and an incremental refresh
+insert into aoma.processing_attempts (attempt_id, asset_id, asset_type, migration_state, started_at, finished_at, status)
+values ('pgtap-seg-1', 'a1', 'ZZTEST', 'legacy', '2031-01-05 23:30+00', '2031-01-05 23:40+00', 'failed'),
+       ('pgtap-seg-2', 'a2', 'ZZTEST', 'legacy', '2031-01-06 00:10+00', '2031-01-06 00:20+00', 'succeeded'),
+       ('pgtap-seg-3', 'a3', 'ZZTEST', null, '2031-01-06 01:10+00', '2031-01-06 01:20+00', 'failed');
+select count(*) from analytics.refresh_features(full => true);
+create function pg_temp.segment_truth() returns table (day date, segment text, attempts bigint, failures bigint) language sql as $f$
+  select (a.started_at at time zone 'UTC')::date, a.asset_type || '/' || coalesce(a.migration_state, 'unknown'),
+         count(*), count(*) filter (where a.status = 'failed')
+  from aoma.processing_attempts a group by 1, 2
+$f$;
+select set_eq($$select day, segment, processing_attempts::bigint, processing_failures::bigint from analytics.segments_daily$$,
+  $$select * from pg_temp.segment_truth()$$, 'segments_daily after a full refresh: attempts and failures per UTC day and segment');
+update aoma.processing_attempts set started_at = started_at + interval '1 day', finished_at = finished_at + interval '1 day'
+where attempt_id = 'pgtap-seg-1';
+delete from aoma.processing_attempts where attempt_id = 'pgtap-seg-3';
+select count(*) from analytics.refresh_features();
+select set_eq($$select day, segment, processing_attempts::bigint, processing_failures::bigint from analytics.segments_daily$$,
+  $$select * from pg_temp.segment_truth()$$, 'segments_daily after an incremental refresh of a move and a delete');
+create function pg_temp.plan_text(q text) returns text language plpgsql as $f$
+declare
+  l text;
+  t text := '';
+begin
+  for l in execute 'explain (verbose, costs off) ' || q loop
+    t := t || l || chr(10);
+  end loop;
+  return t;
+end
+$f$;
+select ok(pg_temp.plan_text($$select aoma_private.asset_segment(a.asset_type, a.migration_state) from aoma.processing_attempts a$$) not like '%asset_segment%',
+  'asset_segment is inlined into the scans that call it per attempt (no SET clause, nothing stable in it)');
 
 select * from finish();
 rollback;
