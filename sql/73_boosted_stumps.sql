@@ -129,6 +129,16 @@ declare
   cand float8[];    -- per predictor, its thresholds (concatenated)
   cand_from integer[];
   cand_to integer[];
+  vc_t float8[];        -- the usable thresholds (min_rows on each side), per predictor in order
+  vc_pos integer[];     -- rows below each of them (x < t): the sweep adds rows 1..vc_pos in value order
+  vc_from integer[];
+  vc_to integer[];
+  base_o integer;
+  q integer;
+  st_k integer[];       -- the stumps as arrays (feature index, threshold, left, right)
+  st_t float8[];
+  st_l float8[];
+  st_r float8[];
   f float8[];
   g float8[];
   h float8[];
@@ -136,7 +146,6 @@ declare
   hs float8;
   gl float8;
   hl float8;
-  nl integer;
   pos integer;
   t float8;
   gain float8;
@@ -180,6 +189,28 @@ begin
     end if;
     cand_to := cand_to || cardinality(cand);
   end loop;
+  -- per predictor, the thresholds a split may use (≥ min_rows rows on each side) and the rows below
+  -- each: both fixed by the data, so each round's sweep only adds g and h in value order
+  vc_t := '{}';
+  vc_pos := '{}';
+  vc_from := '{}';
+  vc_to := '{}';
+  for j in 1..p loop
+    vc_from := vc_from || (cardinality(vc_t) + 1);
+    pos := 0;
+    if cand_from[j] <= cand_to[j] then
+      for c in cand_from[j]..cand_to[j] loop
+        while pos < n and x[(ord[(j - 1) * n + pos + 1] - 1) * p + j] < cand[c] loop
+          pos := pos + 1;
+        end loop;
+        if pos >= boost_fit.min_rows and n - pos >= boost_fit.min_rows then
+          vc_t := vc_t || cand[c];
+          vc_pos := vc_pos || pos;
+        end if;
+      end loop;
+    end if;
+    vc_to := vc_to || cardinality(vc_t);
+  end loop;
   -- start at the link of the mean
   base := case v_family
     when 'binomial' then ln((select avg(v) from unnest(y) v) / (1 - (select avg(v) from unnest(y) v)))
@@ -209,26 +240,24 @@ begin
     end loop;
     best_gain := null;
     for j in 1..p loop
-      -- sweep the rows in value order: before threshold t are exactly the rows with x < t
-      pos := 0;
+      -- sweep the rows in value order: before threshold t are exactly the rows with x < t (the first
+      -- vc_pos of them)
+      continue when vc_from[j] > vc_to[j];
+      q := 0;
       gl := 0;
       hl := 0;
-      nl := 0;
-      continue when cand_from[j] > cand_to[j];
-      for c in cand_from[j]..cand_to[j] loop
-        t := cand[c];
-        while pos < n and x[(ord[(j - 1) * n + pos + 1] - 1) * p + j] < t loop
-          pos := pos + 1;
-          gl := gl + g[ord[(j - 1) * n + pos]];
-          hl := hl + h[ord[(j - 1) * n + pos]];
-          nl := nl + 1;
+      base_o := (j - 1) * n;
+      for c in vc_from[j]..vc_to[j] loop
+        for k in base_o + q + 1..base_o + vc_pos[c] loop
+          gl := gl + g[ord[k]];
+          hl := hl + h[ord[k]];
         end loop;
-        continue when nl < boost_fit.min_rows or n - nl < boost_fit.min_rows;
+        q := vc_pos[c];
         gain := gl * gl / (hl + lam) + (gs - gl) ^ 2 / (hs - hl + lam) - gs * gs / (hs + lam);
         if gain > 1e-12 and (best_gain is null or gain > best_gain + 1e-12 * abs(best_gain)) then
           best_gain := gain;
           best_j := j;
-          best_t := t;
+          best_t := vc_t[c];
           best_gl := gl;
           best_hl := hl;
         end if;
@@ -242,22 +271,29 @@ begin
     end loop;
     stumps := stumps || jsonb_build_object('feature', boost_fit.predictors[best_j], 'threshold', best_t,
                                            'left', vl, 'right', vr, 'gain', best_gain);
+    st_k := st_k || best_j;
+    st_t := st_t || best_t;
+    st_l := st_l || vl;
+    st_r := st_r || vr;
     used := r;
   end loop;
   dev := aoma_private.boost_deviance(v_family, f, y, off);
-  -- permutation importance: column j rotated by ⌊n/2⌋ rows
+  -- permutation importance: column j rotated by ⌊n/2⌋ rows. A predictor no stump uses scores every
+  -- row as before, so its importance is 0 without the sums (the same stumps in the same order give
+  -- the same bits).
   for j in 1..p loop
-    fp := array_fill(base, array[n]);
-    for s in 0..jsonb_array_length(stumps) - 1 loop
-      k := array_position(boost_fit.predictors, stumps -> s ->> 'feature');
-      for i in 1..n loop
-        t := x[(case when k = j then ((i - 1 + n / 2) % n) + 1 else i end - 1) * p + k];
-        fp[i] := fp[i] + case when t < (stumps -> s ->> 'threshold')::float8 then (stumps -> s ->> 'left')::float8
-                              else (stumps -> s ->> 'right')::float8 end;
+    if j = any (coalesce(st_k, '{}')) then
+      fp := array_fill(base, array[n]);
+      for s in 1..used loop
+        k := st_k[s];
+        for i in 1..n loop
+          t := x[(case when k = j then ((i - 1 + n / 2) % n) + 1 else i end - 1) * p + k];
+          fp[i] := fp[i] + case when t < st_t[s] then st_l[s] else st_r[s] end;
+        end loop;
       end loop;
-    end loop;
+    end if;
     imp := imp || jsonb_build_object('feature', boost_fit.predictors[j],
-      'importance', (aoma_private.boost_deviance(v_family, fp, y, off) - dev) / n,
+      'importance', case when j = any (coalesce(st_k, '{}')) then (aoma_private.boost_deviance(v_family, fp, y, off) - dev) / n else 0 end,
       'direction', (select sign(sum((e ->> 'right')::float8 - (e ->> 'left')::float8)) from jsonb_array_elements(stumps) e
                     where e ->> 'feature' = boost_fit.predictors[j]),
       'stumps', (select count(*) from jsonb_array_elements(stumps) e where e ->> 'feature' = boost_fit.predictors[j]));
