@@ -98,15 +98,26 @@ testOnBothEngines("explain_drivers equals the numpy/statsmodels reference on the
   }
   await t.step("planted: the three planted drivers lead, with thresholds near the truth", async () => {
     await loadDemo(db, { variant: "planted", seed: 1 });
-    const rows = await db.query<RefRow>("select * from analytics.explain_drivers() order by rank limit 3");
-    assertEquals(
-      rows.map((r) => `${r.feature}@${r.lag}`).sort(),
-      ["asset_volume@1", "is_monday@0", "service_commits@0"],
-    );
-    for (const r of rows) assert(r.q_value < 0.05 && r.in_model, `${r.feature}: q ${r.q_value}`);
-    const commits = rows.find((r) => r.feature === "service_commits")!;
-    assertEquals(commits.threshold, 16); // "more than 15 commits"
-    assert(commits.ci_low > 1 && commits.ci_low < 1.33 && commits.ci_high > 1.33, `commit rate ratio CI ${commits.ci_low}–${commits.ci_high}`);
+    // on every attempt, and on the attempts outside the legacy 360RA cohort (which fails at 40% in the
+    // last 14 days whatever the day, src/demo/truth.json): the planted multipliers are effects on the
+    // others' rate, so their intervals are checked there
+    for (const scoped of [false, true]) {
+      const rows = await db.query<RefRow>(
+        `select * from analytics.explain_drivers(${scoped ? "exclude_segments => array['360RA/legacy']" : ""}) order by rank limit 3`,
+      );
+      assertEquals(
+        rows.map((r) => `${r.feature}@${r.lag}`).sort(),
+        ["asset_volume@1", "is_monday@0", "service_commits@0"],
+      );
+      for (const r of rows) assert(r.q_value < 0.05 && r.in_model, `${r.feature}: q ${r.q_value}`);
+      const commits = rows.find((r) => r.feature === "service_commits")!;
+      assertEquals(commits.threshold, 16); // "more than 15 commits"
+      if (!scoped) continue;
+      for (const [feature, planted] of [["asset_volume", 3], ["is_monday", 2.3], ["service_commits", 1.33]] as const) {
+        const r = rows.find((x) => x.feature === feature)!;
+        assert(r.ci_low < planted && r.ci_high > planted, `${feature}: rate ratio CI ${r.ci_low}–${r.ci_high} should hold the planted ×${planted}`);
+      }
+    }
   });
   await t.step("bad arguments get one clear sentence", async () => {
     const cases: [string, unknown[], RegExp][] = [

@@ -12,7 +12,8 @@ The method (see the top of sql/50_drivers.sql): steps 1[x >= t] of every candida
 feature at lag 0..max_lag, calendar indicator), cuts leaving >= max(5, ceil(n/10)) days on each
 side; score statistic z = U / sqrt(phi * I_eff); p of the maximum over the cuts by the Lausen,
 Sauerbrei & Schumacher (1994) bound, capped by Bonferroni; forward selection while the best
-p < 0.01 (at most 6 terms); final tests given every other selected term with the final model's
+p < 0.01 (at most 6 terms); every selected threshold searched again given the other terms until
+none moves (at most 10 passes); final tests given every other selected term with the final model's
 dispersion; Benjamini-Hochberg q (statsmodels multipletests) over all candidates.
 
 Input: tests/reference/drivers_input.json (the demo quarter's daily features, seed 1, both
@@ -151,6 +152,22 @@ def explain(data, target, max_lag, max_terms=6):
         if best is None or best[1]["p"] >= 0.01:
             break
         entered.append((best[0], best[1]["threshold"]))
+
+    # every selected threshold searched again given all the other terms, until none moves
+    for _ in range(10):
+        moved = False
+        for k in range(len(entered)):
+            c = entered[k][0]
+            others = [e for e in entered if e[0] != c]
+            Xo = design(others)
+            _, mu_o, M_o, x2_o = poisson_fit(y, off, Xo)
+            s = scan(cands[c][3], y, mu_o, Xo, M_o, max(1.0, x2_o / (n - Xo.shape[1])), min_side, cands[c][2])
+            if s is None or s["threshold"] == entered[k][1]:
+                continue
+            entered[k] = (c, s["threshold"])
+            moved = True
+        if not moved:
+            break
 
     X = design(entered)
     b, mu, M, x2 = poisson_fit(y, off, X)
