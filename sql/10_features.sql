@@ -395,15 +395,12 @@ set search_path = ''
 as $$
   select (a.started_at at time zone 'UTC')::date, aoma_private.asset_segment(a.asset_type, a.migration_state),
          count(*)::int, (count(*) filter (where a.status = 'failed'))::int
-  from aoma.processing_attempts a
-  where days is null
-  group by 1, 2
-  union all
-  select (a.started_at at time zone 'UTC')::date, aoma_private.asset_segment(a.asset_type, a.migration_state),
-         count(*)::int, (count(*) filter (where a.status = 'failed'))::int
-  from unnest(days) as p(d)
-  join aoma.processing_attempts a on a.started_at >= (p.d::timestamp at time zone 'UTC')
-                                 and a.started_at < ((p.d + 1)::timestamp at time zone 'UTC')
+  from (select x.started_at, x.asset_type, x.migration_state, x.status from aoma.processing_attempts x where days is null
+        union all
+        select x.started_at, x.asset_type, x.migration_state, x.status
+        from unnest(days) as p(d)
+        join aoma.processing_attempts x on x.started_at >= (p.d::timestamp at time zone 'UTC')
+                                       and x.started_at < ((p.d + 1)::timestamp at time zone 'UTC')) a
   group by 1, 2
 $$;
 revoke execute on function aoma_private.segments_daily_rows(date[]) from public;

@@ -691,14 +691,8 @@ begin
   for v_pass in 1..10 loop
     v_moved := false;
     for k in 1..cardinality(ent) loop
-      others := '{}'::integer[];
-      others_thr := '{}'::float8[];
-      for j in 1..cardinality(ent) loop
-        if j <> k then
-          others := others || ent[j];
-          others_thr := others_thr || ent_thr[j];
-        end if;
-      end loop;
+      others := ent[1:k - 1] || ent[k + 1:cardinality(ent)];
+      others_thr := ent_thr[1:k - 1] || ent_thr[k + 1:cardinality(ent)];
       v_try_design := aoma_private.step_design(c_x, v_n, others, others_thr);
       v_try_fit := aoma_private.poisson_fit(v_y, v_off, v_try_design, v_p - 1);
       continue when not v_try_fit.converged;
@@ -762,14 +756,8 @@ begin
     res_lo[e_idx] := exp(v_beta[k + 1] - 1.959963984540054 * v_se[k + 1]);
     res_hi[e_idx] := exp(v_beta[k + 1] + 1.959963984540054 * v_se[k + 1]);
     res_note[e_idx] := format('in the model (entered %s of %s)', k, cardinality(ent));
-    others := '{}'::integer[];
-    others_thr := '{}'::float8[];
-    for j in 1..cardinality(ent) loop
-      if j <> k then
-        others := others || ent[j];
-        others_thr := others_thr || ent_thr[j];
-      end if;
-    end loop;
+    others := ent[1:k - 1] || ent[k + 1:cardinality(ent)];
+    others_thr := ent_thr[1:k - 1] || ent_thr[k + 1:cardinality(ent)];
     v_design := aoma_private.step_design(c_x, v_n, others, others_thr);
     fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p - 1);
     if not fit.converged then

@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
 -- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
 begin;
-select plan(28);
+select plan(27);
 
 select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms, exclude_segments) exists');
@@ -84,19 +84,6 @@ delete from aoma.processing_attempts where attempt_id = 'pgtap-seg-3';
 select count(*) from analytics.refresh_features();
 select set_eq($$select day, segment, processing_attempts::bigint, processing_failures::bigint from analytics.segments_daily$$,
   $$select * from pg_temp.segment_truth()$$, 'segments_daily after an incremental refresh of a move and a delete');
-create function pg_temp.plan_text(q text) returns text language plpgsql as $f$
-declare
-  l text;
-  t text := '';
-begin
-  for l in execute 'explain (verbose, costs off) ' || q loop
-    t := t || l || chr(10);
-  end loop;
-  return t;
-end
-$f$;
-select ok(pg_temp.plan_text($$select aoma_private.asset_segment(a.asset_type, a.migration_state) from aoma.processing_attempts a$$) not like '%asset_segment%',
-  'asset_segment is inlined into the scans that call it per attempt (no SET clause, nothing stable in it)');
 
 select * from finish();
 rollback;
