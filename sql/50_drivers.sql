@@ -535,6 +535,9 @@ declare
   v_try_fit record;
   v_try_thr float8[];
   v_moved boolean;
+  t_p float8[];          -- per selected term: its test given the others, from the last pass
+  t_z float8[];
+  t_done boolean[];
 begin
   -- ── arguments ──
   if v_max_lag < 0 or v_max_lag > 7 then
@@ -688,8 +691,14 @@ begin
   end loop;
 
   -- ── each selected threshold searched again given all the other terms, until none moves ──
-  for v_pass in 1..10 loop
+  -- A pass scans every term given all the others (with the whole model's dispersion); the pass in
+  -- which nothing moves is the final test of each term, so its scans are kept for the answer. Moves
+  -- stop after 10 passes; an 11th then only tests.
+  for v_pass in 1..11 loop
     v_moved := false;
+    t_p := array_fill(null::float8, array[greatest(cardinality(ent), 1)]);
+    t_z := t_p;
+    t_done := array_fill(false, array[greatest(cardinality(ent), 1)]);
     for k in 1..cardinality(ent) loop
       others := ent[1:k - 1] || ent[k + 1:cardinality(ent)];
       others_thr := ent_thr[1:k - 1] || ent_thr[k + 1:cardinality(ent)];
@@ -698,8 +707,11 @@ begin
       continue when not v_try_fit.converged;
       scan := aoma_private.step_scan(c_x[(ent[k] - 1) * v_n + 1:ent[k] * v_n], v_y, v_try_fit.mu,
                                      aoma_private.whiten(v_try_design, v_try_fit.chol, v_p - 1), v_p - 1,
-                                     greatest(1, v_try_fit.pearson_x2 / (v_n - v_p + 1)), v_min_side);
-      continue when scan.threshold is null or scan.threshold = ent_thr[k];
+                                     greatest(1, fit.pearson_x2 / (v_n - v_p)), v_min_side);
+      t_done[k] := true;
+      t_p[k] := scan.p_value;
+      t_z[k] := scan.z;
+      continue when v_pass > 10 or scan.threshold is null or scan.threshold = ent_thr[k];
       v_try_thr := ent_thr;
       v_try_thr[k] := scan.threshold;
       v_try_design := aoma_private.step_design(c_x, v_n, ent, v_try_thr);
@@ -756,19 +768,14 @@ begin
     res_lo[e_idx] := exp(v_beta[k + 1] - 1.959963984540054 * v_se[k + 1]);
     res_hi[e_idx] := exp(v_beta[k + 1] + 1.959963984540054 * v_se[k + 1]);
     res_note[e_idx] := format('in the model (entered %s of %s)', k, cardinality(ent));
-    others := ent[1:k - 1] || ent[k + 1:cardinality(ent)];
-    others_thr := ent_thr[1:k - 1] || ent_thr[k + 1:cardinality(ent)];
-    v_design := aoma_private.step_design(c_x, v_n, others, others_thr);
-    fit := aoma_private.poisson_fit(v_y, v_off, v_design, v_p - 1);
-    if not fit.converged then
+    if not t_done[k] then
       -- its rate ratio stands (the full model converged); its test given the others cannot be made
       res_note[e_idx] := res_note[e_idx] || '; not tested: the model without it did not converge';
       continue;
     end if;
-    scan := aoma_private.step_scan(c_x[(e_idx - 1) * v_n + 1:e_idx * v_n], v_y, fit.mu,
-                                   aoma_private.whiten(v_design, fit.chol, v_p - 1), v_p - 1, v_phi_full, v_min_side);
-    res_p[e_idx] := scan.p_value;
-    res_z[e_idx] := scan.z;
+    -- its test given the others: the scan of the last pass (its threshold searched again)
+    res_p[e_idx] := t_p[k];
+    res_z[e_idx] := t_z[k];
   end loop;
 
   v_q_values := aoma_private.bh_qvalues(res_p);
