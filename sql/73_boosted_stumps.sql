@@ -126,9 +126,7 @@ declare
   off float8[];
   x float8[];       -- n × p, row-major
   ord integer[];    -- per predictor, the row indices sorted by its value (n × p, predictor-major)
-  cand float8[];    -- per predictor, its thresholds (concatenated)
-  cand_from integer[];
-  cand_to integer[];
+  cand float8[];    -- one predictor's candidate thresholds
   vc_t float8[];        -- the usable thresholds (min_rows on each side), per predictor in order
   vc_pos integer[];     -- rows below each of them (x < t): the sweep adds rows 1..vc_pos in value order
   vc_from integer[];
@@ -171,44 +169,33 @@ begin
                          array_agg(s.x order by s.o, s.x, s.y) from (%s) s', boost_fit.src) into y, off, x;
   x := array(select v from unnest(x) as v);  -- n × p → flat, row-major
   n := cardinality(y);
-  -- per predictor: rows sorted by value, and the candidate thresholds
+  -- per predictor: rows sorted by value; its candidate thresholds (u thinned to bins); of those the
+  -- ones a split may use (≥ min_rows rows on each side) with the rows below each — both fixed by the
+  -- data, so each round's sweep only adds g and h in value order
   ord := '{}';
-  cand := '{}';
-  cand_from := '{}';
-  cand_to := '{}';
-  for j in 1..p loop
-    ord := ord || (select array_agg(i order by x[(i - 1) * p + j], i) from generate_series(1, n) i);
-    u := (select array_agg(distinct x[(i - 1) * p + j] order by x[(i - 1) * p + j]) from generate_series(1, n) i);
-    k := cardinality(u);
-    cand_from := cand_from || (cardinality(cand) + 1);
-    if k > boost_fit.bins then
-      cand := cand || (select array_agg(distinct u[1 + (b * k) / boost_fit.bins] order by u[1 + (b * k) / boost_fit.bins])
-                       from generate_series(1, boost_fit.bins - 1) b);
-    elsif k > 1 then
-      cand := cand || u[2:k];
-    end if;
-    cand_to := cand_to || cardinality(cand);
-  end loop;
-  -- per predictor, the thresholds a split may use (≥ min_rows rows on each side) and the rows below
-  -- each: both fixed by the data, so each round's sweep only adds g and h in value order
   vc_t := '{}';
   vc_pos := '{}';
   vc_from := '{}';
   vc_to := '{}';
   for j in 1..p loop
+    ord := ord || (select array_agg(i order by x[(i - 1) * p + j], i) from generate_series(1, n) i);
+    u := (select array_agg(distinct x[(i - 1) * p + j] order by x[(i - 1) * p + j]) from generate_series(1, n) i);
+    k := cardinality(u);
+    cand := case when k > boost_fit.bins
+                 then (select array_agg(distinct u[1 + (b * k) / boost_fit.bins] order by u[1 + (b * k) / boost_fit.bins])
+                       from generate_series(1, boost_fit.bins - 1) b)
+                 else u[2:k] end;
     vc_from := vc_from || (cardinality(vc_t) + 1);
     pos := 0;
-    if cand_from[j] <= cand_to[j] then
-      for c in cand_from[j]..cand_to[j] loop
-        while pos < n and x[(ord[(j - 1) * n + pos + 1] - 1) * p + j] < cand[c] loop
-          pos := pos + 1;
-        end loop;
-        if pos >= boost_fit.min_rows and n - pos >= boost_fit.min_rows then
-          vc_t := vc_t || cand[c];
-          vc_pos := vc_pos || pos;
-        end if;
+    for c in 1..coalesce(cardinality(cand), 0) loop
+      while pos < n and x[(ord[(j - 1) * n + pos + 1] - 1) * p + j] < cand[c] loop
+        pos := pos + 1;
       end loop;
-    end if;
+      if pos >= boost_fit.min_rows and n - pos >= boost_fit.min_rows then
+        vc_t := vc_t || cand[c];
+        vc_pos := vc_pos || pos;
+      end if;
+    end loop;
     vc_to := vc_to || cardinality(vc_t);
   end loop;
   -- start at the link of the mean

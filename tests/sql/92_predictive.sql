@@ -43,6 +43,5 @@ select is(aoma_private.step_cut('{"threshold": 1216}'), 1216::float8, 'a step wi
 select is(round((aoma_private.rate_calibration('{12,24}', '{100,100}', '{0.1,0.3}', 2) ->> 'ece')::numeric, 12), 0.04, 'attempt-weighted ECE by hand');
 select throws_like($$select analytics.build_predictive_model(horizon => 31)$$, 'horizon must be between 1 and 30 days (got 31)', 'horizon out of range: a sentence');
 
-
 select * from finish();
 rollback;
