@@ -133,63 +133,19 @@ comment on function aoma_private.backward_solve(float8[], float8[], integer) is 
 revoke execute on function aoma_private.backward_solve(float8[], float8[], integer) from public;
 grant execute on function aoma_private.backward_solve(float8[], float8[], integer) to authenticated, service_role;
 
--- One IRLS ingredient set of a Poisson log-link model at coefficients beta: fitted means μ, the
--- Fisher information XᵀWX (W = μ, p×p row-major, symmetric), XᵀW z for the working response
--- z = η − offset + (y − μ)/μ, and Pearson X² = Σ (y − μ)²/μ.
-create or replace function aoma_private.poisson_moments(
-  y float8[], off float8[], x float8[], p integer, beta float8[],
-  out mu float8[], out info float8[], out wz float8[], out pearson_x2 float8
-)
-language plpgsql
-immutable strict
-set search_path = ''
-as $$
-declare
-  n integer := cardinality(y);
-  eta float8;
-  w float8;
-  z float8;
-  xi float8;
-begin
-  mu := array_fill(0::float8, array[n]);
-  info := array_fill(0::float8, array[p * p]);
-  wz := array_fill(0::float8, array[p]);
-  pearson_x2 := 0;
-  for i in 1..n loop
-    eta := off[i];
-    for j in 1..p loop
-      eta := eta + x[(i - 1) * p + j] * beta[j];
-    end loop;
-    w := exp(least(eta, 700));
-    mu[i] := w;
-    pearson_x2 := pearson_x2 + (y[i] - w) ^ 2 / w;
-    z := eta - off[i] + (y[i] - w) / w;
-    for j in 1..p loop
-      xi := x[(i - 1) * p + j] * w;
-      wz[j] := wz[j] + xi * z;
-      for k in 1..j loop
-        info[(j - 1) * p + k] := info[(j - 1) * p + k] + xi * x[(i - 1) * p + k];
-      end loop;
-    end loop;
-  end loop;
-  for j in 1..p loop
-    for k in j + 1..p loop
-      info[(j - 1) * p + k] := info[(k - 1) * p + j];
-    end loop;
-  end loop;
-end;
-$$;
-comment on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) is
-  'Poisson log-link model at given coefficients: fitted means, XᵀWX, XᵀWz (working response), Pearson X².';
-revoke execute on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) from public;
-grant execute on function aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]) to authenticated, service_role;
+-- earlier version: its own array IRLS (now the one of fit_glm, aoma_private.irls)
+drop function if exists aoma_private.poisson_moments(float8[], float8[], float8[], integer, float8[]);
 
 /*
- * Poisson regression with log link and offset by iteratively reweighted least squares.
+ * Poisson regression with log link and offset, fitted by the project's one IRLS (aoma_private.irls,
+ * sql/70_models.sql: the scan and solve of fit_glm) over the rows of three arrays.
  * y, off: n values; x: the n×p design, row-major (column 1 = intercept). Returns the coefficients,
- * the fitted means, the Cholesky factor of the Fisher information XᵀWX (W = μ), Pearson X² and
- * whether it converged (|Δβ| < 1e-10 within 100 iterations, design of full rank; a step coefficient
- * past ±25 stops it early, not converged: the step separates the data).
+ * the fitted means, the Cholesky factor of the Fisher information XᵀWX (W = μ, at the last
+ * iteration), Pearson X² and whether it converged (fit_glm's rule: the deviance stable to 1e-13
+ * within 100 iterations); a step coefficient past ±25 stops it early, not converged (the step
+ * separates the data and its estimate runs off to infinity), and so does a constant or collinear
+ * design or fitted means beyond the float range (never an error: the caller leaves that candidate
+ * out).
  */
 create or replace function aoma_private.poisson_fit(
   y float8[], off float8[], x float8[], p integer,
@@ -200,56 +156,47 @@ immutable strict
 set search_path = ''
 as $$
 declare
-  mom record;
-  nb float8[];
-  delta float8;
-  sy float8 := 0;
-  se float8 := 0;
+  n integer := cardinality(y);
+  fit record;
+  eta float8;
+  data float8[];
 begin
   converged := false;
-  for i in 1..cardinality(y) loop
-    sy := sy + y[i];
-    se := se + exp(off[i]);
+  -- the rows as a query over $1 = y, off and the design's columns 2..p one after another (n values
+  -- each): unnest(slices) as (y, off, x_1 … x_{p−1}); not centred (mean 0): the columns are 0/1
+  -- steps, and the information is then XᵀWX itself
+  data := y || off || array_fill(0::float8, array[n * (p - 1)]);
+  for j in 2..p loop
+    for i in 1..n loop
+      data[(j * n) + i] := x[(i - 1) * p + j];
+    end loop;
   end loop;
-  beta := array_fill(0::float8, array[p]);
-  beta[1] := ln(greatest(sy, 0.5) / se);
-  for it in 1..100 loop
-    mom := aoma_private.poisson_moments(y, off, x, p, beta);
-    chol := aoma_private.cholesky(mom.info, p);
-    if chol is null then
-      return;
-    end if;
-    nb := aoma_private.backward_solve(chol, aoma_private.forward_solve(chol, mom.wz, p), p);
-    delta := 0;
+  begin
+    fit := aoma_private.irls(
+      format('select * from unnest(%s) as u(y, off%s)',
+             (select string_agg(format('$1[%s:%s]', c * n + 1, (c + 1) * n), ', ' order by c) from generate_series(0, p) c),
+             coalesce((select string_agg(format(', x_%s', j), '' order by j) from generate_series(1, p - 1) j), '')),
+      (select coalesce(array_agg(format('column %s', j) order by j), '{}') from generate_series(2, p) j),
+      'poisson', array_fill(0::float8, array[p - 1]), null, 25, data);
+  exception when sqlstate '22023' or sqlstate '22003' then
+    return;  -- a constant or collinear column, or means out of the float range
+  end;
+  beta := fit.beta;
+  pearson_x2 := fit.pearson;
+  chol := aoma_private.cholesky(aoma_private.unpack_symmetric(fit.a, p), p);
+  converged := fit.converged and chol is not null;
+  mu := array_fill(0::float8, array[n]);
+  for i in 1..n loop
+    eta := off[i];
     for j in 1..p loop
-      delta := greatest(delta, abs(nb[j] - beta[j]));
+      eta := eta + x[(i - 1) * p + j] * beta[j];
     end loop;
-    beta := nb;
-    if delta < 1e-10 then
-      converged := true;
-      exit;
-    end if;
-    -- a step coefficient past ±25 (a rate ratio beyond 7·10¹⁰) only grows: the step separates the
-    -- data and the estimate runs off to infinity; stop now instead of after 100 iterations
-    for j in 2..p loop
-      if abs(beta[j]) > 25 then
-        converged := false;
-        return;
-      end if;
-    end loop;
+    mu[i] := aoma_private.glm_mean('poisson', eta);
   end loop;
-  -- fitted means, information and Pearson X² at the final coefficients
-  mom := aoma_private.poisson_moments(y, off, x, p, beta);
-  mu := mom.mu;
-  pearson_x2 := mom.pearson_x2;
-  chol := aoma_private.cholesky(mom.info, p);
-  if chol is null then
-    converged := false;
-  end if;
 end;
 $$;
 comment on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) is
-  'Poisson GLM (log link, offset) by IRLS: coefficients, fitted means, Cholesky factor of XᵀWX, Pearson X², converged.';
+  'Poisson GLM (log link, offset) by the shared IRLS (aoma_private.irls): coefficients, fitted means, Cholesky factor of XᵀWX, Pearson X², converged.';
 revoke execute on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) from public;
 grant execute on function aoma_private.poisson_fit(float8[], float8[], float8[], integer) to authenticated, service_role;
 

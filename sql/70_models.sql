@@ -35,7 +35,8 @@
 -- products of the shifted predictors c = x − mean with the working weights and response computed
 -- once per row in SQL at the current coefficients, and the deviance in the same scan
 -- (glm_moments_sql). The small solve ((p+1)², scaled to unit diagonal, the Cholesky factor of
--- sql/50_drivers.sql) runs at the end in PL/pgSQL.
+-- sql/50_drivers.sql) runs at the end in PL/pgSQL. The IRLS loop (aoma_private.irls) is the
+-- project's only one: explain_drivers' step models (aoma_private.poisson_fit) run it over their arrays.
 -- Checked against statsmodels 0.13 (OLS, Logit, GLM Poisson): tests/reference/make_glm_reference.py.
 -- Errors (SQLSTATE 22023): one sentence naming the column and the fix — unknown or non-numeric
 -- column, a constant predictor, collinear predictors, too few rows, a binary target that is not 0/1
@@ -304,7 +305,9 @@ immutable parallel safe
 set search_path = ''
 as $$
 declare
-  cs text := (select string_agg(format('s.c%s', j), ', ' order by j) from generate_series(1, p) j);
+  -- the shifted predictors' select list with a trailing comma ('' for an intercept-only model)
+  cs text := coalesce((select string_agg(format('s.c%s, ', j), '' order by j) from generate_series(1, p) j), '');
+  cc text := coalesce(aoma_private.centred_columns(mean, p) || ', ', '');
   eta text;
   st text;
   extra text;
@@ -317,7 +320,7 @@ begin
     eta := case family when 'binomial' then 'ln((s.y + 0.5) / (exp(s.off) - s.y + 0.5))' else 'ln(s.y + 0.1) - s.off' end;
   else
     eta := format('(%s)::float8', beta[1])
-           || (select string_agg(format(' + (%s)::float8 * s.x_%s', beta[1 + j], j), '' order by j) from generate_series(1, p) j);
+           || coalesce((select string_agg(format(' + (%s)::float8 * s.x_%s', beta[1 + j], j), '' order by j) from generate_series(1, p) j), '');
   end if;
   if family = 'binomial' then
     -- stage 1: c, y, the trials t = e^off (1 for a 0/1 row), η and ex = e^(−η̃) (η̃: η clamped to
@@ -325,9 +328,8 @@ begin
     -- log-likelihood), w = t·μ(1 − μ), w·z. The deviance is against the saturated model (its rows'
     -- y ln(y/t) + (t − y) ln(1 − y/t) terms are 0 for 0/1 rows).
     st := aoma_private.row_stage(
-      aoma_private.centred_columns(mean, p)
-        || format(', s.y, exp(s.off) as t, %s as eta, exp(-greatest(-35, least(35, %s))) as ex', eta, eta), src);
-    st := aoma_private.row_stage(cs || ', s.y, s.t, 1 / (1 + s.ex) as mu, ln(1 + s.ex) as nlmu,
+      cc || format('s.y, exp(s.off) as t, %s as eta, exp(-greatest(-35, least(35, %s))) as ex', eta, eta), src);
+    st := aoma_private.row_stage(cs || 's.y, s.t, 1 / (1 + s.ex) as mu, ln(1 + s.ex) as nlmu,
                                  greatest(-35, least(35, s.eta)) + ln(1 + s.ex) as nl1mu, s.t * s.ex / (1 + s.ex) ^ 2 as w,
                                  s.t * s.ex / (1 + s.ex) ^ 2 * s.eta + (s.y - s.t / (1 + s.ex)) as wz', st);
     extra := 'sum(2 * (s.y * s.nlmu + (s.t - s.y) * s.nl1mu
@@ -337,21 +339,20 @@ begin
   else
     -- stage 1: c, y, η, η + offset (clamped) and μ = w; stage 2: w·z
     st := aoma_private.row_stage(
-      aoma_private.centred_columns(mean, p)
-        || format(', s.y, %s as eta, greatest(-200, least(700, %s + s.off)) as eo, exp(greatest(-200, least(700, %s + s.off))) as mu',
+      cc || format('s.y, %s as eta, greatest(-200, least(700, %s + s.off)) as eo, exp(greatest(-200, least(700, %s + s.off))) as mu',
                   eta, eta, eta), src);
-    st := aoma_private.row_stage(cs || ', s.y, s.eo, s.mu, s.mu as w, s.mu * s.eta + (s.y - s.mu) as wz', st);
+    st := aoma_private.row_stage(cs || 's.y, s.eo, s.mu, s.mu as w, s.mu * s.eta + (s.y - s.mu) as wz', st);
     extra := 'sum(2 * (case when s.y > 0 then s.y * (ln(s.y) - s.eo) else 0 end - (s.y - s.mu))), sum((s.y - s.mu) ^ 2 / s.mu),
               sum(s.y * s.eo - s.mu)';
   end if;
   -- Σ w·[1,c][1,c]' (upper triangle, row by row) and Σ w·z·[1,c]
   sums := 'sum(s.w)'
-    || (select string_agg(format(', sum(s.w * s.c%s)', j), '' order by j) from generate_series(1, p) j)
-    || (select string_agg(format(', sum(s.w * s.c%s * s.c%s)', i, j), '' order by i, j)
-        from generate_series(1, p) i, generate_series(1, p) j where j >= i);
+    || coalesce((select string_agg(format(', sum(s.w * s.c%s)', j), '' order by j) from generate_series(1, p) j), '')
+    || coalesce((select string_agg(format(', sum(s.w * s.c%s * s.c%s)', i, j), '' order by i, j)
+                 from generate_series(1, p) i, generate_series(1, p) j where j >= i), '');
   return format('select count(*)::integer as n, array[%s] as a, array[sum(s.wz)%s] as b, sum(s.wz * s.wz) as bb, %s,
                         count(*) filter (where s.w < 1e-10)::integer from (%s) s',
-    sums, (select string_agg(format(', sum(s.wz * s.c%s)', j), '' order by j) from generate_series(1, p) j), extra, st);
+    sums, coalesce((select string_agg(format(', sum(s.wz * s.c%s)', j), '' order by j) from generate_series(1, p) j), ''), extra, st);
 end;
 $$;
 
@@ -459,14 +460,16 @@ $$;
 -- glm_moments_sql. The (p+1)² matrix A (basis [1, c]) is scaled to unit diagonal before its Cholesky
 -- inverse. Returns the coefficients (intercept first, in the original units), their unscaled
 -- covariance A⁻¹ carried back to the original basis (row-major (p+1)²), the weighted residual sum
--- of squares bb − θ'b (gaussian: the RSS), A⁻¹ itself (in the basis, for leverages) and
--- the condition number of the standardised predictors. pen (optional): an L2 penalty per slope,
+-- of squares bb − θ'b (gaussian: the RSS) and A⁻¹ itself (in the basis, for leverages). pen (optional): an L2 penalty per slope,
 -- added to A's diagonal (ridge; collinear predictors are then estimable). A constant or collinear
 -- predictor raises 22023 naming it.
+-- (earlier versions: without the penalty; with the condition number, now design_condition, which
+-- an IRLS needs once and not at every iteration)
 drop function if exists aoma_private.glm_solve(float8[], float8[], float8, float8[], text[]);
-create or replace function aoma_private.glm_solve(
+drop function if exists aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]);
+create function aoma_private.glm_solve(
   a float8[], b float8[], bb float8, mean float8[], names text[], pen float8[] default null,
-  out beta float8[], out theta float8[], out cov float8[], out rss float8, out ainv float8[], out cond float8
+  out beta float8[], out theta float8[], out cov float8[], out rss float8, out ainv float8[]
 )
 language plpgsql
 immutable parallel safe
@@ -480,8 +483,6 @@ declare
   r float8[];
   mp float8[];
   rinv float8[];
-  corr float8[];
-  ev float8[];
   t float8;
 begin
   d := array_fill(0::float8, array[k]);
@@ -549,8 +550,28 @@ begin
     beta[1] := beta[1] - theta[1 + j] * mean[j];
   end loop;
   cov := aoma_private.basis_to_original(ainv, mean[1:p]);
-  -- condition number of the standardised predictors (their weighted correlation matrix)
-  corr := array_fill(0::float8, array[p * p]);
+end;
+$$;
+
+-- aoma_private.design_condition(a, p): the condition number of the standardised predictors — the
+-- square root of the ratio of the largest to the smallest eigenvalue of their weighted correlation
+-- matrix — from the packed sums a of glm_moments_sql / ols_moments_sql (p predictors); null for an
+-- intercept-only model.
+create or replace function aoma_private.design_condition(a float8[], p integer)
+returns float8
+language plpgsql
+immutable parallel safe
+set search_path = ''
+as $$
+declare
+  k integer := p + 1;
+  m float8[] := aoma_private.unpack_symmetric(a, p + 1);
+  corr float8[] := array_fill(0::float8, array[p * p]);
+  ev float8[];
+begin
+  if p < 1 then
+    return null;
+  end if;
   for i in 1..p loop
     for j in 1..p loop
       corr[(i - 1) * p + j] := (m[i * k + 1 + j] - m[1 + i] * m[1 + j] / m[1])
@@ -558,7 +579,7 @@ begin
     end loop;
   end loop;
   ev := aoma_private.sym_eigenvalues(corr, p);
-  cond := sqrt((select max(x) from unnest(ev) x) / nullif((select min(x) from unnest(ev) x), 0));
+  return sqrt((select max(x) from unnest(ev) x) / nullif((select min(x) from unnest(ev) x), 0));
 end;
 $$;
 
@@ -688,6 +709,58 @@ end;
 $$;
 
 
+-- aoma_private.irls(src, names, family, mean, pen, max_slope, data): a canonical-link GLM (binomial,
+-- poisson) fitted by iteratively reweighted least squares over the rows of the query src (x_1 … x_p,
+-- y, off; see glm_fit): one scan per iteration (glm_moments_sql, from its starting values) and the
+-- small solve (glm_solve, which raises 22023 for a constant or collinear predictor). Converged: the
+-- deviance changed by at most 1e-13 relative between two iterations (within 100); not converged when
+-- every binomial row is fitted with certainty (complete separation) or, with max_slope, when a slope
+-- passes ±max_slope (it only grows: the predictor separates the data). The one IRLS of the project:
+-- fit_glm's fits over tables and explain_drivers' fits over its arrays (aoma_private.poisson_fit)
+-- both run it. data: the values src reads as $1, when it reads any. Returns the coefficients, the
+-- rows, in the basis [1, x − mean] the packed weighted cross products a of the last scan, the
+-- unscaled covariance in the original basis, and that scan's deviance,
+-- Pearson X², log-likelihood terms (glm_moments_sql) and certain rows.
+create or replace function aoma_private.irls(
+  src text, names text[], family text, mean float8[], pen float8[] default null, max_slope float8 default null,
+  data float8[] default null,
+  out n integer, out beta float8[], out a float8[], out cov float8[], out dev float8, out pearson float8,
+  out llr float8, out certain integer, out iterations integer, out converged boolean
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  p integer := coalesce(cardinality(names), 0);
+  b float8[];
+  bb float8;
+  dev_prev float8;
+  sol record;
+begin
+  converged := false;
+  for i in 1..100 loop
+    execute aoma_private.glm_moments_sql(src, p, family, beta, mean)
+      into n, a, b, bb, dev, pearson, llr, certain using data;
+    iterations := i;
+    sol := aoma_private.glm_solve(a, b, bb, mean[1:p], coalesce(names, '{}'), pen);
+    if beta is not null and abs(dev - dev_prev) <= 1e-13 * (abs(dev) + 0.1) then
+      converged := true;
+    end if;
+    beta := sol.beta;
+    cov := sol.cov;
+    dev_prev := dev;
+    exit when converged;
+    if max_slope is not null and exists (select from unnest(beta[2:]) as v where abs(v) > max_slope) then
+      return;
+    end if;
+  end loop;
+  if family = 'binomial' and certain = n then
+    converged := false;  -- every row fitted with certainty: complete separation
+  end if;
+end;
+$$;
+
 -- aoma_private.glm_fit(src, names, family, level, l2): fits the rows of the query src (columns x_1 …
 -- x_p — the predictors named by names, in order —, y float8, off float8; no nulls) and returns the
 -- fit as jsonb (see analytics.fit_glm for the fields). src is built by analytics.fit_glm from
@@ -721,11 +794,11 @@ declare
   m_dev float8;
   m_pearson float8;
   m_llr float8;
-  m_certain integer;
-  sol record;
+  sol record;  -- gaussian: the one solve (glm_solve)
+  irl record;  -- binomial, poisson: the IRLS (irls)
+  cov float8[];  -- the coefficients' unscaled covariance
   beta float8[];
   dev float8;
-  dev_prev float8;
   llf float8;
   it integer := 0;
   converged boolean := false;
@@ -770,28 +843,24 @@ begin
   if fam = 'gaussian' then
     sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names, pen);
     beta := sol.beta;
+    cov := sol.cov;
     beta[1] := beta[1] + mean[k];
     scale := sol.rss / df_resid;
     tss := m_bb;
     it := 1;
     converged := true;
   else
-    -- IRLS: one scan per iteration at the current coefficients (null: the starting values)
-    for i in 1..100 loop
-      execute aoma_private.glm_moments_sql(src, p, fam, beta, mean)
-        into n, m_a, m_b, m_bb, m_dev, m_pearson, m_llr, m_certain;
-      it := i;
-      sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names, pen);
-      if beta is not null and abs(m_dev - dev_prev) <= 1e-13 * (abs(m_dev) + 0.1) then
-        converged := true;
-      end if;
-      beta := sol.beta;
-      dev_prev := m_dev;
-      exit when converged;
-    end loop;
-    if fam = 'binomial' and m_certain = n then
-      converged := false;  -- every row fitted with certainty: complete separation
-    end if;
+    -- IRLS: one scan per iteration (aoma_private.irls)
+    irl := aoma_private.irls(src, names, fam, mean, pen);
+    n := irl.n;
+    beta := irl.beta;
+    cov := irl.cov;
+    it := irl.iterations;
+    converged := irl.converged;
+    m_dev := irl.dev;
+    m_pearson := irl.pearson;
+    m_llr := irl.llr;
+    m_a := irl.a;
     if not converged then
       raise exception '%', case when fam = 'binomial'
         then 'the fit does not converge: the predictors (almost) perfectly separate the 0 and 1 rows, so the coefficients grow without bound; leave out the predictor that separates them'
@@ -816,7 +885,7 @@ begin
   lo := '{}';
   hi := '{}';
   for j in 1..k loop
-    se := se || case when pen is null then sqrt(scale * sol.cov[(j - 1) * k + j]) end;
+    se := se || case when pen is null then sqrt(scale * cov[(j - 1) * k + j]) end;
     stat := stat || beta[j] / nullif(se[j], 0);
     pv := pv || case when se[j] is null then null
                      when fam = 'gaussian' then aoma_private.student_t_sf2(coalesce(stat[j], 0), df_resid)
@@ -876,8 +945,8 @@ begin
     'family', family, 'terms', to_jsonb(array['(intercept)'] || names), 'estimate', to_jsonb(beta), 'std_error', to_jsonb(se),
     'statistic', to_jsonb(stat), 'p_value', to_jsonb(pv), 'ci_low', to_jsonb(lo), 'ci_high', to_jsonb(hi), 'level', coalesce(level, 95),
     'n', n, 'df_resid', df_resid, 'r2', r2, 'adj_r2', adj, 'f', f, 'f_p', f_p, 'deviance', dev, 'null_deviance', null_dev,
-    'pearson_chi2', m_pearson, 'llf', llf, 'aic', aic, 'bic', bic, 'scale', scale, 'cond', sol.cond, 'iterations', it,
-    'l2', coalesce(l2, 0), 'cov', case when pen is null then to_jsonb(sol.cov) end) || hc;
+    'pearson_chi2', m_pearson, 'llf', llf, 'aic', aic, 'bic', bic, 'scale', scale, 'cond', aoma_private.design_condition(m_a, p), 'iterations', it,
+    'l2', coalesce(l2, 0), 'cov', case when pen is null then to_jsonb(cov) end) || hc;
 end;
 $$;
 
@@ -1062,7 +1131,8 @@ grant execute on function
   aoma_private.glm_moments_sql(text, integer, text, float8[], float8[]), aoma_private.basis_to_original(float8[], float8[]),
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
   aoma_private.row_stage(text, text), aoma_private.centred_columns(float8[], integer), aoma_private.ols_moments_sql(text, integer), aoma_private.check_row_count(integer, integer),
-  aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]),
+  aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]), aoma_private.design_condition(float8[], integer),
+  aoma_private.irls(text, text[], text, float8[], float8[], float8, float8[]),
   aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
   aoma_private.check_l2(float8), aoma_private.glm_mean(text, float8),
   aoma_private.glm_fit(text, text[], text, float8, float8, boolean), aoma_private.column_as_float8(regclass, text),

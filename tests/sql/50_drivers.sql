@@ -2,7 +2,7 @@
 -- security, grants, the error sentences, and the helpers on cases with a closed-form answer.
 -- Values against numpy/statsmodels on the demo quarter are in tests/drivers_test.ts.
 begin;
-select plan(27);
+select plan(29);
 
 select has_function('analytics', 'explain_drivers', array['text', 'text[]', 'integer', 'date', 'date', 'integer', 'text[]'],
   'analytics.explain_drivers(target, features, max_lag, date_from, date_to, max_terms, exclude_segments) exists');
@@ -40,6 +40,25 @@ select ok(
   (select abs(f.beta[1] - ln(10.0 / 1000)) < 1e-12
    from aoma_private.poisson_fit(array[4, 6]::float8[], array[ln(400), ln(600)]::float8[], array[1, 1]::float8[], 1) f),
   'the offset makes it a rate: 10 events over 1,000 exposure');
+-- one IRLS: explain_drivers' array fit is fit_glm's scan and solve, so both give the same numbers
+create temp table pf_rows as
+  select g as i, (g % 7 + (g % 3) * 2)::float8 as y, (50 + g % 11)::float8 as e, (g % 4 = 0)::int::float8 as s1,
+         (g % 5 < 2)::int::float8 as s2
+  from generate_series(1, 40) g;
+select ok(
+  (select bool_and(abs(f.beta[j] - (g.estimate)) <= 1e-12 * greatest(abs(g.estimate), 1))
+          and bool_and(abs(sqrt((select sum(x * x) from unnest(aoma_private.forward_solve(f.chol,
+                (select array_agg((k = j)::int::float8 order by k) from generate_series(1, 3) k), 3)) x)) - g.std_error)
+                       <= 1e-9 * g.std_error)
+   from (select array_agg(y order by i) y, array_agg(ln(e) order by i) off,
+                (select array_agg(v order by r.i, c) from pf_rows r, unnest(array[1, r.s1, r.s2]) with ordinality as u(v, c)) x
+         from pf_rows) d,
+        aoma_private.poisson_fit(d.y, d.off, d.x, 3) f,
+        analytics.fit_glm('pf_rows', 'y', '{s1,s2}', 'poisson', 'e') with ordinality as g(term, estimate, std_error, statistic, p_value, ci_low, ci_high, hc0_se, hc1_se, hc2_se, hc3_se, n, df_resid, r2, adj_r2, f, f_p, deviance, null_deviance, llf, aic, bic, scale, cond, iterations, family, j)),
+  'poisson_fit (explain_drivers) equals fit_glm on the same rows: coefficients to 1e-12, standard errors to 1e-9');
+select is((select f.converged from aoma_private.poisson_fit(array[1, 2, 3, 4]::float8[], array[0, 0, 0, 0]::float8[],
+                                                           array[1, 1, 1, 1, 1, 1, 1, 1]::float8[], 2) f), false,
+  'a design with a column repeated (collinear) is not converged, not an error');
 select is(
   (select s.threshold from aoma_private.step_scan(
      array[1, 2, 3, 4, 5, 6, 7, 8, 9, 10]::float8[], array[1, 1, 1, 1, 1, 5, 5, 5, 5, 5]::float8[],
