@@ -153,21 +153,36 @@ def explain(data, target, max_lag, max_terms=6):
             break
         entered.append((best[0], best[1]["threshold"]))
 
-    # every selected threshold searched again given all the other terms, until none moves
-    for _ in range(10):
-        moved = False
-        for k in range(len(entered)):
-            c = entered[k][0]
+    # backward check: after the threshold passes, the term with the largest final p (given all the
+    # others, the whole model's dispersion) leaves while p × candidates >= 0.05; the passes run again
+    while True:
+        # every selected threshold searched again given all the other terms, until none moves
+        for _ in range(10):
+            moved = False
+            for k in range(len(entered)):
+                c = entered[k][0]
+                others = [e for e in entered if e[0] != c]
+                Xo = design(others)
+                _, mu_o, M_o, x2_o = poisson_fit(y, off, Xo)
+                s = scan(cands[c][3], y, mu_o, Xo, M_o, max(1.0, x2_o / (n - Xo.shape[1])), min_side, cands[c][2])
+                if s is None or s["threshold"] == entered[k][1]:
+                    continue
+                entered[k] = (c, s["threshold"])
+                moved = True
+            if not moved:
+                break
+        X = design(entered)
+        _, _, _, x2 = poisson_fit(y, off, X)
+        phi_full = max(1.0, x2 / (n - X.shape[1]))
+        final_p = []
+        for k, (c, t) in enumerate(entered):
             others = [e for e in entered if e[0] != c]
             Xo = design(others)
-            _, mu_o, M_o, x2_o = poisson_fit(y, off, Xo)
-            s = scan(cands[c][3], y, mu_o, Xo, M_o, max(1.0, x2_o / (n - Xo.shape[1])), min_side, cands[c][2])
-            if s is None or s["threshold"] == entered[k][1]:
-                continue
-            entered[k] = (c, s["threshold"])
-            moved = True
-        if not moved:
+            _, mu_o, M_o, _ = poisson_fit(y, off, Xo)
+            final_p.append(scan(cands[c][3], y, mu_o, Xo, M_o, phi_full, min_side, cands[c][2])["p"])
+        if not entered or max(final_p) * len(cands) < 0.05:
             break
+        del entered[int(np.argmax(final_p))]
 
     X = design(entered)
     b, mu, M, x2 = poisson_fit(y, off, X)
