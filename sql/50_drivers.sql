@@ -168,7 +168,6 @@ as $$
 declare
   n integer := cardinality(y);
   fit record;
-  eta float8;
   data float8[];
 begin
   converged := false;
@@ -195,13 +194,10 @@ begin
   pearson_x2 := fit.pearson;
   chol := aoma_private.cholesky(aoma_private.unpack_symmetric(fit.a, p), p);
   converged := fit.converged and chol is not null;
+  -- fitted means at the final coefficients (fit_glm's linear predictor and inverse link)
   mu := array_fill(0::float8, array[n]);
   for i in 1..n loop
-    eta := off[i];
-    for j in 1..p loop
-      eta := eta + x[(i - 1) * p + j] * beta[j];
-    end loop;
-    mu[i] := aoma_private.glm_mean('poisson', eta);
+    mu[i] := aoma_private.glm_mean('poisson', off[i] + aoma_private.linear_predictor(beta, x[(i - 1) * p + 2:i * p]));
   end loop;
 end;
 $$;
