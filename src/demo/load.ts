@@ -19,7 +19,7 @@
  */
 import type { Db, Executor, Queryable } from "../db/types.ts";
 import { AppError } from "../errors.ts";
-import { DEMO_TABLE_NAMES, type DemoOptions, type DemoSummary, type DemoTables, generateDemo } from "./generate.ts";
+import { DEMO_TABLE_NAMES, DEMO_TRUTH, type DemoOptions, type DemoSummary, type DemoTables, generateDemo } from "./generate.ts";
 
 /** Rows per insert statement: large enough to be fast on PGlite, small enough to keep parameters modest. */
 export const DEMO_BATCH_ROWS = 5000;
@@ -125,6 +125,13 @@ export async function loadDemo(db: Db, opts: DemoOptions = {}): Promise<DemoLoad
     await clearDemoTables(tx);
     for (const table of DEMO_TABLE_NAMES) counts[table] = await insertDemoRows(tx, table, tables[table]);
     await tx.query("select aoma_private.set_demo_marker($1, $2)", [summary.variant, summary.seed]);
+    // the team knows its migration date: root-cause analysis cuts the upload cohort at it
+    await tx.query(
+      `insert into analytics.known_dates (day, label, description)
+       values ($1::date, 'cloud migration', 'The demo quarter''s cloud-migration date (src/demo/truth.json)')
+       on conflict do nothing`,
+      [DEMO_TRUTH.processing.migration_date],
+    );
   });
   const t2 = performance.now();
   const [{ present }] = await db.query<{ present: boolean }>(
@@ -156,6 +163,7 @@ export async function removeDemoBeforeIngest(tx: Queryable): Promise<string | nu
   const content = await databaseContent(tx);
   if (content.state !== "demo") return null;
   await clearDemoTables(tx);
+  await tx.query(`delete from analytics.known_dates where description = 'The demo quarter''s cloud-migration date (src/demo/truth.json)'`);
   await tx.query("select aoma_private.set_demo_marker(null, null)");
   const which = content.demo?.variant ? ` (${content.demo.variant}, seed ${content.demo.seed})` : "";
   return `removed the demo quarter${which} from this database before storing real data: demo and real data never share a database`;
