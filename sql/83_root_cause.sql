@@ -25,10 +25,12 @@
 --     change ratio to the rest's (log scale, Katz variances, Haldane's +0.5 on a zero cell); a segment
 --     with fewer than 5 failures in window and baseline together, or fewer than 10 units in either,
 --     is not tested. Benjamini–Hochberg q over every tested segment of every depth;
---   * the causes: the segment with the largest excess among those that rose with q < 0.05 (the
---     shallowest first), then drill down: its child (one more dimension value) with the largest
---     excess replaces it while that child keeps at least 80% of its excess and is significant itself
---     ("360RA" → "360RA, legacy" → "360RA, legacy, uploaded before the cloud migration"). The next
+--   * the causes: the most significant segment among those that rose more than the rest with
+--     q < 0.05 (the shallowest first), then drill down: among its children (one more dimension value)
+--     that rose significantly and hold at least half its excess, the one whose split "segment / rest"
+--     fits the four rates (segment and rest × window and baseline) best replaces it, when it improves
+--     the log-likelihood by more than ln(children tried) + 2 ("360RA" → "360RA, legacy"; a child that
+--     only holds most of the units, "360RA, legacy, a deploy in the prior 48 h", fits worse). The next
 --     cause is chosen the same way among the segments that do not overlap a chosen one; at most 3
 --     causes, each explaining at least 5% of the excess when there is an excess.
 --
@@ -54,6 +56,63 @@ as $$
 $$;
 revoke execute on function aoma_private.rca_dimensions(text) from public;
 grant execute on function aoma_private.rca_dimensions(text) to authenticated, service_role;
+
+-- true when segment a lies inside segment b: a has b's value wherever b has one.
+create or replace function aoma_private.rca_within(a text[], b text[])
+returns boolean
+language sql immutable strict parallel safe
+set search_path = ''
+as $$
+  select not exists (select from generate_series(1, cardinality(b)) i where b[i] is not null and a[i] is distinct from b[i])
+$$;
+revoke execute on function aoma_private.rca_within(text[], text[]) from public;
+grant execute on function aoma_private.rca_within(text[], text[]) to authenticated, service_role;
+
+-- true when segments a and b (values aligned, null = any) share a unit: they agree wherever both are set.
+create or replace function aoma_private.rca_overlaps(a text[], b text[])
+returns boolean
+language sql immutable strict parallel safe
+set search_path = ''
+as $$
+  select not exists (select from generate_series(1, cardinality(a)) i where a[i] is not null and b[i] is not null and a[i] <> b[i])
+$$;
+revoke execute on function aoma_private.rca_overlaps(text[], text[]) from public;
+grant execute on function aoma_private.rca_overlaps(text[], text[]) to authenticated, service_role;
+
+/*
+ * aoma_private.rca_scope(target, scope) — a scope object {"dimension": "value", …} as values
+ * aligned with the target's dimensions (null = any); null or {} gives all nulls. Raises 22023 for
+ * anything but an object of text values naming the target's dimensions.
+ */
+create or replace function aoma_private.rca_scope(target text, scope jsonb)
+returns text[]
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_all text[] := aoma_private.rca_dimensions(target);
+  v_key text;
+begin
+  if scope is null or scope = '{}'::jsonb then
+    return array_fill(null::text, array[cardinality(v_all)]);
+  end if;
+  if jsonb_typeof(scope) <> 'object' then
+    raise exception 'scope must be an object of dimension: value, e.g. {"asset_type": "360RA"}; dimensions of %: %', target, array_to_string(v_all, ', ')
+      using errcode = '22023';
+  end if;
+  select k into v_key from jsonb_object_keys(scope) k where not k = any(v_all) limit 1;
+  if found then
+    raise exception 'scope names "%", which is not a dimension of %; use %', left(v_key, 60), target, array_to_string(v_all, ', ') using errcode = '22023';
+  end if;
+  select e.key into v_key from jsonb_each(scope) e where jsonb_typeof(e.value) <> 'string' limit 1;
+  if found then
+    raise exception 'scope value of "%" must be text, e.g. {"asset_type": "360RA"}', v_key using errcode = '22023';
+  end if;
+  return array(select scope ->> d from unnest(v_all) with ordinality u(d, o) order by o);
+end
+$$;
+revoke execute on function aoma_private.rca_scope(text, jsonb) from public;
+grant execute on function aoma_private.rca_scope(text, jsonb) to authenticated, service_role;
 
 /*
  * aoma_private.rca_periods — the window and the baseline of an analysis, with the defaults filled in
@@ -175,13 +234,15 @@ revoke execute on function aoma_private.upload_cohort(timestamptz, timestamptz, 
 grant execute on function aoma_private.upload_cohort(timestamptz, timestamptz, date[], text[]) to authenticated, service_role;
 
 /*
- * aoma_private.rca_units(target, dims, periods) — one row per unit (processing attempt or
+ * aoma_private.rca_units(target, dims, periods, seg) — one row per unit (processing attempt or
  * incident) in the window or the baseline: its values of the target's dimensions (null where the
- * dimension is not in `dims`), whether it lies in the window, whether it failed, and for a failed
- * attempt its error template, message and time. The one place the dimensions are computed.
+ * dimension is neither in `dims` nor set in `seg`), whether it lies in the window, whether it
+ * failed, and for a failed attempt its error template, message and time. seg (values aligned with
+ * the target's dimensions, null = any; null = no restriction) keeps only the units inside it. The
+ * one place the dimensions are computed.
  */
 create or replace function aoma_private.rca_units(
-  target text, dims text[], w_from date, w_to date, b_from date, b_to date)
+  target text, dims text[], w_from date, w_to date, b_from date, b_to date, seg text[] default null)
 returns table (vals text[], in_window boolean, failed boolean, template_id text, message text, at timestamptz)
 language plpgsql stable
 set search_path = ''
@@ -193,11 +254,20 @@ declare
   b_hi timestamptz := (b_to + 1)::timestamp at time zone 'UTC';
   v_days date[];
   v_labels text[];
+  v_all text[] := aoma_private.rca_dimensions(target);
 begin
+  if seg is not null and cardinality(seg) <> cardinality(v_all) then
+    raise exception 'a segment gives one value (or null for any) for each of %''s dimensions: %', target, array_to_string(v_all, ', ')
+      using errcode = '22023';
+  end if;
+  if seg is not null then
+    dims := dims || array(select v_all[i] from generate_series(1, cardinality(v_all)) i where seg[i] is not null);
+  end if;
   select array_agg(k.day order by k.day), array_agg(k.label order by k.day) into v_days, v_labels
   from (select d.day, string_agg(d.label, ' / ' order by d.label) as label from analytics.known_dates d group by d.day) k;
   if target = 'incidents' then
     return query
+    select x.* from (
     select array[
              case when 'service' = any(dims) then coalesce(i.service, 'unknown') end,
              case when 'severity' = any(dims) then i.severity end,
@@ -208,9 +278,12 @@ begin
            ],
            i.started_at >= w_lo, true, null::text, i.summary, i.started_at
     from aoma.incidents i
-    where (i.started_at >= w_lo and i.started_at < w_hi) or (i.started_at >= b_lo and i.started_at < b_hi);
+    where (i.started_at >= w_lo and i.started_at < w_hi) or (i.started_at >= b_lo and i.started_at < b_hi)
+    ) x(vals, in_window, failed, template_id, message, at)
+    where seg is null or aoma_private.rca_within(x.vals, seg);
   else
     return query
+    select x.* from (
     select array[
              case when 'asset_type' = any(dims) then p.asset_type end,
              case when 'migration_state' = any(dims) then coalesce(p.migration_state, 'unknown') end,
@@ -219,12 +292,14 @@ begin
            ],
            p.started_at >= w_lo and p.started_at < w_hi, p.status = 'failed', p.error_template_id, p.error_message, p.started_at
     from aoma.processing_attempts p
-    where (p.started_at >= w_lo and p.started_at < w_hi) or (p.started_at >= b_lo and p.started_at < b_hi);
+    where (p.started_at >= w_lo and p.started_at < w_hi) or (p.started_at >= b_lo and p.started_at < b_hi)
+    ) x(vals, in_window, failed, template_id, message, at)
+    where seg is null or aoma_private.rca_within(x.vals, seg);
   end if;
 end
 $$;
-revoke execute on function aoma_private.rca_units(text, text[], date, date, date, date) from public;
-grant execute on function aoma_private.rca_units(text, text[], date, date, date, date) to authenticated, service_role;
+revoke execute on function aoma_private.rca_units(text, text[], date, date, date, date, text[]) from public;
+grant execute on function aoma_private.rca_units(text, text[], date, date, date, date, text[]) to authenticated, service_role;
 
 -- 'a deploy in the prior 48 h' when a production deployment happened in the 48 hours before `at`.
 create or replace function aoma_private.recent_deploy(at timestamptz)
@@ -377,6 +452,49 @@ $$;
 revoke execute on function aoma_private.log_rate_ratio(text, float8, float8, float8, float8) from public;
 grant execute on function aoma_private.log_rate_ratio(text, float8, float8, float8, float8) to authenticated, service_role;
 
+-- log-likelihood of f failures in n at their own MLE rate (binomial; poisson: n days), 0·ln 0 = 0.
+create or replace function aoma_private.rca_loglik(family text, f float8, n float8)
+returns float8
+language sql immutable strict parallel safe
+set search_path = ''
+as $$
+  select case
+    when n <= 0 then 0
+    when family = 'binomial' then
+      (case when f > 0 then f * ln(f / n) else 0 end) + (case when n - f > 0 then (n - f) * ln((n - f) / n) else 0 end)
+    else (case when f > 0 then f * ln(f / n) - f else 0 end)
+  end
+$$;
+revoke execute on function aoma_private.rca_loglik(text, float8, float8) from public;
+grant execute on function aoma_private.rca_loglik(text, float8, float8) to authenticated, service_role;
+
+/*
+ * aoma_private.rca_check_scope — refuses a scope with no units to analyse: no attempts (or
+ * incidents) of the scope in the window or in the baseline. per is aoma_private.rca_periods' row.
+ */
+create or replace function aoma_private.rca_check_scope(per record, n_w float8, n_b float8, failures float8, scope jsonb)
+returns void
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_what text := case when scope is null or scope = '{}'::jsonb then '' else ' with ' || left(scope::text, 120) end;
+begin
+  if per.family = 'binomial' and n_w = 0 then
+    raise exception 'there are no processing attempts% in the window % to %; widen the scope or choose a window with data', v_what, per.w_from, per.w_to
+      using errcode = '22023';
+  end if;
+  if per.family = 'binomial' and n_b = 0 then
+    raise exception 'there are no processing attempts% in the baseline % to %; widen the scope or choose a baseline with data', v_what, per.b_from, per.b_to
+      using errcode = '22023';
+  end if;
+  if per.family = 'poisson' and failures = 0 then
+    raise exception 'there are no incidents% in the window % to % nor in the baseline % to %; widen the scope or choose periods with data',
+      v_what, per.w_from, per.w_to, per.b_from, per.b_to using errcode = '22023';
+  end if;
+end
+$$;
+
 /*
  * analytics.root_cause_headline(target, window_from, window_to, baseline_from, baseline_to) — the
  * failure rate in the window against the baseline: units and failures counted, both rates with
@@ -386,7 +504,7 @@ grant execute on function aoma_private.log_rate_ratio(text, float8, float8, floa
  */
 create or replace function analytics.root_cause_headline(
   target text default 'processing_failures', window_from date default null, window_to date default null,
-  baseline_from date default null, baseline_to date default null)
+  baseline_from date default null, baseline_to date default null, scope jsonb default null)
 returns table (
   family text, unit text, w_from date, w_to date, b_from date, b_to date,
   window_n float8, window_failures float8, window_rate float8, window_rate_lo float8, window_rate_hi float8,
@@ -406,7 +524,8 @@ begin
   select count(*) filter (where u.in_window)::float8 as n_w, count(*) filter (where u.in_window and u.failed)::float8 as f_w,
          count(*) filter (where not u.in_window)::float8 as n_b, count(*) filter (where not u.in_window and u.failed)::float8 as f_b
     into c
-  from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to) u;
+  from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, aoma_private.rca_scope(target, scope)) u;
+  perform aoma_private.rca_check_scope(per, c.n_w, c.n_b, c.f_w + c.f_b, scope);
   if per.family = 'poisson' then
     c.n_w := per.w_to - per.w_from + 1;
     c.n_b := per.b_to - per.b_from + 1;
@@ -420,8 +539,8 @@ begin
     c.f_w - c.n_w * c.f_b / c.n_b;
 end
 $$;
-revoke execute on function analytics.root_cause_headline(text, date, date, date, date) from public;
-grant execute on function analytics.root_cause_headline(text, date, date, date, date) to authenticated, service_role;
+revoke execute on function analytics.root_cause_headline(text, date, date, date, date, jsonb) from public;
+grant execute on function analytics.root_cause_headline(text, date, date, date, date, jsonb) to authenticated, service_role;
 
 drop type if exists aoma_private.rca_segment cascade;
 -- One segment with its numbers (analytics.root_cause_segments' columns after rank and cause_rank).
@@ -437,63 +556,45 @@ create type aoma_private.rca_segment as (
   excess float8, excess_share float8, excess_share_lo float8, excess_share_hi float8,
   p_value float8, q_value float8);
 
--- true when segments a and b (values aligned, null = any) share a unit: they agree wherever both are set.
-create or replace function aoma_private.rca_overlaps(a text[], b text[])
-returns boolean
-language sql immutable strict parallel safe
-set search_path = ''
-as $$
-  select not exists (select from generate_series(1, cardinality(a)) i where a[i] is not null and b[i] is not null and a[i] <> b[i])
-$$;
-revoke execute on function aoma_private.rca_overlaps(text[], text[]) from public;
-grant execute on function aoma_private.rca_overlaps(text[], text[]) to authenticated, service_role;
 
--- true when segment a lies inside segment b: a has b's value wherever b has one.
-create or replace function aoma_private.rca_within(a text[], b text[])
-returns boolean
-language sql immutable strict parallel safe
-set search_path = ''
-as $$
-  select not exists (select from generate_series(1, cardinality(b)) i where b[i] is not null and a[i] is distinct from b[i])
-$$;
-revoke execute on function aoma_private.rca_within(text[], text[]) from public;
-grant execute on function aoma_private.rca_within(text[], text[]) to authenticated, service_role;
 
 /*
- * aoma_private.rca_concentrated(family, child, parent, siblings) — true when the child's change
- * (window rate ÷ baseline rate) is higher than that of the rest of its parent (the parent's units
- * outside the child), by a one-sided Wald test on the log scale at 0.05 / siblings (Bonferroni over
- * the dimensions the drill-down could add). "360RA" → "360RA, legacy" passes when the legacy files
- * carry the rise and the others do not; a child that holds most of the parent's units and rose just
- * as the rest of the parent did ("360RA, legacy" → "…, a deploy in the prior 48 h") does not.
- * For a count per day the exposures are the days of each period.
+ * aoma_private.rca_split_loglik(family, seg, tn_w, tf_w, tn_b, tf_b) — how well "this segment and
+ * the rest each have their own failure rate in the window and in the baseline" fits: the
+ * log-likelihood of the four groups (segment / rest × window / baseline) at their own rates
+ * (binomial; poisson: counts over the period's days, the same exposure for segment and rest).
+ * The drill-down compares it between a cause and its children: a child that carries the rise gains
+ * (the rest of its parent leaves the rising group); one that only holds most of the units loses.
  */
-create or replace function aoma_private.rca_concentrated(family text, child aoma_private.rca_segment, parent aoma_private.rca_segment, siblings integer)
-returns boolean
-language plpgsql immutable parallel safe
+create or replace function aoma_private.rca_split_loglik(
+  family text, seg aoma_private.rca_segment, tn_w float8, tf_w float8, tn_b float8, tf_b float8)
+returns float8
+language sql immutable parallel safe
 set search_path = ''
 as $$
-declare
-  c record;
-  r record;
-  bin boolean := family = 'binomial';
-  rn_w float8 := case when bin then parent.window_n - child.window_n else child.window_n end;
-  rn_b float8 := case when bin then parent.baseline_n - child.baseline_n else child.baseline_n end;
-  rf_w float8 := parent.window_failures - child.window_failures;
-  rf_b float8 := parent.baseline_failures - child.baseline_failures;
-  z float8;
-begin
-  if rn_w <= 0 or rn_b <= 0 or child.window_n <= 0 or child.baseline_n <= 0 then
-    return rn_w <= 0 and rn_b <= 0;
-  end if;
-  select * into c from aoma_private.log_rate_ratio(family, child.window_failures, child.window_n, child.baseline_failures, child.baseline_n);
-  select * into r from aoma_private.log_rate_ratio(family, rf_w, rn_w, rf_b, rn_b);
-  z := (c.est - r.est) / sqrt(c.var + r.var);
-  return z > 0 and aoma_private.normal_sf2(z) / 2 < 0.05 / greatest(1, siblings);
-end
+  select aoma_private.rca_loglik(family, seg.window_failures, seg.window_n)
+       + aoma_private.rca_loglik(family, seg.baseline_failures, seg.baseline_n)
+       + aoma_private.rca_loglik(family, tf_w - seg.window_failures, case when family = 'binomial' then tn_w - seg.window_n else tn_w end)
+       + aoma_private.rca_loglik(family, tf_b - seg.baseline_failures, case when family = 'binomial' then tn_b - seg.baseline_n else tn_b end)
 $$;
-revoke execute on function aoma_private.rca_concentrated(text, aoma_private.rca_segment, aoma_private.rca_segment, integer) from public;
-grant execute on function aoma_private.rca_concentrated(text, aoma_private.rca_segment, aoma_private.rca_segment, integer) to authenticated, service_role;
+revoke execute on function aoma_private.rca_split_loglik(text, aoma_private.rca_segment, float8, float8, float8, float8) from public;
+grant execute on function aoma_private.rca_split_loglik(text, aoma_private.rca_segment, float8, float8, float8, float8) to authenticated, service_role;
+
+-- A child the drill-down may move to from cause candidate `cur`: one more dimension value inside it,
+-- significant (q < 0.05), rising more than the rest, holding at least half of cur's excess, and
+-- clear of the causes already chosen (`taken`: their vals as text).
+create or replace function aoma_private.rca_drill_candidate(s aoma_private.rca_segment, cur aoma_private.rca_segment, taken text[])
+returns boolean
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select s.depth = cur.depth + 1 and s.q_value < 0.05 and s.change > s.rest_change
+     and s.excess >= 0.5 * cur.excess
+     and aoma_private.rca_within(s.vals, cur.vals)
+     and not exists (select from unnest(taken) ck where aoma_private.rca_overlaps(s.vals, ck::text[]))
+$$;
+revoke execute on function aoma_private.rca_drill_candidate(aoma_private.rca_segment, aoma_private.rca_segment, text[]) from public;
+grant execute on function aoma_private.rca_drill_candidate(aoma_private.rca_segment, aoma_private.rca_segment, text[]) to authenticated, service_role;
 
 /*
  * analytics.root_cause_segments(target, window_from, window_to, baseline_from, baseline_to,
@@ -512,7 +613,8 @@ grant execute on function aoma_private.rca_concentrated(text, aoma_private.rca_s
  */
 create or replace function analytics.root_cause_segments(
   target text default 'processing_failures', window_from date default null, window_to date default null,
-  baseline_from date default null, baseline_to date default null, dimensions text[] default null, max_depth integer default 3)
+  baseline_from date default null, baseline_to date default null, dimensions text[] default null, max_depth integer default 3,
+  scope jsonb default null)
 returns table (
   rank integer, cause_rank integer, depth integer, dims text[], vals text[],
   window_n float8, window_failures float8, baseline_n float8, baseline_failures float8,
@@ -537,9 +639,12 @@ declare
   v_leaves aoma_private.rca_cell[];
   v_tot aoma_private.rca_cell;
   v_segs aoma_private.rca_segment[];
+  v_scope text[];
   v_cause_keys text[] := '{}';
   v_cur aoma_private.rca_segment;
   v_next aoma_private.rca_segment;
+  v_ll_next float8;
+  v_tried bigint;
 begin
   select * into per from aoma_private.rca_periods(target, window_from, window_to, baseline_from, baseline_to);
   if max_depth is null or max_depth < 1 or max_depth > 3 then
@@ -553,17 +658,23 @@ begin
   if cardinality(v_sel) = 0 then
     raise exception 'dimensions must name at least one of %''s: %', target, array_to_string(v_all, ', ') using errcode = '22023';
   end if;
-  v_pos := array(select distinct array_position(v_all, d) from unnest(v_sel) d order by 1);
+  v_scope := aoma_private.rca_scope(target, scope);
+  -- a dimension the scope fixes is no longer a way to split
+  v_pos := array(select distinct array_position(v_all, d) from unnest(v_sel) d where v_scope[array_position(v_all, d)] is null order by 1);
   v_k := cardinality(v_pos);
+  if v_k = 0 then
+    raise exception 'every dimension asked for is fixed by the scope; leave at least one of % free', array_to_string(v_all, ', ') using errcode = '22023';
+  end if;
 
   -- the leaves: units grouped by every chosen dimension (null at the others)
   select array_agg(row(l.vals, l.n_w, l.f_w, l.n_b, l.f_b)::aoma_private.rca_cell) into v_leaves
   from (select u.vals, count(*) filter (where u.in_window) as n_w, count(*) filter (where u.in_window and u.failed) as f_w,
                count(*) filter (where not u.in_window) as n_b, count(*) filter (where not u.in_window and u.failed) as f_b
-        from aoma_private.rca_units(target, v_sel, per.w_from, per.w_to, per.b_from, per.b_to) u
+        from aoma_private.rca_units(target, v_sel, per.w_from, per.w_to, per.b_from, per.b_to, v_scope) u
         group by u.vals) l;
   v_tot := (select row(null, coalesce(sum(l.n_w), 0), coalesce(sum(l.f_w), 0), coalesce(sum(l.n_b), 0), coalesce(sum(l.f_b), 0))::aoma_private.rca_cell
             from unnest(v_leaves) l);
+  perform aoma_private.rca_check_scope(per, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
   if per.family = 'poisson' then
     -- a count per day: every segment's exposure is the period's days
     v_tot.n_w := per.w_to - per.w_from + 1;
@@ -576,7 +687,7 @@ begin
     from generate_series(1, (1 << v_k) - 1) m(mask)
   ),
   seg as (
-    select array(select case when p = any(m.kept) then l.vals[p] end from generate_series(1, cardinality(v_all)) p) as key,
+    select array(select case when p = any(m.kept) then l.vals[p] else v_scope[p] end from generate_series(1, cardinality(v_all)) p) as key,
            cardinality(m.kept) as depth,
            sum(l.n_w) as n_w, sum(l.f_w) as f_w, sum(l.n_b) as n_b, sum(l.f_b) as f_b
     from unnest(v_leaves) l cross join masks m
@@ -608,27 +719,29 @@ begin
     into v_segs
   from q cross join qs;
 
-  -- the causes: the largest significant rise, drilled down while a child keeps 80% of its excess
+  -- the causes: the largest significant rise, drilled down while a child fits better (rca_split_loglik)
   for i in 1..3 loop
     select s.* into v_cur from unnest(v_segs) s
     where s.q_value < 0.05 and s.excess > 0 and s.change > 1 and s.change > s.rest_change
       and (s.excess_share is null or s.excess_share >= 0.05)
       and not exists (select from unnest(v_cause_keys) ck where aoma_private.rca_overlaps(s.vals, ck::text[]))
-    order by s.depth, s.excess desc, s.vals::text
+    order by s.depth, s.p_value, s.excess desc, s.vals::text
     limit 1;
     exit when not found;
     loop
-      -- the child that keeps most of the excess, when its change stands out from the rest of its parent's
-      select s.* into v_next from unnest(v_segs) s
-      where s.depth = v_cur.depth + 1 and s.q_value < 0.05 and s.change > s.rest_change
-        and s.excess >= 0.8 * v_cur.excess
-        and aoma_private.rca_within(s.vals, v_cur.vals)
-        and s.window_n + s.baseline_n < v_cur.window_n + v_cur.baseline_n
-        and not exists (select from unnest(v_cause_keys) ck where aoma_private.rca_overlaps(s.vals, ck::text[]))
-        and aoma_private.rca_concentrated(per.family, s, v_cur, v_k - v_cur.depth)
-      order by s.excess desc, s.vals::text
+      -- the child that fits best, when it fits better than its parent by more than the search costs:
+      -- ln(children tried) + 2 log-likelihood units
+      select (x.s).* into v_next
+      from (select s, aoma_private.rca_split_loglik(per.family, s, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b) as ll
+            from unnest(v_segs) s
+            where aoma_private.rca_drill_candidate(s, v_cur, v_cause_keys)) x
+      order by x.ll desc, (x.s).vals::text
       limit 1;
       exit when not found;
+      v_ll_next := aoma_private.rca_split_loglik(per.family, v_next, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b);
+      v_tried := (select count(*) from unnest(v_segs) s where aoma_private.rca_drill_candidate(s, v_cur, v_cause_keys));
+      exit when v_ll_next - aoma_private.rca_split_loglik(per.family, v_cur, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b)
+                <= ln(v_tried) + 2;
       v_cur := v_next;
     end loop;
     v_cause_keys := v_cause_keys || v_cur.vals::text;
@@ -643,30 +756,9 @@ begin
   order by 1;
 end
 $$;
-revoke execute on function analytics.root_cause_segments(text, date, date, date, date, text[], integer) from public;
-grant execute on function analytics.root_cause_segments(text, date, date, date, date, text[], integer) to authenticated, service_role;
+revoke execute on function analytics.root_cause_segments(text, date, date, date, date, text[], integer, jsonb) from public;
+grant execute on function analytics.root_cause_segments(text, date, date, date, date, text[], integer, jsonb) to authenticated, service_role;
 
--- aoma_private.rca_segment_units — rca_units restricted to one segment (vals aligned with the target's dimensions, null = any).
-create or replace function aoma_private.rca_segment_units(target text, seg text[], w_from date, w_to date, b_from date, b_to date)
-returns table (vals text[], in_window boolean, failed boolean, template_id text, message text, at timestamptz)
-language plpgsql stable
-set search_path = ''
-as $$
-declare
-  v_all text[] := aoma_private.rca_dimensions(target);
-begin
-  if seg is null or cardinality(seg) <> cardinality(v_all) then
-    raise exception 'segment must give one value (or null for any) for each of %''s dimensions: %', target, array_to_string(v_all, ', ')
-      using errcode = '22023';
-  end if;
-  return query
-  select u.* from aoma_private.rca_units(target, array(select v_all[i] from generate_series(1, cardinality(v_all)) i where seg[i] is not null),
-                                         w_from, w_to, b_from, b_to) u
-  where aoma_private.rca_within(u.vals, seg);
-end
-$$;
-revoke execute on function aoma_private.rca_segment_units(text, text[], date, date, date, date) from public;
-grant execute on function aoma_private.rca_segment_units(text, text[], date, date, date, date) to authenticated, service_role;
 
 /*
  * analytics.root_cause_templates(target, segment, window_from, window_to, baseline_from, baseline_to,
@@ -703,7 +795,7 @@ begin
     return;
   end if;
   return query
-  with u as (select * from aoma_private.rca_segment_units(target, v_seg, per.w_from, per.w_to, per.b_from, per.b_to)),
+  with u as (select * from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, v_seg)),
   tot as (
     select count(*) filter (where u.in_window)::float8 as n_w, count(*) filter (where not u.in_window)::float8 as n_b,
            count(*) filter (where u.in_window and u.failed)::float8 as f_w, count(*) filter (where not u.in_window and u.failed)::float8 as f_b
@@ -730,21 +822,6 @@ $$;
 revoke execute on function analytics.root_cause_templates(text, text[], date, date, date, date, integer) from public;
 grant execute on function analytics.root_cause_templates(text, text[], date, date, date, date, integer) to authenticated, service_role;
 
--- log-likelihood of f failures in n at their own MLE rate (binomial; poisson: n days), 0·ln 0 = 0.
-create or replace function aoma_private.rca_loglik(family text, f float8, n float8)
-returns float8
-language sql immutable strict parallel safe
-set search_path = ''
-as $$
-  select case
-    when n <= 0 then 0
-    when family = 'binomial' then
-      (case when f > 0 then f * ln(f / n) else 0 end) + (case when n - f > 0 then (n - f) * ln((n - f) / n) else 0 end)
-    else (case when f > 0 then f * ln(f / n) - f else 0 end)
-  end
-$$;
-revoke execute on function aoma_private.rca_loglik(text, float8, float8) from public;
-grant execute on function aoma_private.rca_loglik(text, float8, float8) to authenticated, service_role;
 
 /*
  * analytics.root_cause_timeline(target, segment, window_from, window_to, baseline_from, baseline_to)
@@ -769,7 +846,7 @@ begin
   select * into per from aoma_private.rca_periods(target, window_from, window_to, baseline_from, baseline_to);
   v_seg := coalesce(segment, array_fill(null::text, array[cardinality(aoma_private.rca_dimensions(target))]));
   return query
-  with u as (select * from aoma_private.rca_segment_units(target, v_seg, per.w_from, per.w_to, per.b_from, per.b_to)),
+  with u as (select * from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, v_seg)),
   days as (
     select d::date as day from generate_series(least(per.b_from, per.w_from), greatest(per.b_to, per.w_to), interval '1 day') d
     where (d::date between per.w_from and per.w_to) or (d::date between per.b_from and per.b_to)
@@ -803,3 +880,38 @@ $$;
 revoke execute on function analytics.root_cause_timeline(text, text[], date, date, date, date) from public;
 grant execute on function analytics.root_cause_timeline(text, text[], date, date, date, date) to authenticated, service_role;
 
+
+/*
+ * analytics.changes_before(day, hours) — what changed in the `hours` (1..168, default 48) before UTC
+ * day `day` began: one row per production deployment (kind 'deployment': when, repository, ref and
+ * status) and one row counting the commits to the service repositories (aoma.repositories.is_service)
+ * in the same span (kind 'service_commits', n). Root-cause analysis shows it beside the day a
+ * cause's rate changed (a daily change point: the change happened during that day or at its start).
+ */
+create or replace function analytics.changes_before(day date, hours integer default 48)
+returns table (kind text, at timestamptz, repo text, detail text, n bigint)
+language plpgsql stable
+set search_path = ''
+as $$
+declare
+  v_hi timestamptz := day::timestamp at time zone 'UTC';
+  v_lo timestamptz;
+begin
+  if day is null or hours is null or hours < 1 or hours > 168 then
+    raise exception 'changes_before needs a day and hours between 1 and 168 (got %, %)', coalesce(day::text, 'null'), coalesce(hours::text, 'null')
+      using errcode = '22023';
+  end if;
+  v_lo := (day::timestamp at time zone 'UTC') - make_interval(hours => hours);
+  return query
+  select 'deployment'::text, d.deployed_at, d.repo, concat_ws(' ', d.ref, '(' || d.status || ')'), 1::bigint
+  from aoma.deployments d
+  where d.deployed_at >= v_lo and d.deployed_at < v_hi and d.environment = 'production'
+  union all
+  select 'service_commits', null::timestamptz, null::text, null::text, count(*)
+  from aoma.git_commits c join aoma.repositories r on r.repo = c.repo and r.is_service
+  where c.committed_at >= v_lo and c.committed_at < v_hi
+  order by 1, 2;
+end
+$$;
+revoke execute on function analytics.changes_before(date, integer) from public;
+grant execute on function analytics.changes_before(date, integer) to authenticated, service_role;

@@ -18,6 +18,7 @@ import { migrateAll } from "../db/migrate.ts";
 import { databaseUrlFromEnv, DEFAULT_PGLITE_DIR, openDb } from "../db/open.ts";
 import type { Db } from "../db/types.ts";
 import { databaseContent, demoRefusal, loadDemo } from "../demo/load.ts";
+import { type AnomalySchedule, startAnomalySchedule } from "../jobs/anomaly_schedule.ts";
 import { type ForecastSchedule, startForecastSchedule } from "../jobs/forecast_schedule.ts";
 import { DEFAULT_PORT, startServer } from "../server/gateway.ts";
 import { handler as analyzeCorrelations } from "../tools/analyze_correlations.ts";
@@ -114,12 +115,14 @@ export async function main(args: readonly string[]): Promise<number> {
   let closing = false;
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   let forecasts: ForecastSchedule | undefined;
+  let monitors: AnomalySchedule | undefined;
   const shutdown = async () => {
     if (closing) return;
     closing = true;
     console.log("\nStopping: closing the server and the database …");
     await server?.close().catch(() => {});
     await forecasts?.stop();
+    await monitors?.stop();
     await db.close().catch(() => {});
     if (pgliteDir) removeServerLock(pgliteDir);
     Deno.exit(0);
@@ -150,8 +153,11 @@ export async function main(args: readonly string[]): Promise<number> {
     const auth = await authConfigFromEnv();
     server = await startServer({ db, port, host, auth });
     if (pgliteDir) await writeServerLock(pgliteDir, server.baseUrl);
-    // PGlite has no pg_cron: the nightly forecast jobs run on an in-process schedule instead
-    if (db.engine === "pglite") forecasts = startForecastSchedule(db);
+    // PGlite has no pg_cron: the nightly forecast jobs and the anomaly monitors run on in-process schedules instead
+    if (db.engine === "pglite") {
+      forecasts = startForecastSchedule(db);
+      monitors = startAnomalySchedule(db);
+    }
     const token = await issueToken(auth, { role: "authenticated" });
     const summary = await executiveSummary(db);
     console.log([

@@ -29,7 +29,9 @@ export function isCallerRole(role: unknown): role is CallerRole {
 /**
  * Runs `fn` inside ONE read-only transaction as `caller`.
  *
- * - `set transaction read only`: any write inside fails with SQLSTATE 25006.
+ * - `set transaction read only`: any write inside fails with SQLSTATE 25006 — unless `readOnly:
+ *   false`, for the few calls that write on purpose (registering an anomaly monitor), where the
+ *   role's grants alone decide (service_role may; authenticated may not).
  * - `set_config('role', …, true)` with the role from the allowlist (authenticated, service_role);
  *   any other role is refused with AppError 403 before the database is touched.
  * - `set_config('request.jwt.claims', <claims json>, true)` and `statement_timeout` (default 15 s).
@@ -45,7 +47,7 @@ export async function withCaller<T>(
   db: Db,
   caller: Caller,
   fn: (tx: Executor) => Promise<T>,
-  opts: { statementTimeoutMs?: number; signal?: AbortSignal } = {},
+  opts: { statementTimeoutMs?: number; signal?: AbortSignal; readOnly?: boolean } = {},
 ): Promise<T> {
   if (!isCallerRole(caller?.role)) {
     throw new AppError(
@@ -55,15 +57,16 @@ export async function withCaller<T>(
   }
   const timeout = Math.trunc(opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS);
   if (!(timeout > 0)) throw new AppError(500, `Cannot run as caller: statement timeout must be positive; got ${timeout}.`);
+  const readOnly = opts.readOnly ?? true;
   return await db.transaction(async (tx) => {
-    await tx.query("set transaction read only");
+    if (readOnly) await tx.query("set transaction read only");
     await tx.query(
       `select set_config('role', $1, true), set_config('request.jwt.claims', $2, true),
               set_config('statement_timeout', $3, true)`,
       [caller.role, JSON.stringify(caller.claims ?? {}), String(timeout)],
     );
     return await fn(tx);
-  }, { readOnly: true, signal: opts.signal });
+  }, { readOnly, signal: opts.signal });
 }
 
 /**

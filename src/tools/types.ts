@@ -8,9 +8,12 @@ import type { z } from "zod";
 import type { Caller } from "../db/caller.ts";
 import type { Db } from "../db/types.ts";
 
-/** Hints every tool here carries: it only reads, and only our own database. */
-export interface ReadOnlyAnnotations {
-  readOnlyHint: true;
+/**
+ * Hints every tool here carries: only our own database, never destructive. Every tool reads; one
+ * (create_anomaly_detection) may also register a monitor for service_role (readOnlyHint false).
+ */
+export interface ToolAnnotations {
+  readOnlyHint: boolean;
   openWorldHint: false;
   destructiveHint?: false;
   idempotentHint?: boolean;
@@ -25,7 +28,7 @@ export interface ToolDefinition<I extends z.ZodObject = z.ZodObject, O extends z
   inputSchema: I;
   /** Output schema; structuredContent is validated against it before it leaves the server. */
   outputSchema: O;
-  annotations: ReadOnlyAnnotations;
+  annotations: ToolAnnotations;
   /** Largest accepted arguments object, in bytes of JSON, checked before schema validation. */
   maxArgumentBytes: number;
   /** How a caller makes a call smaller, said when a call is stopped at its deadline ("narrow …"). */

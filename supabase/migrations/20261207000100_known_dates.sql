@@ -23,3 +23,8 @@ drop policy if exists known_dates_read on analytics.known_dates;
 create policy known_dates_read on analytics.known_dates for select to authenticated, service_role using (true);
 drop policy if exists known_dates_write on analytics.known_dates;
 create policy known_dates_write on analytics.known_dates for insert to service_role with check (true);
+-- the demo quarter's own date leaves with the demo (src/demo/load.ts removeDemoBeforeIngest); nothing else is deleted
+grant delete on analytics.known_dates to service_role;
+drop policy if exists known_dates_demo_delete on analytics.known_dates;
+create policy known_dates_demo_delete on analytics.known_dates for delete to service_role
+  using (description = 'The demo quarter''s cloud-migration date (src/demo/truth.json)');
