@@ -342,7 +342,6 @@ declare
   rn_b float8 := case when bin then tn_b - n_b else n_b end;
   rf_w float8 := tf_w - f_w;
   rf_b float8 := tf_b - f_b;
-  a float8; b float8; c float8; d float8;
   v float8; v_rest float8; se float8; base float8; var_e float8; total_excess float8;
 begin
   -- rates with intervals
@@ -470,9 +469,10 @@ grant execute on function aoma_private.rca_loglik(text, float8, float8) to authe
 
 /*
  * aoma_private.rca_check_scope — refuses a scope with no units to analyse: no attempts (or
- * incidents) of the scope in the window or in the baseline. per is aoma_private.rca_periods' row.
+ * incidents) of the scope in the window or in the baseline (the periods of aoma_private.rca_periods).
  */
-create or replace function aoma_private.rca_check_scope(per record, n_w float8, n_b float8, failures float8, scope jsonb)
+create or replace function aoma_private.rca_check_scope(
+  family text, w_from date, w_to date, b_from date, b_to date, n_w float8, n_b float8, failures float8, scope jsonb)
 returns void
 language plpgsql immutable
 set search_path = ''
@@ -480,20 +480,22 @@ as $$
 declare
   v_what text := case when scope is null or scope = '{}'::jsonb then '' else ' with ' || left(scope::text, 120) end;
 begin
-  if per.family = 'binomial' and n_w = 0 then
-    raise exception 'there are no processing attempts% in the window % to %; widen the scope or choose a window with data', v_what, per.w_from, per.w_to
+  if family = 'binomial' and n_w = 0 then
+    raise exception 'there are no processing attempts% in the window % to %; widen the scope or choose a window with data', v_what, w_from, w_to
       using errcode = '22023';
   end if;
-  if per.family = 'binomial' and n_b = 0 then
-    raise exception 'there are no processing attempts% in the baseline % to %; widen the scope or choose a baseline with data', v_what, per.b_from, per.b_to
+  if family = 'binomial' and n_b = 0 then
+    raise exception 'there are no processing attempts% in the baseline % to %; widen the scope or choose a baseline with data', v_what, b_from, b_to
       using errcode = '22023';
   end if;
-  if per.family = 'poisson' and failures = 0 then
+  if family = 'poisson' and failures = 0 then
     raise exception 'there are no incidents% in the window % to % nor in the baseline % to %; widen the scope or choose periods with data',
-      v_what, per.w_from, per.w_to, per.b_from, per.b_to using errcode = '22023';
+      v_what, w_from, w_to, b_from, b_to using errcode = '22023';
   end if;
 end
 $$;
+revoke execute on function aoma_private.rca_check_scope(text, date, date, date, date, float8, float8, float8, jsonb) from public;
+grant execute on function aoma_private.rca_check_scope(text, date, date, date, date, float8, float8, float8, jsonb) to authenticated, service_role;
 
 /*
  * analytics.root_cause_headline(target, window_from, window_to, baseline_from, baseline_to) — the
@@ -525,7 +527,7 @@ begin
          count(*) filter (where not u.in_window)::float8 as n_b, count(*) filter (where not u.in_window and u.failed)::float8 as f_b
     into c
   from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, aoma_private.rca_scope(target, scope)) u;
-  perform aoma_private.rca_check_scope(per, c.n_w, c.n_b, c.f_w + c.f_b, scope);
+  perform aoma_private.rca_check_scope(per.family, per.w_from, per.w_to, per.b_from, per.b_to, c.n_w, c.n_b, c.f_w + c.f_b, scope);
   if per.family = 'poisson' then
     c.n_w := per.w_to - per.w_from + 1;
     c.n_b := per.b_to - per.b_from + 1;
@@ -640,7 +642,7 @@ declare
   v_tot aoma_private.rca_cell;
   v_segs aoma_private.rca_segment[];
   v_scope text[];
-  v_cause_keys text[] := '{}';
+  v_cause_keys text[] := '{}'::text[];
   v_cur aoma_private.rca_segment;
   v_next aoma_private.rca_segment;
   v_ll_next float8;
@@ -674,7 +676,7 @@ begin
         group by u.vals) l;
   v_tot := (select row(null, coalesce(sum(l.n_w), 0), coalesce(sum(l.f_w), 0), coalesce(sum(l.n_b), 0), coalesce(sum(l.f_b), 0))::aoma_private.rca_cell
             from unnest(v_leaves) l);
-  perform aoma_private.rca_check_scope(per, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
+  perform aoma_private.rca_check_scope(per.family, per.w_from, per.w_to, per.b_from, per.b_to, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
   if per.family = 'poisson' then
     -- a count per day: every segment's exposure is the period's days
     v_tot.n_w := per.w_to - per.w_from + 1;

@@ -60,8 +60,11 @@ export function causeRecommendations(causes: Cause[], target: string): Recommend
         trigger: `${formatCount(t.windowFailures)} window failures with the template against ${formatCount(t.baselineFailures)} in the baseline`,
       });
     }
+    // a deployment before the change counts only when the cause's error pattern is new with it: deployments are
+    // frequent, and one that merely preceded a change is no finding
     const d = c.changesBefore?.deployments ?? [];
-    if (c.changedOn && d.length) {
+    const newPattern = !!t?.template && (t.windowShare ?? 0) >= 0.5 && t.baselineFailures === 0;
+    if (c.changedOn && d.length && newPattern) {
       const last = d[d.length - 1];
       out.push({
         rule: "deploy-before-change",

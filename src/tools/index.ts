@@ -3,6 +3,7 @@
  * src/tools/<tool>.ts (definition + handler) and listing it here.
  */
 import { analyzeCorrelations } from "./analyze_correlations.ts";
+import { analyzeFailurePatterns } from "./analyze_failure_patterns.ts";
 import { buildPredictiveModel } from "./build_predictive_model.ts";
 import { createAnomalyDetection } from "./create_anomaly_detection.ts";
 import { generateForecasts } from "./generate_forecasts.ts";
@@ -12,5 +13,5 @@ import type { Tool } from "./types.ts";
 export const TOOLS: readonly Tool[] = [
   analyzeCorrelations as unknown as Tool, generateForecasts as unknown as Tool,
   buildPredictiveModel as unknown as Tool, performRootCauseAnalysis as unknown as Tool,
-  createAnomalyDetection as unknown as Tool,
+  createAnomalyDetection as unknown as Tool, analyzeFailurePatterns as unknown as Tool,
 ];

@@ -244,6 +244,58 @@ async function evidence(
   return { cause, timeline };
 }
 
+/** What the root-cause SQL answered: the headline row, every segment, the causes with their evidence, the top cause's days. */
+export interface RootCauseData {
+  h: Row;
+  all: Segment[];
+  causes: Cause[];
+  topTimeline: Row[];
+}
+
+/**
+ * Runs the root-cause SQL inside `tx`: headline, segments, and each cause's evidence (a failing
+ * piece of evidence is a note). args: target, window from/to, baseline from/to (null = defaults).
+ * Shared by perform_root_cause_analysis and analyze_failure_patterns.
+ */
+export async function readRootCause(
+  tx: Executor, args: unknown[], dimensions: string[] | null, maxDepth: number, scope: Record<string, string> | null,
+  notes: string[], signal?: AbortSignal,
+): Promise<RootCauseData> {
+  const target = String(args[0]);
+  const [h] = await tx.query<Row>(HEADLINE_SQL, [...args, scope ? JSON.stringify(scope) : null]);
+  const rows = await tx.query<Row>(SEGMENTS_SQL, [...args, dimensions ? JSON.stringify(dimensions) : null, maxDepth, scope ? JSON.stringify(scope) : null]);
+  const all = rows.map(toSegment);
+  const dims = (rows[0]?.dims ?? []) as string[];
+  const causes: Cause[] = [];
+  let topTimeline: Row[] = [];
+  for (const seg of all.filter((s) => s.causeRank !== null)) {
+    const e = await evidence(tx, args, target, seg, all, dims, notes, signal);
+    causes.push(e.cause);
+    if (seg.causeRank === 1) topTimeline = e.timeline;
+  }
+  return { h, all, causes, topTimeline };
+}
+
+/** The answer's headline from the headline row. */
+export function toHeadline(h: Row, target: "processing_failures" | "incidents", scope: Record<string, string> | null): Headline {
+  return {
+    target,
+    unit: h.unit,
+    window: { start: day(h.w_from), end: day(h.w_to) },
+    baseline: { start: day(h.b_from), end: day(h.b_to) },
+    scope,
+    windowUnits: Number(h.window_n),
+    windowFailures: Number(h.window_failures),
+    windowRate: iv(h, "window_rate")!,
+    baselineUnits: Number(h.baseline_n),
+    baselineFailures: Number(h.baseline_failures),
+    baselineRate: iv(h, "baseline_rate")!,
+    change: iv(h, "change"),
+    pValue: num(h.p_value),
+    excessFailures: Number(h.excess),
+  };
+}
+
 // ───────────────────────────── handler ─────────────────────────────
 
 /**
@@ -261,40 +313,14 @@ export async function handler(input: RootCauseInput, ctx: ToolContext): Promise<
   const args = [target, d(input.window?.start), d(input.window?.end), d(input.baseline?.start), d(input.baseline?.end)];
   const scope = input.scope && Object.keys(input.scope).length ? input.scope : null;
 
-  const data = await withCaller(ctx.db, ctx.caller, async (tx: Executor) => {
-    const [h] = await tx.query<Row>(HEADLINE_SQL, [...args, scope ? JSON.stringify(scope) : null]);
-    const rows = await tx.query<Row>(SEGMENTS_SQL, [
-      ...args, input.dimensions ? JSON.stringify(input.dimensions) : null, input.maxDepth ?? 3, scope ? JSON.stringify(scope) : null,
-    ]);
-    const all = rows.map(toSegment);
-    const dims = (rows[0]?.dims ?? []) as string[];
-    const causes: Cause[] = [];
-    let topTimeline: Row[] = [];
-    for (const seg of all.filter((s) => s.causeRank !== null)) {
-      const e = await evidence(tx, args, target, seg, all, dims, notes, ctx.signal);
-      causes.push(e.cause);
-      if (seg.causeRank === 1) topTimeline = e.timeline;
-    }
-    return { h, all, causes, topTimeline };
-  }, { signal: ctx.signal, statementTimeoutMs: ctx.deadlineMs });
+  const data = await withCaller(
+    ctx.db,
+    ctx.caller,
+    (tx: Executor) => readRootCause(tx, args, input.dimensions ?? null, input.maxDepth ?? 3, scope, notes, ctx.signal),
+    { signal: ctx.signal, statementTimeoutMs: ctx.deadlineMs },
+  );
 
-  const h = data.h;
-  const headline: Headline = {
-    target,
-    unit: h.unit,
-    window: { start: day(h.w_from), end: day(h.w_to) },
-    baseline: { start: day(h.b_from), end: day(h.b_to) },
-    scope,
-    windowUnits: Number(h.window_n),
-    windowFailures: Number(h.window_failures),
-    windowRate: iv(h, "window_rate")!,
-    baselineUnits: Number(h.baseline_n),
-    baselineFailures: Number(h.baseline_failures),
-    baselineRate: iv(h, "baseline_rate")!,
-    change: iv(h, "change"),
-    pValue: num(h.p_value),
-    excessFailures: Number(h.excess),
-  };
+  const headline = toHeadline(data.h, target, scope);
   const nTested = data.all.filter((s) => s.pValue !== null).length;
   const nSignificant = data.all.filter((s) => s.qValue !== null && s.qValue < 0.05).length;
   const insights = writeRootCauseInsights(headline, data.causes, nTested, nSignificant);
