@@ -275,6 +275,17 @@ const BUDGET: Record<string, (args: Record<string, unknown>, gen: Generator, p: 
       for (const k of ["predictorVariables", "timeWindow", "windowEnd", "predictionHorizon", "modelType", "maxLag"]) delete args[k];
     }
   },
+  // a root-cause answer runs the segment search and each cause's evidence (≈1 s on PGlite, the chart another)
+  perform_root_cause_analysis: (args, gen, p) => {
+    if ((args.includeChart === undefined || args.includeChart === true) && gen.rng.chance(p)) args.includeChart = false;
+    if (args.maxDepth === undefined && gen.rng.chance(p * 0.5)) args.maxDepth = 1;
+  },
+  create_anomaly_detection: (args, gen, p) => {
+    if ((args.includeChart === undefined || args.includeChart === true) && gen.rng.chance(p)) args.includeChart = false;
+  },
+  analyze_failure_patterns: (args, gen, p) => {
+    if ((args.includeVisualization === undefined || args.includeVisualization === true) && gen.rng.chance(p)) args.includeVisualization = false;
+  },
 };
 
 /**
@@ -286,6 +297,10 @@ const SWEEP_MUST_SUCCEED: Record<string, (row: CatalogRow) => boolean> = {
   generate_forecasts: (row) => row.kind !== "calendar" && row.grain !== "week",
   // the sweep puts one name in every name-like property (target and predictors alike): refusals are right
   build_predictive_model: () => false,
+  // catalog names are not dimensions or scope values: refusals are right
+  perform_root_cause_analysis: () => false,
+  // a name that is a catalog feature is answered; a filter applies to three daily features only
+  create_anomaly_detection: () => false,
 };
 
 /**
