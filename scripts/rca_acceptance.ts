@@ -11,6 +11,9 @@
  *     supported"? Does analytics.root_cause_timeline put the change within a day of the planted
  *     window start?
  *   - null: does any segment pass q < 0.05 (it should not)? How many causes are reported?
+ *   - both: the anomaly detector on the cohort's daily failures (analytics.detect_anomaly_events(
+ *     'processing_failures', asset_type 360RA, migration_state legacy), defaults: the last 28 days):
+ *     planted — an upward event starting within 2 days of the planted window start; null — any event.
  * Prints one line per seed and variant and a summary.
  * Usage (local cluster up): deno run -A scripts/rca_acceptance.ts [--seeds 41-64] [--variants planted,null]
  */
@@ -41,7 +44,8 @@ const expectedShare = cohort.expected_cohort_attempts_in_window / expectedWindow
 
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
 const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${NAME}$1`);
-const tally = { planted: { n: 0, first: 0, rate: 0, share: 0, template: 0, change: 0, all: 0 }, null: { n: 0, clean: 0 } };
+const tally = { planted: { n: 0, first: 0, rate: 0, share: 0, template: 0, change: 0, all: 0, anomaly: 0 }, null: { n: 0, clean: 0, noAnomaly: 0 } };
+const EVENTS_SQL = "select started, event_direction from analytics.detect_anomaly_events('processing_failures', asset_type => '360RA', migration_state => 'legacy')";
 for (let seed = s0; seed <= s1; seed++) {
   for (const variant of variants) {
     await admin.unsafe(`drop database if exists ${NAME} with (force)`);
@@ -54,11 +58,13 @@ for (let seed = s0; seed <= s1; seed++) {
       const segs = await db.query<Record<string, unknown>>("select *, to_jsonb(vals) as vals_json from analytics.root_cause_segments() order by rank");
       const ms = Math.round(performance.now() - t0);
       const causes = segs.filter((s) => s.cause_rank !== null);
+      const events = await db.query<{ started: Date | string; event_direction: string }>(EVENTS_SQL);
       if (variant === "null") {
+        tally.null.noAnomaly += +(events.length === 0);
         const sig = segs.filter((s) => s.q_value !== null && Number(s.q_value) < 0.05).length;
         tally.null.n++;
         if (sig === 0) tally.null.clean++;
-        console.log(`seed ${seed} null: ${sig} segments with q < 0.05, ${causes.length} causes (${ms} ms)`);
+        console.log(`seed ${seed} null: ${sig} segments with q < 0.05, ${causes.length} causes (${ms} ms); ${events.length} anomaly events`);
         continue;
       }
       const c = causes[0] as Record<string, unknown> | undefined;
@@ -74,11 +80,13 @@ for (let seed = s0; seed <= s1; seed++) {
         change = !!tl[0] && Math.abs(Date.parse(tl[0].day) - windowStart) <= 86_400_000;
       }
       const p = tally.planted;
+      const anomaly = events.some((e) => e.event_direction === "up" && Math.abs(new Date(e.started).getTime() - windowStart) <= 2 * 86_400_000);
+      p.anomaly += +anomaly;
       p.n++;
       p.first += +first; p.rate += +rate; p.share += +share; p.template += +template; p.change += +change;
       p.all += +(first && rate && share && template);
       console.log(`seed ${seed} planted: cause1 ${JSON.stringify(vals)} rate ${Number(c?.window_rate).toFixed(3)} [${Number(c?.window_rate_lo).toFixed(3)}, ${Number(c?.window_rate_hi).toFixed(3)}] ` +
-        `support [${Number(c?.support_lo).toFixed(4)}, ${Number(c?.support_hi).toFixed(4)}] vs ${expectedShare.toFixed(4)}; first ${first} rate ${rate} share ${share} template ${template} change ${change}; ${causes.length} causes (${ms} ms)`);
+        `support [${Number(c?.support_lo).toFixed(4)}, ${Number(c?.support_hi).toFixed(4)}] vs ${expectedShare.toFixed(4)}; first ${first} rate ${rate} share ${share} template ${template} change ${change}; ${causes.length} causes (${ms} ms); anomaly ${anomaly} ${JSON.stringify(events.map((e) => new Date(e.started).toISOString().slice(0, 10)))}`);
     } catch (e) {
       console.log(`seed ${seed} ${variant}: ERROR ${(e as Error).message}`);
     } finally {

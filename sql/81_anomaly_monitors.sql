@@ -21,8 +21,8 @@
 --     aoma_anomaly_monitors): new data is scored within 15 minutes of the refresh that brought it;
 --     a run with no new period reads nothing but the features' last period. On PGlite the in-process
 --     schedule of `npm start` (src/jobs/anomaly_schedule.ts) runs the same function;
---   * analytics.anomaly_monitor_events groups the stored anomalies of each monitor into events
---     (anomalous periods at most 3 periods apart, as analytics.anomaly_events does).
+--   * analytics.anomaly_monitor_events groups the stored anomalies of each monitor into the events
+--     analytics.anomaly_scores put them in when they were scored (analytics.anomalies.event_start).
 
 -- The period length of a grain.
 create or replace function aoma_private.grain_interval(grain text)
@@ -254,8 +254,8 @@ begin
     raise exception 'a monitor name is 1 to 63 lower-case letters, digits and underscores, starting with a letter (got "%")', left(coalesce(monitor_name, 'null'), 80)
       using errcode = '22023';
   end if;
-  if sensitivity is null or not (sensitivity > 0 and sensitivity < 1) then
-    raise exception 'sensitivity must be strictly between 0 and 1 (got %)', coalesce(sensitivity::text, 'null') using errcode = '22023';
+  if sensitivity is null or not (sensitivity >= 0.001 and sensitivity <= 0.999) then
+    raise exception 'sensitivity must be between 0.001 and 0.999 (got %)', coalesce(sensitivity::text, 'null') using errcode = '22023';
   end if;
   if direction is null or direction not in ('up', 'down', 'both') then
     raise exception 'direction must be one of up, down, both (got "%")', coalesce(direction, 'null') using errcode = '22023';
@@ -327,14 +327,16 @@ begin
       continue when cardinality(s.ts) = 0 or (v_last is not null and s.ts[cardinality(s.ts)] <= v_last);
       v_from := coalesce((select min(t) from unnest(s.ts) t where v_last is null or t > v_last), s.ts[1]);
       v_to := s.ts[cardinality(s.ts)];
-      with a as (
-        select * from analytics.anomaly_scores(s.ts, s.vals, case when m.season > cardinality(s.ts) / 4 then 0 else m.season end,
-                                               m.sensitivity, m.direction) a
-        where a.ts >= v_from
+      with allpts as (
+        select sc.*, min(sc.ts) filter (where sc.event is not null) over (partition by sc.event) as event_start
+        from analytics.anomaly_scores(s.ts, s.vals, case when m.season > cardinality(s.ts) / 4 then 0 else m.season end,
+                                      m.sensitivity, m.direction) sc
       ),
+      a as (select * from allpts where allpts.ts >= v_from),
       ins as (
-        insert into analytics.anomalies (monitor_name, period, value, expected, lower, upper, score)
-        select m.monitor_name, a.ts, a.value, a.expected, a.lower, a.upper, a.score from a where a.anomalous
+        -- event_start: the event's first period over the whole series scored (it may lie before v_from)
+        insert into analytics.anomalies (monitor_name, period, value, expected, lower, upper, score, event_start)
+        select m.monitor_name, a.ts, a.value, a.expected, a.lower, a.upper, a.score, a.event_start from a where a.anomalous
         on conflict do nothing
         returning 1
       )
@@ -354,26 +356,20 @@ $$;
 revoke execute on function analytics.run_anomaly_monitors(text, text) from public;
 grant execute on function analytics.run_anomaly_monitors(text, text) to service_role;
 
--- The stored anomalies of each monitor grouped into events: anomalous periods at most 3 periods apart.
+-- The stored anomalies of each monitor grouped into events: the event each was scored in (event_start).
 create or replace view analytics.anomaly_monitor_events with (security_invoker = true) as
-with a as (
-  select x.*, m.grain, m.feature, m.asset_type, m.migration_state,
-         case when x.period - lag(x.period) over w <= 3 * aoma_private.grain_interval(m.grain) then 0 else 1 end as starts
-  from analytics.anomalies x join analytics.anomaly_monitors m using (monitor_name)
-  window w as (partition by x.monitor_name order by x.period)
-),
-g as (select a.*, sum(a.starts) over (partition by a.monitor_name order by a.period) as event from a)
-select g.monitor_name, g.feature, g.grain, g.asset_type, g.migration_state, g.event::integer as event,
-       min(g.period) as started, max(g.period) as ended,
-       (array_agg(g.period order by g.score desc, g.period))[1] as peak,
-       max(g.score) as peak_score, count(*)::integer as points,
-       case when bool_and(g.value > g.expected) then 'up' when bool_and(g.value < g.expected) then 'down' else 'mixed' end as direction,
-       case when max(g.score) >= 0.999 then 'high' when max(g.score) >= 0.99 then 'medium' else 'low' end as severity,
-       min(g.scored_at) as first_detected_at
-from g
-group by g.monitor_name, g.feature, g.grain, g.asset_type, g.migration_state, g.event;
+select x.monitor_name, m.feature, m.grain, m.asset_type, m.migration_state,
+       (dense_rank() over (partition by x.monitor_name order by min(coalesce(x.event_start, x.period))))::integer as event,
+       min(x.period) as started, max(x.period) as ended,
+       (array_agg(x.period order by x.score desc, x.period))[1] as peak,
+       max(x.score) as peak_score, count(*)::integer as points,
+       case when bool_and(x.value > x.expected) then 'up' when bool_and(x.value < x.expected) then 'down' else 'mixed' end as direction,
+       case when max(x.score) >= 0.999 then 'high' when max(x.score) >= 0.99 then 'medium' else 'low' end as severity,
+       min(x.scored_at) as first_detected_at
+from analytics.anomalies x join analytics.anomaly_monitors m using (monitor_name)
+group by x.monitor_name, m.feature, m.grain, m.asset_type, m.migration_state, coalesce(x.event_start, x.period);
 comment on view analytics.anomaly_monitor_events is
-  'The anomalies each monitor stored (analytics.anomalies), grouped into events: anomalous periods at most 3 periods apart; severity by peak score as analytics.anomaly_events.';
+  'The anomalies each monitor stored (analytics.anomalies), grouped into the events analytics.anomaly_scores put them in (event_start); severity by peak score as analytics.anomaly_events.';
 grant select on analytics.anomaly_monitor_events to authenticated, service_role;
 
 /*

@@ -1,8 +1,10 @@
 /**
  * analytics.anomaly_scores and analytics.anomaly_events (sql/80_anomaly.sql) against the independent
  * numpy implementation of tests/reference/make_anomaly_reference.py — a synthetic hourly series with
- * planted spikes, a level shift and gaps (season 24, both directions and 'up' only) and NAB's
- * iio_us-east-1_i-a2eb1cd9_NetworkIn (no season) — on PGlite and on the PostgreSQL server:
+ * planted spikes, a level shift and gaps (season 24, both directions, 'up' only and 'down' only) and
+ * NAB's iio_us-east-1_i-a2eb1cd9_NetworkIn (no season); both series are long enough for the range
+ * rule (on after 288 values), and the synthetic level shift is one event of points 7 apart — on
+ * PGlite and on the PostgreSQL server:
  * expected, lower, upper and score to 1e-9 (relative, absolute below 1), the anomalous flags, the
  * event numbers and every event row equal.
  */

@@ -140,7 +140,7 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
         /registering a monitor writes analytics\.anomaly_monitors and is allowed to service_role only \(this caller is authenticated\)/);
       assert.match(errorText(await call(client, "create_anomaly_detection", { metric: "asset_volume", filter: { assetType: "360RA" } })),
         /a filter on asset type or migration state applies to processing_attempts, processing_failures and processing_failure_rate/);
-      assert.match(errorText(await call(client, "create_anomaly_detection", { sensitivity: 1.5 })), /sensitivity must be a number strictly between 0 and 1/);
+      assert.match(errorText(await call(client, "create_anomaly_detection", { sensitivity: 1.5 })), /sensitivity must be a number from 0.001 to 0.999/);
       assert.match(errorText(await call(client, "create_anomaly_detection", { metric: "no_such_feature" })), /no_such_feature/);
     });
 

@@ -23,7 +23,7 @@ import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 // ───────────────────────────── definition (data only) ─────────────────────────────
 
 const GRAINS = { hourly: "hour", daily: "day", weekly: "week" } as const;
-const sensitivityError = "sensitivity must be a number strictly between 0 and 1 (higher flags more; default 0.5)";
+const sensitivityError = "sensitivity must be a number from 0.001 to 0.999 (higher flags more; default 0.5)";
 
 const inputSchema = toolArguments({
   metric: text("metric", { max: 63, noun: "a feature name (text)" }).optional()
@@ -32,8 +32,8 @@ const inputSchema = toolArguments({
     .describe("Period of the series (default daily)."),
   window: dateRange("window", { start: "First day shown (default: the last 28 periods).", end: "Last day (default: the last with data)." })
     .optional().describe("The periods to score and show; the baseline is read from before them."),
-  sensitivity: z.number({ error: sensitivityError }).gt(0, { error: sensitivityError }).lt(1, { error: sensitivityError }).optional()
-    .describe("In (0, 1); a point is anomalous when |robust z| ≥ 2 / sensitivity (0.5 → 4). Default 0.5."),
+  sensitivity: z.number({ error: sensitivityError }).min(0.001, { error: sensitivityError }).max(0.999, { error: sensitivityError }).optional()
+    .describe("0.001 to 0.999; a point is anomalous when its robust z (or its excess past the history's range) reaches 2 / sensitivity (0.5 → 4). Default 0.5."),
   direction: z.enum(["up", "down", "both"], { error: "direction must be one of up, down, both" }).optional()
     .describe("Which side is anomalous (default both)."),
   season: z.int({ error: "season must be a whole number of periods from 0 to 1000" }).min(0, { error: "season must be a whole number of periods from 0 to 1000" })
@@ -57,7 +57,7 @@ const outputSchema = z.object({
   grain: z.enum(["hour", "day", "week"]),
   filter: z.object({ assetType: z.string().nullable(), migrationState: z.string().nullable() }),
   sensitivity: z.number(),
-  threshold: z.number().describe("|robust z| at or above which a point is anomalous (2 / sensitivity)"),
+  threshold: z.number().describe("robust z (or range excess, in the same units) at or above which a point is anomalous: 2 / sensitivity"),
   direction: z.enum(["up", "down", "both"]),
   points: z.array(z.object({
     period: z.string(),
@@ -222,7 +222,8 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     "",
     `📊 ${what.toUpperCase()} (${grain === "hour" ? "hourly" : grain === "day" ? "daily" : "weekly"}, ${points.length ? `${day(points[0].period)} to ${day(points[points.length - 1].period)}` : "no periods"}):`,
     `- ${scored.length} periods scored against a seasonal robust baseline from the periods before each; ${anomalous.length} anomalous ` +
-    `(|robust z| ≥ ${(2 / sensitivity).toFixed(2)}, sensitivity ${sensitivity}, ${direction === "both" ? "either direction" : direction})`,
+    `(robust z ≥ ${(2 / sensitivity).toFixed(2)}, or past the history's range by ${((2 / sensitivity) / 80 * 100).toFixed(1)}% of it once 288 periods exist; ` +
+    `sensitivity ${sensitivity}, ${direction === "both" ? "either direction" : direction})`,
   ];
   if (scored.length < points.length) lines.push(`- ${points.length - scored.length} periods not scored (warm-up or no value)`);
   const keyFindings: string[] = [];
@@ -264,8 +265,9 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     recommendations.push(`Register a monitor (register: {name}) as service_role so the next ${events[events.length - 1].direction} event of ${what} is caught as the data arrives.`);
   }
   if (recommendations.length) lines.push("", "💡 RECOMMENDATIONS (each from an event above):", ...recommendations.map((r) => `- ${r}`));
-  lines.push("", `🧪 METHOD: sql/80_anomaly.sql (causal: each period against the periods before it); score = 1 − two-sided t(3) tail of the robust z; ` +
-    `events group anomalous periods at most 3 apart; severity high ≥ 0.999, medium ≥ 0.99.`);
+  lines.push("", `🧪 METHOD: sql/80_anomaly.sql (causal: each period against the periods before it: rolling-median level, same-slot ` +
+    `median offset, a scale from the recent residuals' upper quantile, and the history's range); score = 1 − two-sided t(3) tail; ` +
+    `one alert per incident (events); severity high ≥ 0.999, medium ≥ 0.99.`);
 
   let chart = null;
   if ((input.includeChart ?? true) && points.length) {

@@ -11,7 +11,7 @@ create table if not exists analytics.anomaly_monitors (
   feature          text not null,
   grain            text not null default 'day' check (grain in ('hour', 'day', 'week')),
   season           integer not null check (season >= 0 and season <= 1000),
-  sensitivity      float8 not null default 0.5 check (sensitivity > 0 and sensitivity < 1),
+  sensitivity      float8 not null default 0.5 check (sensitivity >= 0.001 and sensitivity <= 0.999),
   direction        text not null default 'both' check (direction in ('up', 'down', 'both')),
   asset_type       text check (asset_type is null or length(asset_type) between 1 and 100),
   migration_state  text check (migration_state is null or migration_state in ('legacy', 'migrating', 'migrated', 'unknown')),
@@ -33,9 +33,11 @@ create table if not exists analytics.anomalies (
   lower         float8,
   upper         float8,
   score         float8 not null check (score >= 0 and score <= 1),
+  event_start   timestamptz,
   scored_at     timestamptz not null default now(),
   primary key (monitor_name, period)
 );
+comment on column analytics.anomalies.event_start is 'First period of the event (analytics.anomaly_scores'' grouping) this anomaly belongs to, as scored.';
 comment on table analytics.anomalies is
   'Anomalous periods found by the monitors (analytics.run_anomaly_monitors): the value, the expected value and band at the monitor''s sensitivity, the score in [0, 1]. Written once per period, never overwritten.';
 

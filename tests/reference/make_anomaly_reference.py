@@ -8,12 +8,19 @@ history, where the SQL is one set-based query), with scipy for the score's t dis
   * seasonal offset o_t = median over j = 1..8 (t - j*season >= first point) of x[t - j*season] -
     m[t - j*season], at least 3 of them; expected e_t = m_t + o_t (o_t = 0 without seasonality);
   * sigma_t from the absolute residuals |x_u - e_u| of the 288 points before t (at least 12):
-    numpy.quantile(., 0.99) / 2.5758, else 1.2533 * mean, else max(1e-6 * |e_t|, 1e-12);
+    numpy.quantile(., 0.99) / 2.5758 (numpy.quantile(., 0.90) / 1.6449 while fewer than 100
+    residuals), else 1.2533 * mean, else max(1e-6 * |e_t|, 1e-12);
   * z_t = (x_t - e_t) / sigma_t (in the watched direction; |z| capped at 1e12);
-    score = 1 - 2 * scipy.stats.t.sf(|z|, df=3); anomalous <=> |z| >= 2 / sensitivity;
-    band e_t -/+ (2 / sensitivity) * sigma_t;
-  * events: anomalous points at most 3 positions apart share an event; peak = highest score
-    (earliest on ties); severity high >= 0.999, medium >= 0.99, else low.
+  * range z: once at least 288 non-null values precede t, with lo / hi their min / max and
+    d = x_t - hi ('up'), lo - x_t ('down') or the larger of both ('both'): 80 * d / (hi - lo) when
+    d > 0 and hi > lo (capped at 1e12), 1e12 when d > 0 and hi == lo, else 0;
+  * Z = max(z, range z) (None when z is None); score = 1 - 2 * scipy.stats.t.sf(Z, df=3);
+    anomalous <=> Z >= 2 / sensitivity; band: e_t -/+ (2 / sensitivity) * sigma_t, narrowed to
+    [lo - c*(hi - lo)/80, hi + c*(hi - lo)/80] (c = 2 / sensitivity) once the range rule is on;
+  * events, walking the anomalous points in time order: a point opens a new event when it is more
+    than 3 positions after the previous anomalous point and more than L positions (L = 48, or the
+    season) after the first point of the current event, else it joins the current event; peak =
+    highest score (earliest on ties); severity high >= 0.999, medium >= 0.99, else low.
 
 Series: a synthetic hourly series (season 24, 24 days, daily pattern + noise, three planted
 spikes, a level shift, and null gaps), scored with season 24 both ways and 'up' only; and NAB's
@@ -70,25 +77,39 @@ def detect(vals, season=0, sensitivity=0.5, direction="both"):
         e = expected[t]
         sigma = None
         if e is not None and len(hist) >= 12:
-            q = float(np.quantile(hist, 0.99))
-            sigma = q / 2.5758 if q > 0 else (1.2533 * float(hist.mean()) if hist.mean() > 0 else max(1e-6 * abs(e), 1e-12))
+            q = float(np.quantile(hist, 0.99)) / 2.5758 if len(hist) >= 100 else float(np.quantile(hist, 0.90)) / 1.6449
+            sigma = q if q > 0 else (1.2533 * float(hist.mean()) if hist.mean() > 0 else max(1e-6 * abs(e), 1e-12))
+        past = [v for v in x[:t] if v is not None]
+        rng_on = len(past) >= 288
+        lo, hi = (min(past), max(past)) if rng_on else (None, None)
         score, anomalous = None, False
         if sigma is not None and x[t] is not None:
             z = (x[t] - e) / sigma
             zd = {"up": max(z, 0.0), "down": max(-z, 0.0), "both": abs(z)}[direction]
             zd = min(zd, 1e12)
-            score = 1 - 2 * float(stats.t.sf(zd, 3))
-            anomalous = bool(zd >= cut)
+            zx = 0.0
+            if rng_on:
+                d = {"up": x[t] - hi, "down": lo - x[t], "both": max(x[t] - hi, lo - x[t])}[direction]
+                if d > 0:
+                    zx = min(80 * d / (hi - lo), 1e12) if hi > lo else 1e12
+            Z = max(zd, zx)
+            score = 1 - 2 * float(stats.t.sf(Z, 3))
+            anomalous = bool(Z >= cut)
         lower = e - cut * sigma if sigma is not None and direction != "up" else None
         upper = e + cut * sigma if sigma is not None and direction != "down" else None
+        if rng_on and lower is not None:
+            lower = max(lower, lo - cut / 80 * (hi - lo))
+        if rng_on and upper is not None:
+            upper = min(upper, hi + cut / 80 * (hi - lo))
         rows.append({"idx": t + 1, "value": x[t], "expected": e, "lower": lower, "upper": upper,
                      "score": score, "anomalous": anomalous, "event": None})
     # events
-    ev, last = 0, None
+    ev, last, start = 0, None, None
     for r in rows:
         if r["anomalous"]:
-            if last is None or r["idx"] - last > 3:
+            if last is None or (r["idx"] - last > 3 and r["idx"] - start > L):
                 ev += 1
+                start = r["idx"]
             r["event"] = ev
             last = r["idx"]
     events = []
@@ -136,6 +157,7 @@ def main():
         ("synthetic hourly, season 24", "synthetic", 24, 0.5, "both"),
         ("synthetic hourly, season 24, up only, sensitivity 0.7", "synthetic", 24, 0.7, "up"),
         ("NAB iio_us-east-1_i-a2eb1cd9_NetworkIn, no season", "nab_iio", 0, 0.5, "both"),
+        ("synthetic hourly, season 24, down only, sensitivity 0.8", "synthetic", 24, 0.8, "down"),
     ]:
         rows, events = detect(series[key]["values"], season, sens, direction)
         # columns, not rows of objects: a third of the size

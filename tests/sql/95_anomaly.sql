@@ -1,10 +1,10 @@
 -- Contract of analytics.anomaly_scores / analytics.anomaly_events (sql/80_anomaly.sql): signatures,
 -- volatility, security, grants, every error sentence, and cases with a closed-form answer on series
 -- without noise (constant series: every residual 0, so σ is the floor 10⁻⁶·|expected| until a spike
--- enters the 99th percentile of the residuals). Values against numpy on noisy series are in
--- tests/anomaly_test.ts.
+-- enters the 90th percentile — the 99th from 100 residuals on — of the residuals; a 0/10 alternation: the range rule, with its band
+-- 10 + 5% of the range). Values against numpy on noisy series are in tests/anomaly_test.ts.
 begin;
-select plan(49);
+select plan(59);
 
 -- the series of this file: idx 1..n every 5 minutes from 2026-01-01
 create function pg_temp.ts(n integer) returns timestamptz[] language sql as $$
@@ -56,9 +56,9 @@ select throws_ok($$select * from analytics.anomaly_scores(array['2026-01-01', nu
 select throws_ok($$select * from analytics.anomaly_scores(null, array[1]::float8[])$$,
   '22023', 'ts and vals must be arrays (got null)', 'null arrays');
 select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(3), array[1, 2, 3]::float8[], sensitivity => 1)$$,
-  '22023', 'sensitivity must be between 0 and 1, both excluded (got 1)', 'sensitivity 1');
+  '22023', 'sensitivity must be between 0.001 and 0.999 (got 1)', 'sensitivity 1');
 select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(3), array[1, 2, 3]::float8[], sensitivity => 0)$$,
-  '22023', 'sensitivity must be between 0 and 1, both excluded (got 0)', 'sensitivity 0');
+  '22023', 'sensitivity must be between 0.001 and 0.999 (got 0)', 'sensitivity 0');
 select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(3), array[1, 2, 3]::float8[], direction => 'sideways')$$,
   '22023', 'direction must be ''up'', ''down'' or ''both'' (got ''sideways'')', 'unknown direction');
 select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(3), array[1, 2, 3]::float8[], season => -1)$$,
@@ -97,20 +97,28 @@ select is((select row(e.event, e.started, e.ended, e.peak, e.peak_value, e.peak_
   row(1, timestamptz '2026-01-01 04:55+00', timestamptz '2026-01-01 04:55+00', timestamptz '2026-01-01 04:55+00', 50::float8, 5::float8, 1, 'up', 'high')::text,
   'the spike is one event: start = end = peak = point 60, severity high');
 
--- event grouping: two spikes with 2 normal points between them are one event, with 3 two events
-select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(100), pg_temp.spiky(100, '{60,63}')) where anomalous),
+-- event grouping: an anomalous point opens a new event only when it is more than 3 points after the
+-- previous anomalous point and more than L = 48 points (season 0) after the first point of the event
+select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(150), pg_temp.spiky(150, '{60,63}')) where anomalous),
   array[1, 1], 'spikes at 60 and 63 (gap of 2 points): one event');
-select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(100), pg_temp.spiky(100, '{60,64}')) where anomalous),
-  array[1, 2], 'spikes at 60 and 64 (gap of 3 points): two events');
+select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(150), pg_temp.spiky(150, '{60,64}')) where anomalous),
+  array[1, 1], 'spikes at 60 and 64 (4 points after the event''s start): one event, no second alert');
+select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(150), pg_temp.spiky(150, '{60,108}')) where anomalous),
+  array[1, 1], 'spikes at 60 and 108 (48 points after the event''s start): still one event');
+select is((select array_agg(event order by idx) from analytics.anomaly_scores(pg_temp.ts(150), pg_temp.spiky(150, '{60,109}')) where anomalous),
+  array[1, 2], 'spikes at 60 and 109 (49 points after the event''s start): two events');
 
--- a level shift 5 → 15 at point 101: points 101 (z huge) and 102 (z = 10 / (0.12·10 / 2.5758) = 21.5) are one
--- event; from 103 two shifted residuals are in the 99th percentile, σ = 10 / 2.5758 and z ≤ 2.58
+-- a level shift 5 → 15 at point 101: residuals from point 13 on, 88 zeros before the shift, so at point
+-- 101 + k (k shifted residuals of 10 in the history, fewer than 100 residuals: σ from the 90th
+-- percentile) Q₀.₉₀ = 0 for k ≤ 9 (σ = 1.2533 · mean, z = (88 + k) / (1.2533 k) ≥ 8.6; k = 0: the floor),
+-- Q₀.₉₀ = 0.3 · 10 at k = 10 (z = 10 / (3 / 1.6449) = 5.48), Q₀.₉₀ = 10 at k = 11 (z = 1.64): points 101–111
+-- are anomalous, one event
 create temp table shift as
   select * from analytics.anomaly_events(pg_temp.ts(200), (select array_agg(case when i <= 100 then 5 else 15 end::float8 order by i) from generate_series(1, 200) i));
 select is((select count(*) from shift), 1::bigint, 'the level shift is one event');
 select is((select row(started, ended, peak, points, direction)::text from shift),
-  row(timestamptz '2026-01-01 08:20+00', timestamptz '2026-01-01 08:25+00', timestamptz '2026-01-01 08:20+00', 2, 'up')::text,
-  'the shift event starts at point 101, ends at 102, peaks at 101');
+  row(timestamptz '2026-01-01 08:20+00', timestamptz '2026-01-01 09:10+00', timestamptz '2026-01-01 08:20+00', 11, 'up')::text,
+  'the shift event starts at point 101, ends at 111 (11 points), peaks at 101');
 
 -- direction and gaps
 select is((select array[score, lower] from analytics.anomaly_scores(pg_temp.ts(100), pg_temp.spiky(100, '{}'), direction => 'up')
@@ -134,6 +142,42 @@ select ok((select bool_and(abs(expected - (10 + (idx % 24))) < 1e-9) and count(*
 select is((select min(idx) from analytics.anomaly_scores(pg_temp.ts(240),
              (select array_agg((10 + i % 24)::float8 order by i) from generate_series(1, 240) i), season => 24)
            where expected is not null), 85, 'season 24: expected from point 85 (a level from point 13, then 3 seasons of slot offsets: 13 + 72)');
+
+-- the range rule (on once 288 values precede t): values alternate 0 / 10 (odd / even idx), so the level is
+-- 5, every residual ±5 or, in the first points, 0 / 10: |z| ≤ 10 / (10 / 2.5758) = 2.58 < 4 for 10.6 or
+-- −0.6; past the range [0, 10] by 0.6 the range z is 80 · 0.6 / 10 = 4.8 ≥ 4
+create function pg_temp.alt(n integer, at integer, v float8) returns float8[] language sql as $$
+  select array_agg(case when i = at then v when i % 2 = 0 then 10 else 0 end::float8 order by i) from generate_series(1, n) i
+$$;
+create temp table rng as select * from analytics.anomaly_scores(pg_temp.ts(400), pg_temp.alt(400, 300, 10.6));
+select ok((select anomalous and event = 1 and abs(score - aoma_private.anomaly_t3_score(80 * (10.6 - 10) / 10)) < 1e-12 from rng where idx = 300)
+  and (select count(*) from rng where anomalous) = 1,
+  'range rule: 10.6 after 299 values in [0, 10] is anomalous (range z 4.8), the only anomalous point');
+select is((select array[lower, upper] from rng where idx = 300), array[-0.5, 10.5]::float8[],
+  'range rule: the band is narrowed to the range ∓ 5% of it (sensitivity 0.5)');
+select is((select count(*) from analytics.anomaly_scores(pg_temp.ts(400), pg_temp.alt(400, 200, 10.6)) where anomalous), 0::bigint,
+  'range rule: not before 288 values (10.6 at point 200 is not anomalous)');
+select is((select anomalous from analytics.anomaly_scores(pg_temp.ts(400), pg_temp.alt(400, 301, -0.6), direction => 'down') where idx = 301), true,
+  'range rule, direction down: −0.6 below the range is anomalous');
+select is((select anomalous from analytics.anomaly_scores(pg_temp.ts(400), pg_temp.alt(400, 301, -0.6), direction => 'up') where idx = 301), false,
+  'range rule, direction up: −0.6 below the range is not');
+
+select is((select count(*) from analytics.anomaly_scores(pg_temp.ts(1200), (select array_agg(sin(i / 10.0)::float8 order by i) from generate_series(1, 1200) i), season => 288)
+           where expected is null and (lower is not null or upper is not null or score is not null or anomalous)), 0::bigint,
+  'season 288: no band, score or flag before the expected value exists, though the range rule is on from point 289');
+
+-- a short daily series (90 days, season 7): a weekly pattern 10 + i mod 7 with a deterministic wobble
+-- 0.5·sin(2.3 i); a spike, and a spike followed by a level shift of +8 (16 wobble amplitudes)
+create function pg_temp.days(n integer) returns timestamptz[] language sql as $$
+  select array_agg(timestamptz '2026-01-01 00:00+00' + (i - 1) * interval '1 day' order by i) from generate_series(1, n) i
+$$;
+select is((select array_agg(idx order by idx) from analytics.anomaly_scores(pg_temp.days(90),
+             (select array_agg(case when i = 70 then 40 else 10 + i % 7 + 0.5 * sin(2.3 * i) end::float8 order by i) from generate_series(1, 90) i), season => 7)
+           where anomalous), array[70], 'season 7, 90 points: the spike on day 70 is the only anomalous point');
+select is((select array_agg(started::date::text order by event) from analytics.anomaly_events(pg_temp.days(90),
+             (select array_agg(case when i = 50 then 40 else 10 + i % 7 + 0.5 * sin(2.3 * i) + case when i >= 70 then 8 else 0 end end::float8 order by i)
+              from generate_series(1, 90) i), season => 7)),
+  array['2026-02-19', '2026-03-11'], 'season 7, 90 points: a spike on day 50 does not hide a level shift on day 70: two events');
 
 select * from finish();
 rollback;
