@@ -68,7 +68,7 @@ begin
     return;
   end if;
   if grain <> 'day' or feature not in ('processing_attempts', 'processing_failures', 'processing_failure_rate') then
-    raise exception 'a filter on asset type or migration state applies to processing_attempts, processing_failures and processing_failure_rate at day grain (got % at % grain)',
+    raise exception 'a filter on asset type or migration state applies to processing_attempts, processing_failures and processing_failure_rate at day grain (got "%" at % grain)',
       feature, grain using errcode = '22023';
   end if;
   if not exists (select from analytics.segments_daily s
@@ -76,7 +76,7 @@ begin
                    and (migration_state is null or split_part(s.segment, '/', 2) = migration_state)) then
     select string_agg(distinct split_part(s.segment, '/', 1), ', ' order by split_part(s.segment, '/', 1)) into v_known from analytics.segments_daily s;
     raise exception 'no processing attempts match asset type % and migration state %; asset types with attempts: %',
-      coalesce(asset_type, 'any'), coalesce(migration_state, 'any'), coalesce(v_known, 'none') using errcode = '22023';
+      coalesce('"' || asset_type || '"', 'any'), coalesce('"' || migration_state || '"', 'any'), coalesce(v_known, 'none') using errcode = '22023';
   end if;
   select max(d.day)::timestamp at time zone 'UTC' into v_last
   from analytics.features_daily d where as_of is null or d.day <= (as_of at time zone 'UTC')::date;
@@ -182,12 +182,12 @@ begin
   select x.ts, x.vals into ts, vals
   from aoma_private.anomaly_series(feature, grain, least(10000, coalesce(history, d.history) + greatest(v_shown, 1)), asset_type, migration_state, v_as_of) x;
   if cardinality(ts) = 0 then
-    raise exception 'there is no % data of % % to score; ingest data or load the demo first', grain, feature,
+    raise exception 'there is no % data of "%" % to score; ingest data or load the demo first', grain, feature,
       case when date_to is null then '' else 'up to ' || date_to end using errcode = '22023';
   end if;
   show_from := coalesce(date_from::timestamp at time zone 'UTC', ts[greatest(1, cardinality(ts) - 27)]);
   if show_from > ts[cardinality(ts)] then
-    raise exception 'there is no % data of % from % on; the data ends at %', grain, feature, date_from, (ts[cardinality(ts)] at time zone 'UTC')::date
+    raise exception 'there is no % data of "%" from % on; the data ends at %', grain, feature, date_from, (ts[cardinality(ts)] at time zone 'UTC')::date
       using errcode = '22023';
   end if;
   if season_used > cardinality(ts) / 4 then

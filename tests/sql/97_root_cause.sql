@@ -84,7 +84,7 @@ select is((select day from analytics.root_cause_timeline('processing_failures', 
 
 -- monitors and patterns: sentences
 select throws_ok($$select * from analytics.detect_anomalies('asset_volume', asset_type => '360RA')$$, '22023',
-  'a filter on asset type or migration state applies to processing_attempts, processing_failures and processing_failure_rate at day grain (got asset_volume at day grain)',
+  'a filter on asset type or migration state applies to processing_attempts, processing_failures and processing_failure_rate at day grain (got "asset_volume" at day grain)',
   'a filter on another feature');
 set local role service_role;
 select throws_ok($$select * from analytics.create_anomaly_monitor('Bad Name', 'processing_failures')$$, '22023',
