@@ -39,9 +39,12 @@ Deno.test({
     const srv = await startServer({ port: 0, db, auth });
     const client = await connectClient(srv.url, await srv.token());
     try {
-      await t.step("tools/list: read-only tools with input and output schemas, in a fixed order", async () => {
+      await t.step("tools/list: the tools with input and output schemas, in a fixed order", async () => {
         const { tools }: Json = await client.listTools();
-        assert.deepEqual(tools.map((x: Json) => x.name), ["analyze_correlations", "generate_forecasts", "build_predictive_model"]);
+        assert.deepEqual(tools.map((x: Json) => x.name), [
+          "analyze_correlations", "generate_forecasts", "build_predictive_model", "perform_root_cause_analysis", "create_anomaly_detection",
+          "analyze_failure_patterns",
+        ]);
         const tool = tools[0];
         assert.equal(tool.annotations?.readOnlyHint, true);
         assert.equal(tool.annotations?.openWorldHint, false);

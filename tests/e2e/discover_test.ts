@@ -120,7 +120,10 @@ Deno.test({
         const list = await modern(server.url, server.token, 7, "tools/list");
         assert.equal(list.status, 200, show(list));
         const tools: Json[] = list.body.result?.tools ?? [];
-        assert.deepEqual(tools.map((x) => x.name), ["analyze_correlations", "generate_forecasts", "build_predictive_model"], show(list));
+        assert.deepEqual(tools.map((x) => x.name), [
+          "analyze_correlations", "generate_forecasts", "build_predictive_model", "perform_root_cause_analysis", "create_anomaly_detection",
+          "analyze_failure_patterns",
+        ], show(list));
         assert.equal(tools[0].inputSchema?.type, "object");
         assert.equal(list.body.result.ttlMs, 300_000, `tools/list ttlMs\n${show(list)}`);
         assert.equal(list.body.result.cacheScope, "public", `tools/list cacheScope\n${show(list)}`);
