@@ -9,8 +9,11 @@
 --   * dimensions of a unit: for attempts asset_type, migration_state, upload_cohort (the upload day
 --     against analytics.known_dates — "uploaded before the cloud migration (2026-03-01)" — or, with no
 --     known dates, the asset's age at processing) and recent_deploy (a production deployment in the
---     48 hours before the attempt started); for incidents service, severity, component (the first
---     component of the incident's Jira ticket) and recent_deploy;
+--     48 hours before the attempt started) and recent_commits (the commits to the service repositories
+--     in the 24 hours before the unit's UTC hour began, above or at most the baseline's median hour:
+--     "more than 15 service commits in the prior 24 h"); for incidents service, severity, component
+--     (the first component of the incident's Jira ticket), recent_deploy and recent_commits. Both
+--     event dimensions look only backwards, so they cannot contain the failure they explain;
 --   * segments: every combination of 1..max_depth dimension values (depth 1: "asset_type = 360RA";
 --     depth 2: "360RA and legacy"), counted in the window and in the baseline from one pass over the
 --     units (leaves: the units grouped by all chosen dimensions and period; segments: the leaves
@@ -21,18 +24,24 @@
 --     failures, and the excess failures: window failures − the failures its own baseline rate
 --     predicts for its window units, as a share of the whole excess (window failures − window units ×
 --     the baseline rate; a 95% interval by the delta method, the total's uncertainty left out);
---   * the test: did the segment change more than the rest? Wald test of the ratio of the segment's
---     change ratio to the rest's (log scale, Katz variances, Haldane's +0.5 on a zero cell); a segment
---     with fewer than 5 failures in window and baseline together, or fewer than 10 units in either,
---     is not tested. Benjamini–Hochberg q over every tested segment of every depth;
+--   * the test: did the segment change more than the rest? Within each UTC day the segment is
+--     compared with the rest of that day (Mantel–Haenszel risk ratio over the days of a period,
+--     Greenland–Robins variance: aoma_private.rca_within_day), and the rise is that ratio in the
+--     window ÷ in the baseline (95% interval; Wald test on the log scale). Stratifying by day keeps
+--     what moves every unit of a day — Mondays, a day after high volume — from passing for a cohort
+--     that happened to be busier on such days. A segment with fewer than 5 failures in window and
+--     baseline together, or fewer than 10 units in either, is not tested. Benjamini–Hochberg q over
+--     every tested segment of every depth;
 --   * the causes: the most significant segment among those that rose more than the rest with
 --     q < 0.05 (the shallowest first), then drill down: among its children (one more dimension value)
 --     that rose significantly and hold at least half its excess, the one whose split "segment / rest"
 --     fits the four rates (segment and rest × window and baseline) best replaces it, when it improves
 --     the log-likelihood by more than ln(children tried) + 2 ("360RA" → "360RA, legacy"; a child that
 --     only holds most of the units, "360RA, legacy, a deploy in the prior 48 h", fits worse). The next
---     cause is chosen the same way among the segments that do not overlap a chosen one; at most 3
---     causes, each explaining at least 5% of the excess when there is an excess.
+--     cause is chosen the same way among the segments that do not overlap a chosen one, with their
+--     q-values recomputed among them alone (BH over that smaller family: the many true discoveries
+--     inside a strong first cause would otherwise let a chance finding through); at most 3 causes,
+--     each explaining at least 5% of the excess when there is an excess.
 --
 -- analytics.root_cause_headline gives the rate now against the baseline; analytics.root_cause_templates
 -- the error templates of a segment's failures; analytics.root_cause_change when the segment changed
@@ -43,6 +52,11 @@ drop type if exists aoma_private.rca_cell cascade;
 -- its units and failures in the window and in the baseline.
 create type aoma_private.rca_cell as (vals text[], n_w float8, f_w float8, n_b float8, f_b float8);
 
+drop type if exists aoma_private.rca_day_cell cascade;
+-- A leaf or a segment on one UTC day: its dimension values, its depth (dimension values it fixes
+-- beyond the scope), the day, whether the day is in the window, its units and failures.
+create type aoma_private.rca_day_cell as (vals text[], depth integer, day date, in_window boolean, n float8, f float8);
+
 -- The dimensions of a target, in the order of rca_cell.vals; null for an unknown target.
 create or replace function aoma_private.rca_dimensions(target text)
 returns text[]
@@ -50,8 +64,8 @@ language sql immutable parallel safe
 set search_path = ''
 as $$
   select case target
-    when 'processing_failures' then array['asset_type', 'migration_state', 'upload_cohort', 'recent_deploy']
-    when 'incidents' then array['service', 'severity', 'component', 'recent_deploy']
+    when 'processing_failures' then array['asset_type', 'migration_state', 'upload_cohort', 'recent_deploy', 'recent_commits']
+    when 'incidents' then array['service', 'severity', 'component', 'recent_deploy', 'recent_commits']
   end
 $$;
 revoke execute on function aoma_private.rca_dimensions(text) from public;
@@ -234,6 +248,53 @@ revoke execute on function aoma_private.upload_cohort(timestamptz, timestamptz, 
 grant execute on function aoma_private.upload_cohort(timestamptz, timestamptz, date[], text[]) to authenticated, service_role;
 
 /*
+ * aoma_private.service_commit_hours(lo, hi) — for every UTC hour that begins in [lo, hi): the commits
+ * to the service repositories (aoma.repositories.is_service) in the 24 hours before the hour began.
+ * The recent_commits dimension of root-cause analysis: a lagged event count, so a unit's value never
+ * depends on what happened after it started.
+ */
+create or replace function aoma_private.service_commit_hours(lo timestamptz, hi timestamptz)
+returns table (hour timestamptz, commits bigint)
+language sql stable
+set search_path = ''
+as $$
+  with c as (
+    select date_trunc('hour', g.committed_at at time zone 'UTC') as hr, count(*) as n
+    from aoma.git_commits g join aoma.repositories r on r.repo = g.repo and r.is_service
+    where g.committed_at >= lo - interval '25 hours' and g.committed_at < hi
+    group by 1
+  ),
+  hrs as (
+    select h as hr
+    from generate_series(date_trunc('hour', lo at time zone 'UTC') - interval '24 hours', hi at time zone 'UTC', interval '1 hour') h
+  ),
+  rolled as (
+    select hrs.hr, coalesce(sum(c.n) over (order by hrs.hr rows between 24 preceding and 1 preceding), 0)::bigint as s
+    from hrs left join c on c.hr = hrs.hr
+  )
+  select rolled.hr at time zone 'UTC', rolled.s
+  from rolled
+  where rolled.hr >= date_trunc('hour', lo at time zone 'UTC') and rolled.hr < hi at time zone 'UTC'
+$$;
+revoke execute on function aoma_private.service_commit_hours(timestamptz, timestamptz) from public;
+grant execute on function aoma_private.service_commit_hours(timestamptz, timestamptz) to authenticated, service_role;
+
+/*
+ * aoma_private.recent_commits_label(commits, cut) — the recent_commits value of a unit with `commits`
+ * service commits in the prior 24 h, against the baseline's median hour `cut` (a whole number).
+ */
+create or replace function aoma_private.recent_commits_label(commits bigint, cut bigint)
+returns text
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case when coalesce(commits, 0) > cut then format('more than %s service commits in the prior 24 h', cut)
+              else format('at most %s service commits in the prior 24 h', cut) end
+$$;
+revoke execute on function aoma_private.recent_commits_label(bigint, bigint) from public;
+grant execute on function aoma_private.recent_commits_label(bigint, bigint) to authenticated, service_role;
+
+/*
  * aoma_private.rca_units(target, dims, periods, seg) — one row per unit (processing attempt or
  * incident) in the window or the baseline: its values of the target's dimensions (null where the
  * dimension is neither in `dims` nor set in `seg`), whether it lies in the window, whether it
@@ -255,6 +316,8 @@ declare
   v_days date[];
   v_labels text[];
   v_all text[] := aoma_private.rca_dimensions(target);
+  v_commits boolean;
+  v_cut bigint;
 begin
   if seg is not null and cardinality(seg) <> cardinality(v_all) then
     raise exception 'a segment gives one value (or null for any) for each of %''s dimensions: %', target, array_to_string(v_all, ', ')
@@ -265,8 +328,15 @@ begin
   end if;
   select array_agg(k.day order by k.day), array_agg(k.label order by k.day) into v_days, v_labels
   from (select d.day, string_agg(d.label, ' / ' order by d.label) as label from analytics.known_dates d group by d.day) k;
+  -- recent_commits: cut at the median hour of the baseline (a whole number of commits)
+  v_commits := 'recent_commits' = any(dims);
+  if v_commits then
+    select floor(coalesce(percentile_cont(0.5) within group (order by h.commits), 0))::bigint into v_cut
+    from aoma_private.service_commit_hours(b_lo, b_hi) h;
+  end if;
   if target = 'incidents' then
     return query
+    with hours as (select * from aoma_private.service_commit_hours(least(w_lo, b_lo), greatest(w_hi, b_hi)) where v_commits)
     select x.* from (
     select array[
              case when 'service' = any(dims) then coalesce(i.service, 'unknown') end,
@@ -274,24 +344,29 @@ begin
              case when 'component' = any(dims) then coalesce(
                (select c from aoma.jira_issues j, unnest(j.components) c where j.issue_key = i.jira_key order by c limit 1),
                'no ticket component') end,
-             case when 'recent_deploy' = any(dims) then aoma_private.recent_deploy(i.started_at) end
+             case when 'recent_deploy' = any(dims) then aoma_private.recent_deploy(i.started_at) end,
+             case when v_commits then aoma_private.recent_commits_label(h.commits, v_cut) end
            ],
            i.started_at >= w_lo, true, null::text, i.summary, i.started_at
     from aoma.incidents i
+    left join hours h on h.hour = date_trunc('hour', i.started_at at time zone 'UTC') at time zone 'UTC'
     where (i.started_at >= w_lo and i.started_at < w_hi) or (i.started_at >= b_lo and i.started_at < b_hi)
     ) x(vals, in_window, failed, template_id, message, at)
     where seg is null or aoma_private.rca_within(x.vals, seg);
   else
     return query
+    with hours as (select * from aoma_private.service_commit_hours(least(w_lo, b_lo), greatest(w_hi, b_hi)) where v_commits)
     select x.* from (
     select array[
              case when 'asset_type' = any(dims) then p.asset_type end,
              case when 'migration_state' = any(dims) then coalesce(p.migration_state, 'unknown') end,
              case when 'upload_cohort' = any(dims) then aoma_private.upload_cohort(p.uploaded_at, p.started_at, v_days, v_labels) end,
-             case when 'recent_deploy' = any(dims) then aoma_private.recent_deploy(p.started_at) end
+             case when 'recent_deploy' = any(dims) then aoma_private.recent_deploy(p.started_at) end,
+             case when v_commits then aoma_private.recent_commits_label(h.commits, v_cut) end
            ],
            p.started_at >= w_lo and p.started_at < w_hi, p.status = 'failed', p.error_template_id, p.error_message, p.started_at
     from aoma.processing_attempts p
+    left join hours h on h.hour = date_trunc('hour', p.started_at at time zone 'UTC') at time zone 'UTC'
     where (p.started_at >= w_lo and p.started_at < w_hi) or (p.started_at >= b_lo and p.started_at < b_hi)
     ) x(vals, in_window, failed, template_id, message, at)
     where seg is null or aoma_private.rca_within(x.vals, seg);
@@ -556,9 +631,120 @@ create type aoma_private.rca_segment as (
   support float8, support_lo float8, support_hi float8,
   failure_share float8, failure_share_lo float8, failure_share_hi float8,
   excess float8, excess_share float8, excess_share_lo float8, excess_share_hi float8,
+  rise float8, rise_lo float8, rise_hi float8,
   p_value float8, q_value float8);
 
 
+
+/*
+ * aoma_private.rca_within_day(family, r, s, v, f1, n1, f0, n0) — the log risk ratio of a segment
+ * against the rest of the population within one period, stratified by UTC day: Mantel–Haenszel
+ * ln(R/S) with R = Σ a·n0/N, S = Σ c·n1/N over the days (a, n1: the segment's failures and units
+ * that day; c, n0: the rest's; N = n1 + n0) and the Greenland–Robins (1985) variance V/(R·S), V = Σ
+ * (n1·n0·(a+c) − a·c·N)/N² (binomial; for a count per day n1 = n0 = 1, N = 2 and V = Σ
+ * n1·n0·(a+c)/N²). A day that makes every unit fail more (a Monday, a day after high volume) moves
+ * the segment and the rest together and cancels. When R or S is 0 (no failure on one side in the
+ * period), the crude log ratio of the period's totals with Haldane's +0.5 (aoma_private.log_rate_ratio).
+ */
+create or replace function aoma_private.rca_within_day(
+  family text, r float8, s float8, v float8, f1 float8, n1 float8, f0 float8, n0 float8, out est float8, out var float8)
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case when r > 0 and s > 0 then ln(r / s) else (aoma_private.log_rate_ratio(family, f1, greatest(n1, 1), f0, greatest(n0, 1))).est end,
+         case when r > 0 and s > 0 then v / (r * s) else (aoma_private.log_rate_ratio(family, f1, greatest(n1, 1), f0, greatest(n0, 1))).var end
+$$;
+revoke execute on function aoma_private.rca_within_day(text, float8, float8, float8, float8, float8, float8, float8) from public;
+grant execute on function aoma_private.rca_within_day(text, float8, float8, float8, float8, float8, float8, float8) to authenticated, service_role;
+
+/*
+ * aoma_private.rca_score(family, dims, segday, totday, removed, days_w, days_b) — the numbers of
+ * every segment in `segday` (its counts per day, as aoma_private.rca_day_cell) against the
+ * population of `totday` (counts per day) less the units of `removed` (per day; '{}' for none):
+ * aoma_private.rca_stats on the period totals, the within-day rise with its interval and p-value
+ * (aoma_private.rca_within_day per period), and the BH q over the tested segments given. days_w /
+ * days_b: the periods' days (the exposure of a count per day). One row per segment, ordered by
+ * its values as text.
+ */
+create or replace function aoma_private.rca_score(
+  family text, dims text[], segday aoma_private.rca_day_cell[], totday aoma_private.rca_day_cell[],
+  removed aoma_private.rca_day_cell[], days_w float8, days_b float8)
+returns setof aoma_private.rca_segment
+language sql stable parallel safe
+set search_path = ''
+as $$
+  with tot_day as (
+    select t.day, t.in_window, sum(t.n) as n, sum(t.f) as f
+    from (select d.day, d.in_window, d.n, d.f from unnest(totday) d
+          union all select d.day, d.in_window, -d.n, -d.f from unnest(removed) d) t
+    group by t.day, t.in_window
+  ),
+  tot as (
+    select case when family = 'poisson' then days_w else coalesce(sum(t.n) filter (where t.in_window), 0) end as n_w,
+           coalesce(sum(t.f) filter (where t.in_window), 0) as f_w,
+           case when family = 'poisson' then days_b else coalesce(sum(t.n) filter (where not t.in_window), 0) end as n_b,
+           coalesce(sum(t.f) filter (where not t.in_window), 0) as f_b
+    from tot_day t
+  ),
+  seg as (
+    select sd.vals as key, min(sd.depth) as depth,
+           coalesce(sum(sd.n) filter (where sd.in_window), 0) as n_w, coalesce(sum(sd.f) filter (where sd.in_window), 0) as f_w,
+           coalesce(sum(sd.n) filter (where not sd.in_window), 0) as n_b, coalesce(sum(sd.f) filter (where not sd.in_window), 0) as f_b
+    from unnest(segday) sd
+    group by sd.vals
+  ),
+  -- Mantel–Haenszel sums of the segment against the rest of its day, per period (rca_within_day)
+  mh as (
+    select sd.vals as key, sd.in_window,
+           sum(x.a * x.n0 / x.nn) as r, sum(x.c * x.n1 / x.nn) as s,
+           sum(case when family = 'binomial' then (x.n1 * x.n0 * (x.a + x.c) - x.a * x.c * x.nn) / (x.nn * x.nn)
+                    else x.n1 * x.n0 * (x.a + x.c) / (x.nn * x.nn) end) as v
+    from unnest(segday) sd join tot_day td on td.day = sd.day and td.in_window = sd.in_window
+    cross join lateral (
+      select sd.f as a, td.f - sd.f as c,
+             case when family = 'binomial' then sd.n else 1 end as n1,
+             case when family = 'binomial' then td.n - sd.n else 1 end as n0,
+             case when family = 'binomial' then td.n else 2 end as nn
+    ) x
+    where x.nn > 0
+    group by sd.vals, sd.in_window
+  ),
+  stat as (
+    select s.key, s.depth, s.n_w, s.f_w, s.n_b, s.f_b, r.*, w.est - b.est as lrise, sqrt(w.var + b.var) as lrise_se
+    from seg s cross join tot
+    cross join lateral aoma_private.rca_stats(family,
+              case when family = 'poisson' then tot.n_w else s.n_w end, s.f_w,
+              case when family = 'poisson' then tot.n_b else s.n_b end, s.f_b,
+              tot.n_w, tot.f_w, tot.n_b, tot.f_b) r
+    left join mh mw on mw.key = s.key and mw.in_window
+    left join mh mb on mb.key = s.key and not mb.in_window
+    cross join lateral aoma_private.rca_within_day(family, mw.r, mw.s, mw.v, s.f_w,
+              case when family = 'poisson' then tot.n_w else s.n_w end, tot.f_w - s.f_w,
+              case when family = 'poisson' then tot.n_w else tot.n_w - s.n_w end) w
+    cross join lateral aoma_private.rca_within_day(family, mb.r, mb.s, mb.v, s.f_b,
+              case when family = 'poisson' then tot.n_b else s.n_b end, tot.f_b - s.f_b,
+              case when family = 'poisson' then tot.n_b else tot.n_b - s.n_b end) b
+  ),
+  q as (
+    select st.*, case when st.tested and st.lrise_se > 0 then aoma_private.normal_sf2(abs(st.lrise) / st.lrise_se) end as p_within,
+           row_number() over (order by st.key::text) as ord
+    from stat st
+  ),
+  qs as (select aoma_private.bh_qvalues(array_agg(q.p_within order by q.ord)) as qv from q)
+  select q.depth, dims, q.key,
+         case when family = 'poisson' then tot.n_w else q.n_w end, q.f_w,
+         case when family = 'poisson' then tot.n_b else q.n_b end, q.f_b,
+         q.rate_w, q.rate_w_lo, q.rate_w_hi, q.rate_b, q.rate_b_lo, q.rate_b_hi,
+         q.change, q.change_lo, q.change_hi, q.rest_change, q.risk_ratio, q.risk_ratio_lo, q.risk_ratio_hi,
+         q.support, q.support_lo, q.support_hi, q.failure_share, q.failure_share_lo, q.failure_share_hi,
+         q.excess, q.excess_share, q.excess_share_lo, q.excess_share_hi,
+         exp(q.lrise), exp(q.lrise - 1.959963984540054 * q.lrise_se), exp(q.lrise + 1.959963984540054 * q.lrise_se),
+         q.p_within, qs.qv[q.ord]
+  from q cross join qs cross join tot
+  order by q.ord
+$$;
+revoke execute on function aoma_private.rca_score(text, text[], aoma_private.rca_day_cell[], aoma_private.rca_day_cell[], aoma_private.rca_day_cell[], float8, float8) from public;
+grant execute on function aoma_private.rca_score(text, text[], aoma_private.rca_day_cell[], aoma_private.rca_day_cell[], aoma_private.rca_day_cell[], float8, float8) to authenticated, service_role;
 
 /*
  * aoma_private.rca_split_loglik(family, seg, tn_w, tf_w, tn_b, tf_b) — how well "this segment and
@@ -590,7 +776,7 @@ returns boolean
 language sql immutable parallel safe
 set search_path = ''
 as $$
-  select s.depth = cur.depth + 1 and s.q_value < 0.05 and s.change > s.rest_change
+  select s.depth = cur.depth + 1 and s.q_value < 0.05 and s.rise > 1
      and s.excess >= 0.5 * cur.excess
      and aoma_private.rca_within(s.vals, cur.vals)
      and not exists (select from unnest(taken) ck where aoma_private.rca_overlaps(s.vals, ck::text[]))
@@ -613,6 +799,7 @@ grant execute on function aoma_private.rca_drill_candidate(aoma_private.rca_segm
  * Example: select rank, cause_rank, vals, window_rate, change, excess_share, q_value
  *          from analytics.root_cause_segments() where rank <= 5;
  */
+drop function if exists analytics.root_cause_segments(text, date, date, date, date, text[], integer, jsonb);
 create or replace function analytics.root_cause_segments(
   target text default 'processing_failures', window_from date default null, window_to date default null,
   baseline_from date default null, baseline_to date default null, dimensions text[] default null, max_depth integer default 3,
@@ -627,6 +814,7 @@ returns table (
   support float8, support_lo float8, support_hi float8,
   failure_share float8, failure_share_lo float8, failure_share_hi float8,
   excess float8, excess_share float8, excess_share_lo float8, excess_share_hi float8,
+  rise float8, rise_lo float8, rise_hi float8,
   p_value float8, q_value float8)
 language plpgsql stable
 set search_path = ''
@@ -638,9 +826,13 @@ declare
   v_bad text;
   v_pos int[];
   v_k int;
-  v_leaves aoma_private.rca_cell[];
+  v_leaves aoma_private.rca_day_cell[];
   v_tot aoma_private.rca_cell;
   v_segs aoma_private.rca_segment[];
+  v_pool aoma_private.rca_segment[];
+  v_segday aoma_private.rca_day_cell[];
+  v_totday aoma_private.rca_day_cell[];
+  v_removed aoma_private.rca_day_cell[];
   v_scope text[];
   v_cause_keys text[] := '{}'::text[];
   v_cur aoma_private.rca_segment;
@@ -668,13 +860,13 @@ begin
     raise exception 'every dimension asked for is fixed by the scope; leave at least one of % free', array_to_string(v_all, ', ') using errcode = '22023';
   end if;
 
-  -- the leaves: units grouped by every chosen dimension (null at the others)
-  select array_agg(row(l.vals, l.n_w, l.f_w, l.n_b, l.f_b)::aoma_private.rca_cell) into v_leaves
-  from (select u.vals, count(*) filter (where u.in_window) as n_w, count(*) filter (where u.in_window and u.failed) as f_w,
-               count(*) filter (where not u.in_window) as n_b, count(*) filter (where not u.in_window and u.failed) as f_b
+  -- the leaves: units grouped by every chosen dimension (null at the others) and UTC day
+  select array_agg(row(l.vals, v_k, l.day, l.in_window, l.n, l.f)::aoma_private.rca_day_cell) into v_leaves
+  from (select u.vals, (u.at at time zone 'UTC')::date as day, u.in_window, count(*)::float8 as n, count(*) filter (where u.failed)::float8 as f
         from aoma_private.rca_units(target, v_sel, per.w_from, per.w_to, per.b_from, per.b_to, v_scope) u
-        group by u.vals) l;
-  v_tot := (select row(null, coalesce(sum(l.n_w), 0), coalesce(sum(l.f_w), 0), coalesce(sum(l.n_b), 0), coalesce(sum(l.f_b), 0))::aoma_private.rca_cell
+        group by 1, 2, 3) l;
+  v_tot := (select row(null, coalesce(sum(l.n) filter (where l.in_window), 0), coalesce(sum(l.f) filter (where l.in_window), 0),
+                         coalesce(sum(l.n) filter (where not l.in_window), 0), coalesce(sum(l.f) filter (where not l.in_window), 0))::aoma_private.rca_cell
             from unnest(v_leaves) l);
   perform aoma_private.rca_check_scope(per.family, per.w_from, per.w_to, per.b_from, per.b_to, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
   if per.family = 'poisson' then
@@ -683,50 +875,42 @@ begin
     v_tot.n_b := per.b_to - per.b_from + 1;
   end if;
 
-  -- the segments: the leaves rolled up over every subset of at most max_depth chosen dimensions
+  -- the segments: the leaves rolled up over every subset of at most max_depth chosen dimensions, per day
   with masks as (
     select array(select v_pos[j] from generate_series(1, v_k) j where (m.mask >> (j - 1)) & 1 = 1) as kept
     from generate_series(1, (1 << v_k) - 1) m(mask)
-  ),
-  seg as (
+  )
+  select array_agg(row(x.key, x.depth, x.day, x.in_window, x.n, x.f)::aoma_private.rca_day_cell) into v_segday
+  from (
     select array(select case when p = any(m.kept) then l.vals[p] else v_scope[p] end from generate_series(1, cardinality(v_all)) p) as key,
-           cardinality(m.kept) as depth,
-           sum(l.n_w) as n_w, sum(l.f_w) as f_w, sum(l.n_b) as n_b, sum(l.f_b) as f_b
+           cardinality(m.kept) as depth, l.day, l.in_window, sum(l.n) as n, sum(l.f) as f
     from unnest(v_leaves) l cross join masks m
     where cardinality(m.kept) <= max_depth
-    group by 1, 2
-  ),
-  stat as (
-    select s.key, s.depth, s.n_w, s.f_w, s.n_b, s.f_b, r.*
-    from seg s
-    cross join lateral aoma_private.rca_stats(per.family,
-              case when per.family = 'poisson' then v_tot.n_w else s.n_w end, s.f_w,
-              case when per.family = 'poisson' then v_tot.n_b else s.n_b end, s.f_b,
-              v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b) r
-  ),
-  q as (
-    select st.*, row_number() over (order by st.key::text) as ord from stat st
-  ),
-  qs as (
-    select aoma_private.bh_qvalues(array_agg(q.p_value order by q.ord)) as qv from q
-  )
-  select array_agg(row(q.depth, v_all, q.key,
-           case when per.family = 'poisson' then v_tot.n_w else q.n_w end, q.f_w,
-           case when per.family = 'poisson' then v_tot.n_b else q.n_b end, q.f_b,
-           q.rate_w, q.rate_w_lo, q.rate_w_hi, q.rate_b, q.rate_b_lo, q.rate_b_hi,
-           q.change, q.change_lo, q.change_hi, q.rest_change, q.risk_ratio, q.risk_ratio_lo, q.risk_ratio_hi,
-           q.support, q.support_lo, q.support_hi, q.failure_share, q.failure_share_lo, q.failure_share_hi,
-           q.excess, q.excess_share, q.excess_share_lo, q.excess_share_hi, q.p_value, qs.qv[q.ord])::aoma_private.rca_segment
-           order by q.ord)
-    into v_segs
-  from q cross join qs;
+    group by 1, 2, 3, 4
+  ) x;
+  v_totday := array(select row(null, 0, l.day, l.in_window, sum(l.n), sum(l.f))::aoma_private.rca_day_cell
+                    from unnest(v_leaves) l group by l.day, l.in_window);
+  v_segs := array(select s from aoma_private.rca_score(per.family, v_all, v_segday, v_totday, '{}',
+                    per.w_to - per.w_from + 1, per.b_to - per.b_from + 1) s);
 
   -- the causes: the largest significant rise, drilled down while a child fits better (rca_split_loglik)
   for i in 1..3 loop
-    select s.* into v_cur from unnest(v_segs) s
-    where s.q_value < 0.05 and s.excess > 0 and s.change > 1 and s.change > s.rest_change
+    -- the segments still open: clear of the causes chosen (so disjoint from their units), tested
+    -- again in the population without those units, with BH among themselves — the rest of a later
+    -- cause must not contain an earlier one, nor may the many discoveries inside it lower the bar
+    if i = 1 then
+      v_pool := v_segs;
+    else
+      v_removed := array(select d from unnest(v_segday) d where d.vals::text = any(v_cause_keys));
+      v_pool := array(
+        select s from aoma_private.rca_score(per.family, v_all,
+          array(select d from unnest(v_segday) d
+                where not exists (select from unnest(v_cause_keys) ck where aoma_private.rca_overlaps(d.vals, ck::text[]))),
+          v_totday, v_removed, per.w_to - per.w_from + 1, per.b_to - per.b_from + 1) s);
+    end if;
+    select s.* into v_cur from unnest(v_pool) s
+    where s.q_value < 0.05 and s.excess > 0 and s.change > 1 and s.rise > 1
       and (s.excess_share is null or s.excess_share >= 0.05)
-      and not exists (select from unnest(v_cause_keys) ck where aoma_private.rca_overlaps(s.vals, ck::text[]))
     order by s.depth, s.p_value, s.excess desc, s.vals::text
     limit 1;
     exit when not found;
@@ -735,13 +919,13 @@ begin
       -- ln(children tried) + 2 log-likelihood units
       select (x.s).* into v_next
       from (select s, aoma_private.rca_split_loglik(per.family, s, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b) as ll
-            from unnest(v_segs) s
+            from unnest(v_pool) s
             where aoma_private.rca_drill_candidate(s, v_cur, v_cause_keys)) x
       order by x.ll desc, (x.s).vals::text
       limit 1;
       exit when not found;
       v_ll_next := aoma_private.rca_split_loglik(per.family, v_next, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b);
-      v_tried := (select count(*) from unnest(v_segs) s where aoma_private.rca_drill_candidate(s, v_cur, v_cause_keys));
+      v_tried := (select count(*) from unnest(v_pool) s where aoma_private.rca_drill_candidate(s, v_cur, v_cause_keys));
       exit when v_ll_next - aoma_private.rca_split_loglik(per.family, v_cur, v_tot.n_w, v_tot.f_w, v_tot.n_b, v_tot.f_b)
                 <= ln(v_tried) + 2;
       v_cur := v_next;
@@ -765,21 +949,30 @@ grant execute on function analytics.root_cause_segments(text, date, date, date, 
 /*
  * analytics.root_cause_templates(target, segment, window_from, window_to, baseline_from, baseline_to,
  * max_templates) — the error templates behind a segment's failed processing attempts (segment:
- * values aligned with the target's dimensions, null = any; '{}'-like all-null = every attempt):
- * failures with each template in the window and the baseline, their share of the segment's
- * failures in each, the change of the template's rate per attempt (window ÷ baseline, Haldane on a
- * zero), its excess in the window (failures − window attempts × its baseline rate), when the template
- * was first and last seen anywhere (aoma.message_templates) and in this segment, and the latest
- * message of the segment with it — untrusted text from the logs, to be shown as data. Ordered by
- * excess. Only processing_failures has templates; incidents give no rows.
+ * values aligned with the target's dimensions, null = any; '{}'-like all-null = every attempt),
+ * ranked as explanations of the segment's rise. Per template: failures in the window and the
+ * baseline; its share of the segment's window failures (Wilson 95%) and of the baseline's; its rate
+ * per attempt and the change of that rate, window ÷ baseline, with a 95% interval; its excess in the
+ * window (failures − window attempts × its baseline rate) and that excess as a share of the
+ * segment's whole excess (delta-method 95% interval, as for segments); the p-value of the Wald test
+ * that it rose more than the segment's other failures (log scale, the template's counts and the
+ * rest's over the same attempts, Haldane on a zero) and the BH q over every tested template of the
+ * segment; when it was first and last seen anywhere (aoma.message_templates) and in this segment; and
+ * the latest message of the segment with it — untrusted text from the logs, to be shown as data.
+ * The template counts share the segment's attempts as their exposure, so rates, changes and tests
+ * are those of aoma_private.rca_stats with family poisson (counts over the same attempts). Ordered
+ * by excess. Only processing_failures has templates; incidents give no rows.
  */
+drop function if exists analytics.root_cause_templates(text, text[], date, date, date, date, integer);
 create or replace function analytics.root_cause_templates(
   target text default 'processing_failures', segment text[] default null,
   window_from date default null, window_to date default null, baseline_from date default null, baseline_to date default null,
   max_templates integer default 5)
 returns table (
   template_id text, template text, window_failures bigint, baseline_failures bigint,
-  window_share float8, baseline_share float8, change float8, excess float8,
+  window_share float8, window_share_lo float8, window_share_hi float8, baseline_share float8,
+  change float8, change_lo float8, change_hi float8, excess float8, excess_share float8, excess_share_lo float8, excess_share_hi float8,
+  p_value float8, q_value float8,
   first_seen timestamptz, last_seen timestamptz, segment_first_seen timestamptz, segment_last_seen timestamptz, example text)
 language plpgsql stable
 set search_path = ''
@@ -809,15 +1002,22 @@ begin
            (array_agg(u.message order by u.at desc))[1] as example
     from u where u.failed
     group by u.template_id
-  )
-  select t.tid, mt.template, t.fw, t.fb,
-         t.fw / nullif(tot.f_w, 0), t.fb / nullif(tot.f_b, 0),
-         case when tot.n_w > 0 and tot.n_b > 0 then exp((select l.est from aoma_private.log_rate_ratio('binomial', t.fw, tot.n_w, t.fb, tot.n_b) l)) end,
-         t.fw - tot.n_w * t.fb / nullif(tot.n_b, 0),
-         mt.first_seen, mt.last_seen, t.seg_first, t.seg_last, t.example
-  from t cross join tot
-  left join aoma.message_templates mt on mt.template_id = t.tid
-  order by t.fw - tot.n_w * t.fb / nullif(tot.n_b, 0) desc nulls last, t.fw desc, t.tid
+  ),
+  st as (
+    select t.*, r.*, row_number() over (order by t.tid nulls last) as ord
+    from t cross join tot
+    cross join lateral aoma_private.rca_stats('poisson', tot.n_w, t.fw, tot.n_b, t.fb, tot.n_w, tot.f_w, tot.n_b, tot.f_b) r
+    where tot.n_w > 0 and tot.n_b > 0
+  ),
+  qs as (select aoma_private.bh_qvalues(array_agg(st.p_value order by st.ord)) as qv from st)
+  select st.tid, mt.template, st.fw, st.fb,
+         st.failure_share, st.failure_share_lo, st.failure_share_hi, st.fb / nullif(tot.f_b, 0),
+         st.change, st.change_lo, st.change_hi, st.excess, st.excess_share, st.excess_share_lo, st.excess_share_hi,
+         st.p_value, qs.qv[st.ord],
+         mt.first_seen, mt.last_seen, st.seg_first, st.seg_last, st.example
+  from st cross join tot cross join qs
+  left join aoma.message_templates mt on mt.template_id = st.tid
+  order by st.excess desc nulls last, st.fw desc, st.tid
   limit max_templates;
 end
 $$;

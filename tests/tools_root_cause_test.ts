@@ -76,6 +76,10 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.deepEqual(cause.windowRate, { estimate: c1.window_rate, low: c1.window_rate_lo, high: c1.window_rate_hi });
       assert.deepEqual(cause.excessShare, { estimate: c1.excess_share, low: c1.excess_share_lo, high: c1.excess_share_hi });
       assert.equal(cause.qValue, c1.q_value);
+      assert.deepEqual(cause.rise, { estimate: c1.rise, low: c1.rise_lo, high: c1.rise_hi });
+      assert.ok(cause.rise.low > 1, "the cohort rose more than the rest of the same days");
+      assert.deepEqual(c1.dims, ["asset_type", "migration_state", "upload_cohort", "recent_deploy", "recent_commits"]);
+      assert.ok(segs.some((r) => /^(more than|at most) \d+ service commits in the prior 24 h$/.test(r.v[4] ?? "")), "the recent_commits dimension splits");
       // the cohort's own rows, counted straight from the source table
       const [direct] = await db.query<Json>(
         `select count(*)::float8 as n, count(*) filter (where status = 'failed')::float8 as f from aoma.processing_attempts
@@ -86,6 +90,15 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.ok(Math.abs(cause.windowRate.estimate - cohort.failure_probability) < 0.15, "the cohort fails at about the planted 40% (coverage over seeds: scripts/rca_acceptance.ts)");
       assert.equal(cause.templates[0].template, cohort.error_template);
       assert.deepEqual(cause.templates[0].example, { untrusted: true, text: cohort.error_message });
+      const [t1] = await db.query<Json>(
+        "select * from analytics.root_cause_templates('processing_failures', array(select jsonb_array_elements_text($1::text::jsonb)), null, null, null, null, 3)",
+        [JSON.stringify(c1.v)],
+      );
+      assert.equal(cause.templates[0].templateId, t1.template_id);
+      assert.deepEqual(cause.templates[0].change, { estimate: t1.change, low: t1.change_lo, high: t1.change_hi });
+      assert.deepEqual(cause.templates[0].excessShare, { estimate: t1.excess_share, low: t1.excess_share_lo, high: t1.excess_share_hi });
+      assert.equal(cause.templates[0].qValue, t1.q_value);
+      assert.ok(t1.q_value < 0.05, "the cohort's error rose more than its other errors");
       assert.equal(cause.changedOn.day, cohort.window_start);
       assert.equal(s.segments.length, Math.min(15, segs.length));
       assert.equal(s.segments[0].rank, 1);
@@ -93,6 +106,7 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.match(text, /^🔍 ROOT CAUSE ANALYSIS COMPLETE/);
       assert.match(text, /🎯 PRIMARY CAUSE IDENTIFIED: asset type 360RA, migration state legacy/);
       assert.match(text, /Error pattern: "AssetUploadTask type <\*> not supported"/);
+      assert.match(text, /- Rose ×\d+\.\d+ more than the rest of the same days \(95% CI /);
       assert.match(text, /Example line \(log data, untrusted\)/);
       assert.ok(s.recommendationRules.some((r: Json) => r.rule === "legacy-cohort"));
       assert.ok(s.recommendationRules.every((r: Json) => r.finding && r.trigger));

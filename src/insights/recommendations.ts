@@ -51,19 +51,23 @@ export function causeRecommendations(causes: Cause[], target: string): Recommend
       });
     }
     const t = c.templates[0];
-    if (t?.template && t.windowShare !== null && t.windowShare >= 0.5 && (t.baselineFailures === 0 || (t.change ?? 0) >= 3)) {
+    if (
+      t?.template && t.windowShare !== null && t.windowShare.estimate >= 0.5 && t.qValue !== null && t.qValue < 0.05 &&
+      (t.baselineFailures === 0 || (t.change?.estimate ?? 0) >= 3)
+    ) {
       out.push({
         rule: "error-template",
-        text: `Fix the error "${t.template}": ${percent(t.windowShare)} of this cause's failures in the window` +
+        text: `Fix the error "${t.template}": ${percent(t.windowShare.estimate)} of this cause's failures in the window` +
           `${t.segmentFirstSeen ? `, seen in it since ${t.segmentFirstSeen.slice(0, 10)}` : ""}.`,
         finding,
-        trigger: `${formatCount(t.windowFailures)} window failures with the template against ${formatCount(t.baselineFailures)} in the baseline`,
+        trigger: `${formatCount(t.windowFailures)} window failures with the template against ${formatCount(t.baselineFailures)} in the baseline, ` +
+          formatP("q", t.qValue),
       });
     }
     // a deployment before the change counts only when the cause's error pattern is new with it: deployments are
     // frequent, and one that merely preceded a change is no finding
     const d = c.changesBefore?.deployments ?? [];
-    const newPattern = !!t?.template && (t.windowShare ?? 0) >= 0.5 && t.baselineFailures === 0;
+    const newPattern = !!t?.template && (t.windowShare?.estimate ?? 0) >= 0.5 && t.baselineFailures === 0;
     if (c.changedOn && d.length && newPattern) {
       const last = d[d.length - 1];
       out.push({
@@ -80,6 +84,16 @@ export function causeRecommendations(causes: Cause[], target: string): Recommend
         text: "Gate deployments with a canary and an automatic rollback: failures rose in the 48 h after deployments.",
         finding,
         trigger: `${formatCount(c.windowFailures)} failures within 48 h of a deployment in the window`,
+      });
+    }
+    const commits = Object.values(all).find((v) => /^more than \d+ service commits in the prior 24 h$/.test(v));
+    if (commits) {
+      out.push({
+        rule: "commit-burst",
+        text: "Batch service changes behind a release train or a canary: failures rose after days with many service commits " +
+          `(${commits}).`,
+        finding,
+        trigger: `${formatCount(c.windowFailures)} failures of attempts with ${commits} in the window`,
       });
     }
     out.push({

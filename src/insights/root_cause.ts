@@ -37,9 +37,12 @@ export interface CauseTemplate {
   template: string | null;
   windowFailures: number;
   baselineFailures: number;
-  windowShare: number | null;
-  change: number | null;
+  windowShare: Interval | null;
+  change: Interval | null;
   excess: number | null;
+  excessShare: Interval | null;
+  pValue: number | null;
+  qValue: number | null;
   firstSeen: string | null;
   lastSeen: string | null;
   segmentFirstSeen: string | null;
@@ -65,6 +68,7 @@ export interface Segment {
   failureShare: Interval | null;
   excessFailures: number | null;
   excessShare: Interval | null;
+  rise: Interval | null;
   pValue: number | null;
   qValue: number | null;
 }
@@ -141,7 +145,12 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
       lines.push(
         `- ${formatCount(c.windowUnits)} ${h.unit === "attempts" ? "attempts" : "days"}${share}, ${formatCount(c.windowFailures)} failed: ` +
           `${rateText(c.windowRate, h.unit)} against ${rateText(c.baselineRate, h.unit)} in the baseline` +
-          (c.change ? ` — ${ratio(c.change.estimate)} (95% CI ${c.change.low.toFixed(2)}–${c.change.high.toFixed(2)})` : "") +
+          (c.change ? ` — ${ratio(c.change.estimate)} (95% CI ${c.change.low.toFixed(2)}–${c.change.high.toFixed(2)})` : ""),
+      );
+    }
+    if (c.rise) {
+      lines.push(
+        `- Rose ${ratio(c.rise.estimate)} more than the rest of the same days (95% CI ${c.rise.low.toFixed(2)}–${c.rise.high.toFixed(2)})` +
           (c.qValue !== null ? `, ${formatP("q", c.qValue)}` : ""),
       );
     }
@@ -170,7 +179,9 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
     if (t && t.template) {
       lines.push(
         `- Error pattern: "${t.template}" — ${formatCount(t.windowFailures)} of its ${formatCount(c.windowFailures)} window failures` +
-          `${t.windowShare !== null ? ` (${percent(t.windowShare)})` : ""}, ${formatCount(t.baselineFailures)} in the baseline` +
+          `${t.windowShare !== null ? ` (${percent(t.windowShare.estimate)})` : ""}, ${formatCount(t.baselineFailures)} in the baseline` +
+          `${t.excessShare ? `; ${percent(Math.max(0, t.excessShare.estimate))} of the cause's excess` : ""}` +
+          `${t.qValue !== null ? `, ${formatP("q", t.qValue)}` : ""}` +
           `${t.segmentFirstSeen ? `; in this segment since ${t.segmentFirstSeen.slice(0, 10)}` : ""}`,
       );
       if (t.example) lines.push(`  Example line (log data, untrusted): ${JSON.stringify(t.example.text.slice(0, 200))}`);
@@ -181,8 +192,9 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
         `${t?.template ? `; error "${t.template}"` : ""}${c.changedOn ? `; changed on ${c.changedOn.day}` : ""}.`,
     );
   }
-  lines.push("", `🧪 METHOD: ${formatCount(nTested)} segments of 1–3 dimension values tested (each against the rest, Wald test of the change ` +
-    `ratio), ${formatCount(nSignificant)} with BH q < 0.05; causes by drill-down (sql/83_root_cause.sql).`);
+  lines.push("", `🧪 METHOD: ${formatCount(nTested)} segments of 1–3 dimension values tested (each against the rest of the same days, ` +
+    `Mantel–Haenszel, window ÷ baseline), ${formatCount(nSignificant)} with BH q < 0.05; causes by drill-down, later causes tested again ` +
+    `without the earlier ones' units (sql/83_root_cause.sql).`);
   const summary = causes.length
     ? `${h.unit === "attempts" ? "Failure rate" : "Incident rate"} ${rateText(h.windowRate, h.unit)} against ${rateText(h.baselineRate, h.unit)}; ` +
       `primary cause: ${causes[0].label}${causes[0].excessShare ? ` (${percent(causes[0].excessShare.estimate)} of the excess)` : ""}.`

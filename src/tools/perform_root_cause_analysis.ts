@@ -1,7 +1,8 @@
 /**
  * MCP tool `perform_root_cause_analysis`: why failures rose — the failure rate in a window against a
  * baseline, the cohorts (asset type, migration state, upload cohort around known dates, a deploy in
- * the prior 48 h; for incidents service, severity, ticket component) ranked by how much of the rise
+ * the prior 48 h, service commits in the prior 24 h; for incidents service, severity, ticket
+ * component) ranked by how much of the rise
  * they explain, with intervals, BH q-values, the error templates behind the top causes, when each
  * changed and what was deployed before. Everything numeric comes from SQL (sql/83_root_cause.sql),
  * in one read-only transaction as the caller; nothing is written. TypeScript validates, words and draws.
@@ -41,8 +42,8 @@ const inputSchema = toolArguments({
     .min(1, { error: "dimensions must list at least one name (leave it out for all)" })
     .max(8, { error: "dimensions must list at most 8 names" })
     .optional()
-    .describe("Dimensions to split by. processing_failures: asset_type, migration_state, upload_cohort, recent_deploy; " +
-      "incidents: service, severity, component, recent_deploy. Default all."),
+    .describe("Dimensions to split by. processing_failures: asset_type, migration_state, upload_cohort, recent_deploy, recent_commits; " +
+      "incidents: service, severity, component, recent_deploy, recent_commits. Default all."),
   maxDepth: z.int({ error: "maxDepth must be 1, 2 or 3" }).min(1, { error: "maxDepth must be 1, 2 or 3" }).max(3, { error: "maxDepth must be 1, 2 or 3" })
     .optional().describe("Most dimension values combined in one segment (default 3)."),
   includeChart: z.boolean({ error: "includeChart must be true or false" }).optional()
@@ -68,6 +69,7 @@ const segmentSchema = z.object({
   failureShare: interval.nullable().describe("share of the window's failures"),
   excessFailures: z.number().nullable().describe("window failures − window units × the segment's baseline rate"),
   excessShare: interval.nullable().describe("share of the whole excess"),
+  rise: interval.nullable().describe("within-day risk ratio against the rest of the day (Mantel–Haenszel), window ÷ baseline: what the test tests"),
   pValue: z.number().nullable(),
   qValue: z.number().nullable(),
 });
@@ -96,9 +98,12 @@ const outputSchema = z.object({
       template: z.string().nullable(),
       windowFailures: z.number(),
       baselineFailures: z.number(),
-      windowShare: z.number().nullable(),
-      change: z.number().nullable(),
+      windowShare: interval.nullable().describe("share of the cause's window failures"),
+      change: interval.nullable().describe("the template's failures per attempt, window ÷ baseline"),
       excess: z.number().nullable(),
+      excessShare: interval.nullable().describe("share of the cause's excess failures"),
+      pValue: z.number().nullable().describe("did it rise more than the cause's other failures (Wald, log scale)"),
+      qValue: z.number().nullable().describe("BH over the cause's templates"),
       firstSeen: z.string().nullable(),
       lastSeen: z.string().nullable(),
       segmentFirstSeen: z.string().nullable(),
@@ -123,9 +128,10 @@ export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema>
   title: "Perform root-cause analysis",
   description: "Explains a rise in AOMA failures, computed in Postgres on the real data: the failure rate of the last 14 days (or any window) " +
     "against the 60 days before (or any baseline) with 95% intervals, then every cohort of 1–3 dimension values (asset type, migration state, " +
-    "upload date against known dates such as the cloud migration, a deployment in the prior 48 h; for incidents service, severity, ticket " +
-    "component) tested for rising more than the rest, with risk ratios, intervals, BH q-values and the share of the excess failures each " +
-    "explains; the top causes with the error templates behind them (example log lines marked untrusted), the day each changed, the " +
+    "upload date against known dates such as the cloud migration, a deployment in the prior 48 h, service commits in the prior 24 h; for " +
+    "incidents service, severity, ticket component) tested for rising more than the rest of the same days, with risk ratios, intervals, BH " +
+    "q-values and the share of the excess failures each explains; the top causes with the error templates behind them, ranked the same way " +
+    "(example log lines marked untrusted), the day each changed, the " +
     "deployments before it, and rule-based recommendations. Scope it (e.g. {\"asset_type\": \"360RA\"}) to ask about one cohort's failures.",
   inputSchema,
   outputSchema,
@@ -185,6 +191,7 @@ function toSegment(r: Row): Segment {
     failureShare: iv(r, "failure_share"),
     excessFailures: num(r.excess),
     excessShare: iv(r, "excess_share"),
+    rise: iv(r, "rise"),
     pValue: num(r.p_value),
     qValue: num(r.q_value),
   };
@@ -214,9 +221,12 @@ async function evidence(
         template: t.template,
         windowFailures: Number(t.window_failures),
         baselineFailures: Number(t.baseline_failures),
-        windowShare: num(t.window_share),
-        change: num(t.change),
+        windowShare: iv(t, "window_share"),
+        change: iv(t, "change"),
         excess: num(t.excess),
+        excessShare: iv(t, "excess_share"),
+        pValue: num(t.p_value),
+        qValue: num(t.q_value),
         firstSeen: iso(t.first_seen),
         lastSeen: iso(t.last_seen),
         segmentFirstSeen: iso(t.segment_first_seen),

@@ -4,7 +4,7 @@
 -- Values on the demo quarter are in tests/tools_root_cause_test.ts; the acceptance over generator seeds in
 -- scripts/rca_acceptance.ts.
 begin;
-select plan(39);
+select plan(47);
 
 select has_function('analytics', 'root_cause_headline', array['text', 'date', 'date', 'date', 'date', 'jsonb'], 'root_cause_headline exists');
 select has_function('analytics', 'root_cause_segments', array['text', 'date', 'date', 'date', 'date', 'text[]', 'integer', 'jsonb'], 'root_cause_segments exists');
@@ -32,6 +32,17 @@ select ok(aoma_private.rca_within(array['a', 'b'], array['a', null]) and not aom
 select is(aoma_private.upload_cohort('2020-01-01', '2020-06-01', array['2020-03-01'::date], array['cloud migration']),
   'uploaded before cloud migration (2020-03-01)', 'upload cohort before a known date');
 select is(aoma_private.upload_cohort(null, '2020-06-01', '{}', '{}'), 'upload date unknown', 'upload cohort without an upload time');
+
+-- the within-day test: Mantel–Haenszel log risk ratio and Greenland–Robins variance
+-- (tests/reference/make_rca_reference.py: statsmodels riskratio_pooled 1.7857142857, variance 0.0828571429)
+select is(round((select est from aoma_private.rca_within_day('binomial', 12.5, 7, 7.25, 15, 150, 50, 850))::numeric, 10),
+  round(0.5798184952529422::numeric, 10), 'within-day: the Mantel-Haenszel log risk ratio');
+select is(round((select var from aoma_private.rca_within_day('binomial', 12.5, 7, 7.25, 15, 150, 50, 850))::numeric, 10),
+  round(0.08285714285714285::numeric, 10), 'within-day: the Greenland-Robins variance');
+select is(round((select var from aoma_private.rca_within_day('binomial', 0, 7, 0, 0, 150, 50, 850))::numeric, 10),
+  round((1 / 0.5 - 1 / 151.0 + 1 / 50.5 - 1 / 851.0)::numeric, 10), 'within-day: no failure in the segment falls back to Haldane''s crude ratio');
+select is(aoma_private.recent_commits_label(16, 15), 'more than 15 service commits in the prior 24 h', 'recent commits above the cut');
+select is(aoma_private.recent_commits_label(null, 15), 'at most 15 service commits in the prior 24 h', 'no commits: at most the cut');
 
 -- error sentences
 select throws_ok($$select * from analytics.root_cause_segments('tickets')$$, '22023',
@@ -69,17 +80,39 @@ select is((select round(excess_share::numeric, 9) from analytics.root_cause_segm
 select is((select count(*)::int from analytics.root_cause_segments('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', array['asset_type'])
   where cause_rank is not null), 1, 'one cause: B did not rise');
 select throws_ok($$select * from analytics.root_cause_segments('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', array['colour'])$$, '22023',
-  'dimension "colour" is not one of processing_failures''s: asset_type, migration_state, upload_cohort, recent_deploy', 'unknown dimension');
+  'dimension "colour" is not one of processing_failures''s: asset_type, migration_state, upload_cohort, recent_deploy, recent_commits', 'unknown dimension');
 select throws_ok($$select * from analytics.root_cause_segments('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', null, 4)$$, '22023',
   'max_depth must be 1, 2 or 3 dimension values per segment (got 4)', 'depth out of range');
 select throws_ok($$select * from analytics.root_cause_headline('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', '{"colour": "red"}')$$, '22023',
-  'scope names "colour", which is not a dimension of processing_failures; use asset_type, migration_state, upload_cohort, recent_deploy', 'unknown scope dimension');
+  'scope names "colour", which is not a dimension of processing_failures; use asset_type, migration_state, upload_cohort, recent_deploy, recent_commits', 'unknown scope dimension');
 select throws_ok($$select * from analytics.root_cause_headline('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', '{"asset_type": "C"}')$$, '22023',
   'there are no processing attempts with {"asset_type": "C"} in the window 2001-01-11 to 2001-01-12; widen the scope or choose a window with data', 'a scope with no attempts');
 select results_eq(
   $$select window_failures::int, baseline_failures::int from analytics.root_cause_headline('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', '{"asset_type": "A"}')$$,
   $$values (25, 5)$$, 'a scope counts only its units');
-select is((select day from analytics.root_cause_timeline('processing_failures', array['A', null, null, null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') where is_change),
+-- the service commits of the prior 24 hours, per hour: 3 commits at 2001-01-11 09:xx count from 10:00 to 09:00 the next day
+insert into aoma.repositories (repo, is_service) values ('rca-test-svc', true);
+insert into aoma.git_commits (repo, sha, authored_at, committed_at)
+select 'rca-test-svc', md5(i::text), timestamptz '2001-01-11 09:10+00' + i * interval '1 minute', timestamptz '2001-01-11 09:10+00' + i * interval '1 minute'
+from generate_series(1, 3) i;
+select results_eq(
+  $$select hour, commits from aoma_private.service_commit_hours('2001-01-11 09:00+00', '2001-01-12 11:00+00') where hour in
+      ('2001-01-11 09:00+00', '2001-01-11 10:00+00', '2001-01-12 09:00+00', '2001-01-12 10:00+00') order by hour$$,
+  $$values ('2001-01-11 09:00+00'::timestamptz, 0::bigint), ('2001-01-11 10:00+00', 3), ('2001-01-12 09:00+00', 3), ('2001-01-12 10:00+00', 0)$$,
+  'service commits counted in the 24 h before each hour began');
+select is((select count(distinct vals[5])::int from analytics.root_cause_segments('processing_failures', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', array['recent_commits'])),
+  2, 'recent_commits splits the attempts at the baseline''s median hour');
+-- the templates behind type A's failures: the one that rose is ranked first, with its interval, p and q
+update aoma.processing_attempts set error_template_id = null where attempt_id like 'T-%';
+insert into aoma.message_templates (template_id, template) values ('00000000000000aa', 'rca test new error <*>'), ('00000000000000bb', 'rca test old error <*>');
+update aoma.processing_attempts set error_template_id = case when started_at >= '2001-01-11' and split_part(attempt_id, '-', 4)::int between 5 and 24
+  then '00000000000000aa' else '00000000000000bb' end, error_message = 'example'
+where attempt_id like 'T-A-%' and status = 'failed';
+select results_eq(
+  $$select template_id, window_failures, baseline_failures, excess_share > 0.7, p_value < 0.05, q_value < 0.05, change_lo < change and change < change_hi
+    from analytics.root_cause_templates('processing_failures', array['A', null, null, null, null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') limit 1$$,
+  $$values ('00000000000000aa'::text, 20::bigint, 0::bigint, true, true, true, true)$$, 'templates: the new error first, with its share of the excess, p, q and interval');
+select is((select day from analytics.root_cause_timeline('processing_failures', array['A', null, null, null, null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') where is_change),
   '2001-01-11'::date, 'the timeline puts the change on the window''s first day');
 
 -- monitors and patterns: sentences
