@@ -84,6 +84,20 @@ comment on function aoma_private.anomaly_t3_score(float8) is
 revoke execute on function aoma_private.anomaly_t3_score(float8) from public;
 grant execute on function aoma_private.anomaly_t3_score(float8) to authenticated, service_role;
 
+-- analytics.anomaly_threshold(sensitivity): where a point becomes anomalous at a sensitivity in
+-- [0.001, 0.999] — z_cut = 2 / sensitivity (robust z, or the range excess in the same units) and
+-- range_share = z_cut / 80, the share of the history's range a value must pass it by once the
+-- range rule is on (5% at the default 0.5). The one place the rule is stated; the tools quote it.
+create or replace function analytics.anomaly_threshold(sensitivity float8, out z_cut float8, out range_share float8)
+language sql
+immutable strict parallel safe
+set search_path = ''
+as $$
+  select 2 / sensitivity, 2 / sensitivity / 80
+$$;
+revoke execute on function analytics.anomaly_threshold(float8) from public;
+grant execute on function analytics.anomaly_threshold(float8) to authenticated, service_role;
+
 -- The body of analytics.anomaly_scores (same arguments, same rows): PL/pgSQL for the argument checks,
 -- then one set-based query into arrays, a loop over the anomalous points only for the event rule
 -- (each event's start depends on the previous one's), and the rows. Separate because the public function's output columns share the names of
@@ -159,7 +173,8 @@ begin
     select p_season as p,
            case when p_season = 0 then 48 else p_season end as l,
            least(12, ceil(case when p_season = 0 then 48 else p_season end / 2.0))::integer as l_min,
-           2 / p_sensitivity as z_cut
+           (analytics.anomaly_threshold(p_sensitivity)).z_cut as z_cut,
+           (analytics.anomaly_threshold(p_sensitivity)).range_share as range_share
   ),
   lvl as (   -- rolling median level of the L values before t; range (min, max, count) of all values before t
     select i, p_vals[i] as v, case when lv.c >= par.l_min then lv.m end as m,
@@ -213,11 +228,11 @@ begin
   select array_agg(zed.e order by zed.i),
          array_agg(case when p_direction <> 'up' then
                      case when zed.s is null then null
-                          when zed.rng_on then greatest(zed.e - par.z_cut * zed.s, zed.lo - par.z_cut / 80 * (zed.hi - zed.lo))
+                          when zed.rng_on then greatest(zed.e - par.z_cut * zed.s, zed.lo - par.range_share * (zed.hi - zed.lo))
                           else zed.e - par.z_cut * zed.s end end order by zed.i),
          array_agg(case when p_direction <> 'down' then
                      case when zed.s is null then null
-                          when zed.rng_on then least(zed.e + par.z_cut * zed.s, zed.hi + par.z_cut / 80 * (zed.hi - zed.lo))
+                          when zed.rng_on then least(zed.e + par.z_cut * zed.s, zed.hi + par.range_share * (zed.hi - zed.lo))
                           else zed.e + par.z_cut * zed.s end end order by zed.i),
          array_agg(aoma_private.anomaly_t3_score(zed.zd) order by zed.i),
          array_agg(coalesce(zed.zd >= par.z_cut, false) order by zed.i),

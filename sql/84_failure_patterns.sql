@@ -119,3 +119,51 @@ end
 $$;
 revoke execute on function analytics.failure_patterns(date, date) from public;
 grant execute on function analytics.failure_patterns(date, date) to authenticated, service_role;
+
+/*
+ * analytics.evidence_confidence(days, sources) — the overall confidence of a failure-pattern
+ * analysis (analyze_failure_patterns), computed from its evidence, and the formula in words:
+ *   confidence = min(1, days / 60) × the mean, over the evidence sources that were run, of their
+ *   strength: 1 − the smallest q-value among the source's significant findings (q < 0.05), 0 when
+ *   it found none; a yes/no source (a predictive model that beats its baseline in
+ *   cross-validation) is 1 or 0.
+ * sources: a JSON array with one element per source run — an array of q-values (numbers or null)
+ * or a boolean. No source: 0. Raises 22023 for anything else.
+ *
+ * Example: select * from analytics.evidence_confidence(90, '[[0.001, 0.2], [], true]');  -- 1 × (0.999 + 0 + 1) / 3
+ */
+create or replace function analytics.evidence_confidence(days integer, sources jsonb, out confidence float8, out formula text)
+language plpgsql immutable
+set search_path = ''
+as $$
+declare
+  v_bad text;
+begin
+  if days is null or days < 0 then
+    raise exception 'days must be a whole number of days analysed, 0 or more (got %)', coalesce(days::text, 'null') using errcode = '22023';
+  end if;
+  if sources is null or jsonb_typeof(sources) <> 'array' then
+    raise exception 'sources must be a JSON array with one element per evidence source: an array of q-values or true/false' using errcode = '22023';
+  end if;
+  select left(e::text, 60) into v_bad from jsonb_array_elements(sources) e
+  where not (jsonb_typeof(e) = 'boolean'
+             or (jsonb_typeof(e) = 'array' and not exists (
+                   select from jsonb_array_elements(e) q where jsonb_typeof(q) not in ('number', 'null'))))
+  limit 1;
+  if found then
+    raise exception 'each evidence source is an array of q-values (numbers or null) or true/false (got %)', v_bad using errcode = '22023';
+  end if;
+  formula := 'confidence = min(1, days analysed / 60) × mean over the evidence sources run (temporal patterns, threshold drivers, root cause, '
+    || 'predictive model) of their strength: 1 − the smallest q-value among the source''s significant findings (0 when it found nothing; '
+    || 'for the predictive model 1 when it beats its baseline in cross-validation, else 0).';
+  select coalesce(least(1, days / 60.0) * avg(s.strength), 0) into confidence
+  from (
+    select case when jsonb_typeof(e) = 'boolean' then case when e::text = 'true' then 1 else 0 end
+                else coalesce((select 1 - min((q #>> '{}')::float8) from jsonb_array_elements(e) q
+                               where jsonb_typeof(q) = 'number' and (q #>> '{}')::float8 < 0.05), 0) end as strength
+    from jsonb_array_elements(sources) e
+  ) s;
+end
+$$;
+revoke execute on function analytics.evidence_confidence(integer, jsonb) from public;
+grant execute on function analytics.evidence_confidence(integer, jsonb) to authenticated, service_role;

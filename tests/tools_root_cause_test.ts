@@ -149,6 +149,8 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.ok(s.events.some((e: Json) => Math.abs(Date.parse(e.started) - start) <= 2 * 86_400_000 && e.direction === "up"),
         `an upward event within 2 days of ${cohort.window_start}: ${JSON.stringify(s.events)}`);
       assert.match(res.content[0].text, /^🚨 ANOMALY DETECTION COMPLETE/);
+      assert.deepEqual([s.threshold, s.rangeShare], [4, 0.05], "the threshold is SQL's analytics.anomaly_threshold(0.5)");
+      assert.match(res.content[0].text, /robust z ≥ 4\.00, or past the history's range by 5\.0% of it/);
       assert.ok(res.content.some((c: Json) => c.type === "resource" && c.resource.uri === "chart://create_anomaly_detection/anomalies.svg"));
       assert.match(errorText(await call(client, "create_anomaly_detection", { ...args, register: { name: "ra_legacy" } })),
         /registering a monitor writes analytics\.anomaly_monitors and is allowed to service_role only \(this caller is authenticated\)/);
@@ -171,6 +173,17 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.ok(s.recommendationRules.some((r: Json) => r.rule === "risky-weekday" && /Mondays/.test(r.text)));
       assert.ok(s.confidence > 0 && s.confidence <= 1);
       assert.match(s.confidenceFormula, /^confidence = min\(1, days analysed \/ 60\)/);
+      // the confidence is SQL's, from the q-values of the sources the answer shows
+      const sources = [
+        s.patterns.temporal.filter((x: Json) => x.kind !== "trend").map((x: Json) => x.qValue),
+        s.patterns.causal.filter((x: Json) => x.inModel).map((x: Json) => x.qValue),
+        s.rootCause.causes.map((x: Json) => x.qValue),
+      ];
+      const [trendRow] = await db.query<Json>("select days from analytics.failure_patterns() where kind = 'trend'");
+      const [conf] = await db.query<Json>("select * from analytics.evidence_confidence($1::int, $2::text::jsonb)", [trendRow.days, JSON.stringify(sources)]);
+      assert.equal(s.confidence, conf.confidence);
+      assert.equal(s.confidenceFormula, conf.formula);
+      assert.ok(s.confidence > 0.5, "Mondays, the drivers and the cohort are all strong evidence");
       assert.match(res.content[0].text, /^🔎 FAILURE PATTERN ANALYSIS COMPLETE/);
       const surface = ok(await call(client, "analyze_failure_patterns", { analysisDepth: "surface", includeVisualization: false, generateRecommendations: false }));
       assert.equal(surface.patterns.causal.length, 0);

@@ -107,6 +107,7 @@ export type FailurePatternInput = z.output<typeof inputSchema>;
 // ───────────────────────────── SQL ─────────────────────────────
 
 const PATTERNS_SQL = `select * from analytics.failure_patterns()`;
+const CONFIDENCE_SQL = `select confidence, formula from analytics.evidence_confidence($1::int, $2::text::jsonb)`;
 const DRIVERS_SQL = `select feature, lag, threshold, rate_ratio, ci_low, ci_high, q_value, in_model, note
   from analytics.explain_drivers('processing_failure_rate') where in_model or q_value < 0.05 order by rank limit 8`;
 const LATEST_SQL = `select feature, period, value from analytics.feature_history(array(select jsonb_array_elements_text($1::text::jsonb)), 'day', 1)`;
@@ -137,12 +138,6 @@ async function part<T>(tx: Executor, what: string, notes: string[], signal: Abor
   }
 }
 
-/** The confidence formula, stated in the answer. */
-export const CONFIDENCE_FORMULA =
-  "confidence = min(1, days analysed / 60) × mean over the evidence sources run (temporal patterns, threshold drivers, root cause, " +
-  "predictive model) of their strength: 1 − the smallest q-value among the source's significant findings (0 when it found nothing; " +
-  "for the predictive model 1 when it beats its baseline in cross-validation, else 0).";
-
 // ───────────────────────────── handler ─────────────────────────────
 
 /**
@@ -171,7 +166,17 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
       if (model) predictions = await part<Row[]>(tx, "The stored predictions", notes, signal, [], (sp) => sp.query<Row>(PREDICTIONS_SQL, [model!.model_id]));
       else notes.push("No predictive model of processing_failure_rate is registered yet: the nightly job registers one on its live runs (or call build_predictive_model).");
     }
-    return { patterns, drivers, latest, rca, model: model ?? null, predictions };
+    // the confidence (analytics.evidence_confidence): the q-values of each evidence source run
+    const sources: ((number | null)[] | boolean)[] = [];
+    if (patterns.length) {
+      sources.push(patterns.filter((p) => p.kind !== "trend" && (depth !== "surface" || p.kind !== "hour")).map((p) => num(p.q_value)));
+    }
+    if (depth !== "surface") sources.push(drivers.filter((d) => d.in_model).map((d) => num(d.q_value)));
+    if (rca) sources.push(rca.causes.map((c) => c.qValue));
+    if (depth === "comprehensive" && model) sources.push((model.pooled as Record<string, unknown> | null)?.beats_baseline === true);
+    const days = num(patterns.find((p) => p.kind === "trend")?.days) ?? 0;
+    const [confidence] = await part<Row[]>(tx, "The confidence", notes, signal, [], (sp) => sp.query<Row>(CONFIDENCE_SQL, [days, JSON.stringify(sources)]));
+    return { patterns, drivers, latest, rca, model: model ?? null, predictions, confidence: confidence ?? null };
   }, { signal, statementTimeoutMs: ctx.deadlineMs });
 
   // temporal
@@ -277,20 +282,8 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
     rules.push(...causeRecommendations(rca?.causes ?? [], "processing_failures"));
   }
 
-  // confidence (CONFIDENCE_FORMULA)
-  const strength = (qs: (number | null)[]) => {
-    const sig = qs.filter((q): q is number => q !== null && q < 0.05);
-    return sig.length ? 1 - Math.min(...sig) : 0;
-  };
-  const sources: number[] = [];
-  if (data.patterns.length) sources.push(strength(temporal.filter((t) => t.kind !== "trend").map((t) => t.qValue)));
-  if (depth !== "surface") sources.push(strength(causal.filter((c) => c.inModel).map((c) => c.qValue)));
-  if (rca) sources.push(strength(rca.causes.map((c) => c.qValue)));
-  if (depth === "comprehensive" && data.model) {
-    const pooled = data.model.pooled as Record<string, unknown> | null;
-    sources.push(pooled && pooled.beats_baseline === true ? 1 : 0);
-  }
-  const confidence = sources.length ? Math.min(1, days / 60) * (sources.reduce((a, b) => a + b, 0) / sources.length) : 0;
+  const confidence = Number(data.confidence?.confidence ?? 0);
+  const confidenceFormula = String(data.confidence?.formula ?? "confidence not computed (see the notes)");
 
   // words
   const lines = ["🔎 FAILURE PATTERN ANALYSIS COMPLETE", ""];
@@ -322,7 +315,7 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
     if (!m.predictions.length) lines.push("- No stored prediction for days still to come.");
   }
   if (rules.length) lines.push("", "💡 RECOMMENDATIONS (each from a finding above):", ...rules.map((r) => `- ${r.text}`));
-  lines.push("", `🎯 CONFIDENCE: ${(confidence * 100).toFixed(0)}% — ${CONFIDENCE_FORMULA}`);
+  lines.push("", `🎯 CONFIDENCE: ${(confidence * 100).toFixed(0)}% — ${confidenceFormula}`);
 
   let chart = null;
   if ((input.includeVisualization ?? true) && rca) {
@@ -361,7 +354,7 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
       riskFactors,
       recommendationRules: rules,
       confidence,
-      confidenceFormula: CONFIDENCE_FORMULA,
+      confidenceFormula: confidenceFormula,
       summary,
       keyFindings,
       recommendations: rules.map((r) => r.text),

@@ -57,7 +57,8 @@ const outputSchema = z.object({
   grain: z.enum(["hour", "day", "week"]),
   filter: z.object({ assetType: z.string().nullable(), migrationState: z.string().nullable() }),
   sensitivity: z.number(),
-  threshold: z.number().describe("robust z (or range excess, in the same units) at or above which a point is anomalous: 2 / sensitivity"),
+  threshold: z.number().describe("robust z (or range excess, in the same units) at or above which a point is anomalous: 2 / sensitivity (analytics.anomaly_threshold)"),
+  rangeShare: z.number().describe("once 288 periods exist, the share of the history's range a value must pass it by: threshold / 80"),
   direction: z.enum(["up", "down", "both"]),
   points: z.array(z.object({
     period: z.string(),
@@ -126,6 +127,7 @@ export type AnomalyInput = z.output<typeof inputSchema>;
 const ARGS = "$1::text, $2::text, $3::date, $4::date, $5::float8, $6::text, $7::int, null::int, $8::text, $9::text";
 const POINTS_SQL = `select period, value, expected, lower, upper, score, anomalous, event from analytics.detect_anomalies(${ARGS})`;
 const EVENTS_SQL = `select * from analytics.detect_anomaly_events(${ARGS})`;
+const THRESHOLD_SQL = "select z_cut, range_share from analytics.anomaly_threshold($1::float8)";
 const REGISTER_SQL = `select * from analytics.create_anomaly_monitor($1::text, $2::text, $3::text, $4::float8, $5::text, $6::int, $7::text, $8::text)`;
 const MONITORS_SQL = `
   select m.monitor_name, m.feature, m.grain, m.asset_type, m.migration_state, m.enabled,
@@ -180,6 +182,7 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
       [monitor] = await tx.query<Row>(REGISTER_SQL, [input.register.name, metric, grain, sensitivity, direction, input.season ?? null, assetType, migrationState]);
     }
     const points = await tx.query<Row>(POINTS_SQL, args);
+    const [threshold] = await tx.query<Row>(THRESHOLD_SQL, [sensitivity]);
     let events: Row[] = [];
     try {
       events = await withSavepoint(tx, (sp) => sp.query<Row>(EVENTS_SQL, args));
@@ -192,7 +195,7 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     } catch (e) {
       notes.push(partFailureNote("The registered monitors", e, ctx.signal));
     }
-    return { monitor, points, events, monitors };
+    return { monitor, points, threshold, events, monitors };
   }, { signal: ctx.signal, statementTimeoutMs: ctx.deadlineMs, readOnly: !input.register });
 
   const points = data.points.map((p) => ({
@@ -213,6 +216,8 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     ? { name: data.monitor.name, created: !!data.monitor.created, season: Number(data.monitor.season_used), history: Number(data.monitor.history_used) }
     : null;
 
+  const zCut = Number(data.threshold.z_cut);
+  const rangeShare = Number(data.threshold.range_share);
   const what = `${featureLabel(metric)}${assetType || migrationState ? ` of ${[assetType, migrationState].filter(Boolean).join(" ")} assets` : ""}`;
   const day = (s: string) => (grain === "hour" ? s.slice(0, 16).replace("T", " ") : s.slice(0, 10));
   const scored = points.filter((p) => p.score !== null);
@@ -222,7 +227,7 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     "",
     `📊 ${what.toUpperCase()} (${grain === "hour" ? "hourly" : grain === "day" ? "daily" : "weekly"}, ${points.length ? `${day(points[0].period)} to ${day(points[points.length - 1].period)}` : "no periods"}):`,
     `- ${scored.length} periods scored against a seasonal robust baseline from the periods before each; ${anomalous.length} anomalous ` +
-    `(robust z ≥ ${(2 / sensitivity).toFixed(2)}, or past the history's range by ${((2 / sensitivity) / 80 * 100).toFixed(1)}% of it once 288 periods exist; ` +
+    `(robust z ≥ ${zCut.toFixed(2)}, or past the history's range by ${(rangeShare * 100).toFixed(1)}% of it once 288 periods exist; ` +
     `sensitivity ${sensitivity}, ${direction === "both" ? "either direction" : direction})`,
   ];
   if (scored.length < points.length) lines.push(`- ${points.length - scored.length} periods not scored (warm-up or no value)`);
@@ -282,7 +287,7 @@ export async function handler(input: AnomalyInput, ctx: ToolContext): Promise<To
     chart,
     notes,
     structured: {
-      metric, grain, filter: { assetType, migrationState }, sensitivity, threshold: 2 / sensitivity, direction,
+      metric, grain, filter: { assetType, migrationState }, sensitivity, threshold: zCut, rangeShare, direction,
       points, events, monitor, monitors, summary, keyFindings, recommendations,
     },
   });

@@ -4,7 +4,7 @@
 -- Values on the demo quarter are in tests/tools_root_cause_test.ts; the acceptance over generator seeds in
 -- scripts/rca_acceptance.ts.
 begin;
-select plan(47);
+select plan(52);
 
 select has_function('analytics', 'root_cause_headline', array['text', 'date', 'date', 'date', 'date', 'jsonb'], 'root_cause_headline exists');
 select has_function('analytics', 'root_cause_segments', array['text', 'date', 'date', 'date', 'date', 'text[]', 'integer', 'jsonb'], 'root_cause_segments exists');
@@ -124,6 +124,15 @@ select throws_ok($$select * from analytics.create_anomaly_monitor('Bad Name', 'p
   'a monitor name is 1 to 63 lower-case letters, digits and underscores, starting with a letter (got "Bad Name")', 'a bad monitor name');
 select throws_ok($$select * from analytics.run_anomaly_monitors('cron')$$, '22023', 'scheduler must be one of pg_cron, in-process, manual (got "cron")', 'an unknown scheduler');
 reset role;
+-- the stated formulas: the anomaly threshold and the confidence of a failure-pattern analysis
+select results_eq($$select z_cut, range_share from analytics.anomaly_threshold(0.5)$$, $$values (4::float8, 0.05::float8)$$, 'sensitivity 0.5: z 4, 5% past the range');
+select is((select round(confidence::numeric, 12) from analytics.evidence_confidence(90, '[[0.001, 0.2, null], [], true]')),
+  round(((0.999 + 0 + 1) / 3.0)::numeric, 12), 'confidence: mean strength of three sources over 90 days');
+select is((select round(confidence::numeric, 12) from analytics.evidence_confidence(30, '[[0.01], [0.06]]')),
+  round((0.5 * (0.99 + 0) / 2)::numeric, 12), 'confidence: 30 days halve it; a q of 0.06 is no finding');
+select is((select confidence from analytics.evidence_confidence(90, '[]')), 0::float8, 'confidence: no source, 0');
+select throws_ok($$select * from analytics.evidence_confidence(90, '[["x"]]')$$, '22023',
+  'each evidence source is an array of q-values (numbers or null) or true/false (got ["x"])', 'confidence: a bad source');
 select throws_ok($$select * from analytics.failure_patterns('2001-02-01', '2001-01-01')$$, '22023',
   'date_from (2001-02-01) is after date_to (2001-01-01); give the first day, then the last', 'failure_patterns: reversed window');
 
