@@ -25,14 +25,20 @@
  *     ones leave no room). And a value pushed below 0 by the noise is set to
  *     0 on both sides (generate_dataset.py clips only the forecast, so a swapped leaf can have a
  *     negative real value, which an additive KPI never has).
- * The PRNG is sfc32 seeded through splitmix32 (not numpy's PCG64: the cases are the same
- * distribution as RiskLoc's published S and L sets, not the same draws).
+ * The PRNG is the demo's (src/demo/random.ts: sfc32 seeded through splitmix32, not numpy's PCG64:
+ * the cases are the same distribution as RiskLoc's published S and L sets, not the same draws).
  *
  * @example
  * const [c] = generateCases("S", 1, 20261203);
  * c.leaves.length;   // 48000
  * c.truth;           // e.g. [["a3", null, null, "d5", null]] — aligned with c.dims, null = any value
  */
+import { Rng } from "../src/demo/random.ts";
+
+export { Rng };
+
+/** An integer in lo..hi, both included. */
+const rngInteger = (rng: Rng, lo: number, hi: number): number => lo + rng.int(hi - lo + 1);
 
 /** The two published settings. */
 export type Shape = "S" | "S3" | "L";
@@ -76,79 +82,6 @@ export interface RcaCase {
   truth: (string | null)[][];
   /** drawn parameters, for reports */
   meta: { zeroRate: number; noise: number; direction: 0 | 1; layers: number[]; severities: number[] };
-}
-
-/** A seeded uniform, normal and Weibull source (sfc32; splitmix32 expands the seed). */
-export class Rng {
-  #a: number;
-  #b: number;
-  #c: number;
-  #d: number;
-  #spare: number | null = null;
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    [this.#a, this.#b, this.#c, this.#d] = [next(), next(), next(), next()];
-    for (let i = 0; i < 15; i++) this.uniform();
-  }
-
-  /** U[0, 1) with 32 random bits. */
-  uniform(): number {
-    const t = (((this.#a + this.#b) >>> 0) + this.#d) >>> 0;
-    this.#d = (this.#d + 1) >>> 0;
-    this.#a = this.#b ^ (this.#b >>> 9);
-    this.#b = (this.#c + (this.#c << 3)) >>> 0;
-    this.#c = ((this.#c << 21) | (this.#c >>> 11)) >>> 0;
-    this.#c = (this.#c + t) >>> 0;
-    return t / 4294967296;
-  }
-
-  between(lo: number, hi: number): number {
-    return lo + (hi - lo) * this.uniform();
-  }
-
-  /** An integer in lo..hi, both included. */
-  integer(lo: number, hi: number): number {
-    return lo + Math.floor(this.uniform() * (hi - lo + 1));
-  }
-
-  /** N(mean, sd) by Box–Muller (the second draw kept for the next call). */
-  normal(mean = 0, sd = 1): number {
-    let z: number;
-    if (this.#spare !== null) {
-      z = this.#spare;
-      this.#spare = null;
-    } else {
-      const u = 1 - this.uniform();
-      const v = this.uniform();
-      const r = Math.sqrt(-2 * Math.log(u));
-      z = r * Math.cos(2 * Math.PI * v);
-      this.#spare = r * Math.sin(2 * Math.PI * v);
-    }
-    return mean + sd * z;
-  }
-
-  /** Standard Weibull with shape α (numpy's rng.weibull): (−ln U)^(1/α). */
-  weibull(alpha: number): number {
-    return Math.pow(-Math.log(1 - this.uniform()), 1 / alpha);
-  }
-
-  /** k distinct items of xs, in their original order. */
-  sample<T>(xs: T[], k: number): T[] {
-    const idx = xs.map((_, i) => i);
-    for (let i = 0; i < k; i++) {
-      const j = i + Math.floor(this.uniform() * (idx.length - i));
-      [idx[i], idx[j]] = [idx[j], idx[i]];
-    }
-    return idx.slice(0, k).sort((x, y) => x - y).map((i) => xs[i]);
-  }
 }
 
 interface Anomaly {
@@ -220,10 +153,10 @@ export function generateCase(shape: Shape | ShapeSettings, rng: Rng): RcaCase {
 
   const zeroRate = rng.between(...ZERO_RATE);
   const noise = rng.between(...set.noise);
-  const nAnomalies = rng.integer(...set.anomalies);
+  const nAnomalies = rngInteger(rng, ...set.anomalies);
   const props = Array.from({ length: nAnomalies }, () => ({
-    layer: set.onlyLastLayer ? nd : rng.integer(1, Math.min(nd, set.maxLayer ?? nd)),
-    elements: rng.integer(...set.elements),
+    layer: set.onlyLastLayer ? nd : rngInteger(rng, 1, Math.min(nd, set.maxLayer ?? nd)),
+    elements: rngInteger(rng, ...set.elements),
     severity: rng.between(...set.severity) + noise,
     deviation: rng.between(...set.deviation),
   }));
@@ -249,7 +182,7 @@ export function generateCase(shape: Shape | ShapeSettings, rng: Rng): RcaCase {
     // 20 times; the earlier anomalies can leave no room at any layer, e.g. every value of the one
     // dimension they share used — then this anomaly is dropped)
     for (let redraw = 0; a === null && redraw < 20; redraw++) {
-      p.layer = set.onlyLastLayer ? nd : rng.integer(1, Math.min(nd, set.maxLayer ?? nd));
+      p.layer = set.onlyLastLayer ? nd : rngInteger(rng, 1, Math.min(nd, set.maxLayer ?? nd));
       a = placeAnomaly(rng, sizes, p.layer, p.elements, placed, (i) => real[i] === 0 || forecast[i] === 0);
     }
     if (a === null) continue;

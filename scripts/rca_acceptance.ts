@@ -11,6 +11,8 @@
  *     supported"? Does analytics.root_cause_timeline put the change within a day of the planted
  *     window start?
  *   - null: does any segment pass q < 0.05 (it should not)? How many causes are reported?
+ *   - both: analytics.root_cause_segments('log_errors') — planted: is cause 1 the cohort's error
+ *     template? null: no segment at q < 0.05 and no cause?
  *   - both: the anomaly detector on the cohort's daily failures (analytics.detect_anomaly_events(
  *     'processing_failures', asset_type 360RA, migration_state legacy), defaults: the last 28 days):
  *     planted — an upward event starting within 2 days of the planted window start; null — any event.
@@ -44,7 +46,10 @@ const expectedShare = cohort.expected_cohort_attempts_in_window / expectedWindow
 
 const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
 const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${NAME}$1`);
-const tally = { planted: { n: 0, first: 0, rate: 0, share: 0, template: 0, change: 0, all: 0, anomaly: 0 }, null: { n: 0, clean: 0, noAnomaly: 0 } };
+const tally = {
+  planted: { n: 0, first: 0, rate: 0, share: 0, template: 0, change: 0, all: 0, anomaly: 0, logTemplate: 0 },
+  null: { n: 0, clean: 0, noAnomaly: 0, logClean: 0 },
+};
 const EVENTS_SQL = "select started, event_direction from analytics.detect_anomaly_events('processing_failures', asset_type => '360RA', migration_state => 'legacy')";
 for (let seed = s0; seed <= s1; seed++) {
   for (const variant of variants) {
@@ -59,12 +64,19 @@ for (let seed = s0; seed <= s1; seed++) {
       const ms = Math.round(performance.now() - t0);
       const causes = segs.filter((s) => s.cause_rank !== null);
       const events = await db.query<{ started: Date | string; event_direction: string }>(EVENTS_SQL);
+      // the same rise seen in the error log lines (target log_errors): cause 1 should be the template
+      const logCauses = await db.query<{ cause_rank: number; vals: (string | null)[]; q_value: number }>(
+        "select cause_rank, to_jsonb(vals) as vals, q_value from analytics.root_cause_segments('log_errors') where cause_rank is not null or q_value < 0.05 order by rank",
+      );
+      const logFirst = logCauses[0]?.cause_rank === 1 && logCauses[0].vals[2] === cohort.error_template;
       if (variant === "null") {
         tally.null.noAnomaly += +(events.length === 0);
+        tally.null.logClean += +(logCauses.length === 0);
         const sig = segs.filter((s) => s.q_value !== null && Number(s.q_value) < 0.05).length;
         tally.null.n++;
         if (sig === 0) tally.null.clean++;
-        console.log(`seed ${seed} null: ${sig} segments with q < 0.05, ${causes.length} causes (${ms} ms); ${events.length} anomaly events`);
+        console.log(`seed ${seed} null: ${sig} segments with q < 0.05, ${causes.length} causes (${ms} ms); ${events.length} anomaly events; ` +
+          `log_errors: ${logCauses.length} segments with q < 0.05 or a cause`);
         continue;
       }
       const c = causes[0] as Record<string, unknown> | undefined;
@@ -82,11 +94,12 @@ for (let seed = s0; seed <= s1; seed++) {
       const p = tally.planted;
       const anomaly = events.some((e) => e.event_direction === "up" && Math.abs(new Date(e.started).getTime() - windowStart) <= 2 * 86_400_000);
       p.anomaly += +anomaly;
+      p.logTemplate += +logFirst;
       p.n++;
       p.first += +first; p.rate += +rate; p.share += +share; p.template += +template; p.change += +change;
       p.all += +(first && rate && share && template);
       console.log(`seed ${seed} planted: cause1 ${JSON.stringify(vals)} rate ${Number(c?.window_rate).toFixed(3)} [${Number(c?.window_rate_lo).toFixed(3)}, ${Number(c?.window_rate_hi).toFixed(3)}] ` +
-        `support [${Number(c?.support_lo).toFixed(4)}, ${Number(c?.support_hi).toFixed(4)}] vs ${expectedShare.toFixed(4)}; first ${first} rate ${rate} share ${share} template ${template} change ${change}; ${causes.length} causes (${ms} ms); anomaly ${anomaly} ${JSON.stringify(events.map((e) => new Date(e.started).toISOString().slice(0, 10)))}`);
+        `support [${Number(c?.support_lo).toFixed(4)}, ${Number(c?.support_hi).toFixed(4)}] vs ${expectedShare.toFixed(4)}; first ${first} rate ${rate} share ${share} template ${template} change ${change}; ${causes.length} causes (${ms} ms); anomaly ${anomaly} ${JSON.stringify(events.map((e) => new Date(e.started).toISOString().slice(0, 10)))}; log_errors cause 1 template ${logFirst}`);
     } catch (e) {
       console.log(`seed ${seed} ${variant}: ERROR ${(e as Error).message}`);
     } finally {

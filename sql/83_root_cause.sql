@@ -5,15 +5,22 @@
 -- window) and says which cohort of the failing units explains the difference:
 --
 --   * units: processing attempts (target processing_failures: an attempt failed or not; binomial)
---     or incidents (target incidents: a count per day; Poisson, the exposure is the number of days);
+--     or incidents (target incidents: a count per day; Poisson, the exposure is the number of days)
+--     or error log lines (target log_errors: aoma.log_events at level ERROR or FATAL, a count per
+--     day like incidents);
 --   * dimensions of a unit: for attempts asset_type, migration_state, upload_cohort (the upload day
 --     against analytics.known_dates — "uploaded before the cloud migration (2026-03-01)" — or, with no
 --     known dates, the asset's age at processing) and recent_deploy (a production deployment in the
 --     48 hours before the attempt started) and recent_commits (the commits to the service repositories
 --     in the 24 hours before the unit's UTC hour began, above or at most the baseline's median hour:
---     "more than 15 service commits in the prior 24 h"); for incidents service, severity, component
---     (the first component of the incident's Jira ticket), recent_deploy and recent_commits. Both
---     event dimensions look only backwards, so they cannot contain the failure they explain;
+--     "more than 15 service commits in the prior 24 h"). Both event dimensions look only backwards,
+--     so they cannot contain the failure they explain. For incidents service, severity and
+--     component (the first component of the incident's Jira ticket); for error log lines service,
+--     host and template (the mined template of the line; the 30 most frequent hosts and templates of
+--     the two periods by name, the others as "other hosts" / "other templates"). A count per day has
+--     no event dimensions: its exposure is time, and "incidents after a deploy" against the rest
+--     would mostly measure how many hours followed a deploy in each period (the deployments before
+--     a cause's change day are shown beside it instead, analytics.changes_before);
 --   * segments: every combination of 1..max_depth dimension values (depth 1: "asset_type = 360RA";
 --     depth 2: "360RA and legacy"), counted in the window and in the baseline from one pass over the
 --     units (leaves: the units grouped by all chosen dimensions and period; segments: the leaves
@@ -65,7 +72,8 @@ set search_path = ''
 as $$
   select case target
     when 'processing_failures' then array['asset_type', 'migration_state', 'upload_cohort', 'recent_deploy', 'recent_commits']
-    when 'incidents' then array['service', 'severity', 'component', 'recent_deploy', 'recent_commits']
+    when 'incidents' then array['service', 'severity', 'component']
+    when 'log_errors' then array['service', 'host', 'template']
   end
 $$;
 revoke execute on function aoma_private.rca_dimensions(text) from public;
@@ -128,6 +136,17 @@ $$;
 revoke execute on function aoma_private.rca_scope(text, jsonb) from public;
 grant execute on function aoma_private.rca_scope(text, jsonb) to authenticated, service_role;
 
+-- The units of a target in words: 'processing attempts', 'incidents', 'error log lines'.
+create or replace function aoma_private.rca_unit_words(target text)
+returns text
+language sql immutable parallel safe
+set search_path = ''
+as $$
+  select case target when 'incidents' then 'incidents' when 'log_errors' then 'error log lines' else 'processing attempts' end
+$$;
+revoke execute on function aoma_private.rca_unit_words(text) from public;
+grant execute on function aoma_private.rca_unit_words(text) to authenticated, service_role;
+
 /*
  * aoma_private.rca_periods — the window and the baseline of an analysis, with the defaults filled in
  * and checked. Days are UTC days, both ends included. Defaults: the window is the last 14 days up to
@@ -148,15 +167,17 @@ declare
   v_what text;
 begin
   if aoma_private.rca_dimensions(target) is null then
-    raise exception 'target "%" is not a failure measure root-cause analysis knows; use processing_failures (failed processing attempts) or incidents',
+    raise exception 'target "%" is not a failure measure root-cause analysis knows; use processing_failures (failed processing attempts), incidents or log_errors (ERROR and FATAL log lines)',
       target using errcode = '22023';
   end if;
-  family := case target when 'incidents' then 'poisson' else 'binomial' end;
-  unit := case target when 'incidents' then 'days' else 'attempts' end;
-  v_what := case target when 'incidents' then 'incidents' else 'processing attempts' end;
+  family := case when target = 'processing_failures' then 'binomial' else 'poisson' end;
+  unit := case when target = 'processing_failures' then 'attempts' else 'days' end;
+  v_what := aoma_private.rca_unit_words(target);
   if window_to is null then
     if target = 'incidents' then
       select (max(i.started_at) at time zone 'UTC')::date into v_last from aoma.incidents i;
+    elsif target = 'log_errors' then
+      select (max(l.ts) at time zone 'UTC')::date into v_last from aoma.log_events l where l.level in ('ERROR', 'FATAL');
     else
       select (max(p.started_at) at time zone 'UTC')::date into v_last from aoma.processing_attempts p;
     end if;
@@ -188,14 +209,20 @@ begin
     raise exception 'the window and the baseline span % days together; at most 3 years (1,100 days) are analysed at once',
       greatest(w_to, b_to) - least(w_from, b_from) + 1 using errcode = '22023';
   end if;
-  -- both periods need units; for incidents a day without one is data, so the pair needs one
+  -- both periods need units; for a count per day a day without one is data, so the pair needs one
   if target = 'incidents' then
     select count(*) into v_n from aoma.incidents i
     where i.started_at >= (least(w_from, b_from)::timestamp at time zone 'UTC')
       and i.started_at < ((greatest(w_to, b_to) + 1)::timestamp at time zone 'UTC');
+  elsif target = 'log_errors' then
+    select count(*) into v_n from aoma.log_events l
+    where l.ts >= (least(w_from, b_from)::timestamp at time zone 'UTC')
+      and l.ts < ((greatest(w_to, b_to) + 1)::timestamp at time zone 'UTC') and l.level in ('ERROR', 'FATAL');
+  end if;
+  if family = 'poisson' then
     if v_n = 0 then
-      raise exception 'there are no incidents in the window % to % nor in the baseline % to %; choose periods with data',
-        w_from, w_to, b_from, b_to using errcode = '22023';
+      raise exception 'there are no % in the window % to % nor in the baseline % to %; choose periods with data',
+        v_what, w_from, w_to, b_from, b_to using errcode = '22023';
     end if;
     return;
   end if;
@@ -295,10 +322,11 @@ revoke execute on function aoma_private.recent_commits_label(bigint, bigint) fro
 grant execute on function aoma_private.recent_commits_label(bigint, bigint) to authenticated, service_role;
 
 /*
- * aoma_private.rca_units(target, dims, periods, seg) — one row per unit (processing attempt or
- * incident) in the window or the baseline: its values of the target's dimensions (null where the
- * dimension is neither in `dims` nor set in `seg`), whether it lies in the window, whether it
- * failed, and for a failed attempt its error template, message and time. seg (values aligned with
+ * aoma_private.rca_units(target, dims, periods, seg) — one row per unit (processing attempt,
+ * incident or error log line) in the window or the baseline: its values of the target's dimensions
+ * (null where the dimension is neither in `dims` nor set in `seg`), whether it lies in the window,
+ * whether it failed (incidents and error lines always), its error template and message (a failed
+ * attempt, a log line) and its time. seg (values aligned with
  * the target's dimensions, null = any; null = no restriction) keeps only the units inside it. The
  * one place the dimensions are computed.
  */
@@ -334,7 +362,34 @@ begin
     select floor(coalesce(percentile_cont(0.5) within group (order by h.commits), 0))::bigint into v_cut
     from aoma_private.service_commit_hours(b_lo, b_hi) h;
   end if;
-  if target = 'incidents' then
+  if target = 'log_errors' then
+    return query
+    with hours as (select * from aoma_private.service_commit_hours(least(w_lo, b_lo), greatest(w_hi, b_hi)) where v_commits),
+    lines as (
+      select l.* from aoma.log_events l
+      where l.level in ('ERROR', 'FATAL') and ((l.ts >= w_lo and l.ts < w_hi) or (l.ts >= b_lo and l.ts < b_hi))
+    ),
+    -- at most 30 named values of the many-valued dimensions: the most frequent of the two periods
+    top_hosts as (select x.host from lines x where x.host is not null group by x.host order by count(*) desc, x.host limit 30),
+    top_templates as (select x.template_id from lines x where x.template_id is not null group by x.template_id order by count(*) desc, x.template_id limit 30)
+    select x.* from (
+    select array[
+             case when 'service' = any(dims) then coalesce(l.service, 'unknown') end,
+             case when 'host' = any(dims) then case when l.host is null then 'unknown host'
+                                                    when l.host in (select t.host from top_hosts t) then l.host else 'other hosts' end end,
+             case when 'template' = any(dims) then case when l.template_id is null then 'no template'
+                                                        when l.template_id in (select t.template_id from top_templates t)
+                                                          then coalesce(left(mt.template, 200), l.template_id) else 'other templates' end end,
+             case when 'recent_deploy' = any(dims) then aoma_private.recent_deploy(l.ts) end,
+             case when v_commits then aoma_private.recent_commits_label(h.commits, v_cut) end
+           ],
+           l.ts >= w_lo and l.ts < w_hi, true, l.template_id, l.message, l.ts
+    from lines l
+    left join aoma.message_templates mt on mt.template_id = l.template_id
+    left join hours h on h.hour = date_trunc('hour', l.ts at time zone 'UTC') at time zone 'UTC'
+    ) x(vals, in_window, failed, template_id, message, at)
+    where seg is null or aoma_private.rca_within(x.vals, seg);
+  elsif target = 'incidents' then
     return query
     with hours as (select * from aoma_private.service_commit_hours(least(w_lo, b_lo), greatest(w_hi, b_hi)) where v_commits)
     select x.* from (
@@ -544,16 +599,19 @@ grant execute on function aoma_private.rca_loglik(text, float8, float8) to authe
 
 /*
  * aoma_private.rca_check_scope — refuses a scope with no units to analyse: no attempts (or
- * incidents) of the scope in the window or in the baseline (the periods of aoma_private.rca_periods).
+ * incidents, error log lines) of the scope in the window or in the baseline (the periods of
+ * aoma_private.rca_periods).
  */
+drop function if exists aoma_private.rca_check_scope(text, date, date, date, date, float8, float8, float8, jsonb);
 create or replace function aoma_private.rca_check_scope(
-  family text, w_from date, w_to date, b_from date, b_to date, n_w float8, n_b float8, failures float8, scope jsonb)
+  target text, w_from date, w_to date, b_from date, b_to date, n_w float8, n_b float8, failures float8, scope jsonb)
 returns void
 language plpgsql immutable
 set search_path = ''
 as $$
 declare
   v_what text := case when scope is null or scope = '{}'::jsonb then '' else ' with ' || left(scope::text, 120) end;
+  family text := case when target = 'processing_failures' then 'binomial' else 'poisson' end;
 begin
   if family = 'binomial' and n_w = 0 then
     raise exception 'there are no processing attempts% in the window % to %; widen the scope or choose a window with data', v_what, w_from, w_to
@@ -564,8 +622,8 @@ begin
       using errcode = '22023';
   end if;
   if family = 'poisson' and failures = 0 then
-    raise exception 'there are no incidents% in the window % to % nor in the baseline % to %; widen the scope or choose periods with data',
-      v_what, w_from, w_to, b_from, b_to using errcode = '22023';
+    raise exception 'there are no % in the window % to % nor in the baseline % to %; widen the scope or choose periods with data',
+      aoma_private.rca_unit_words(target) || v_what, w_from, w_to, b_from, b_to using errcode = '22023';
   end if;
 end
 $$;
@@ -602,7 +660,7 @@ begin
          count(*) filter (where not u.in_window)::float8 as n_b, count(*) filter (where not u.in_window and u.failed)::float8 as f_b
     into c
   from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, aoma_private.rca_scope(target, scope)) u;
-  perform aoma_private.rca_check_scope(per.family, per.w_from, per.w_to, per.b_from, per.b_to, c.n_w, c.n_b, c.f_w + c.f_b, scope);
+  perform aoma_private.rca_check_scope(target, per.w_from, per.w_to, per.b_from, per.b_to, c.n_w, c.n_b, c.f_w + c.f_b, scope);
   if per.family = 'poisson' then
     c.n_w := per.w_to - per.w_from + 1;
     c.n_b := per.b_to - per.b_from + 1;
@@ -868,7 +926,7 @@ begin
   v_tot := (select row(null, coalesce(sum(l.n) filter (where l.in_window), 0), coalesce(sum(l.f) filter (where l.in_window), 0),
                          coalesce(sum(l.n) filter (where not l.in_window), 0), coalesce(sum(l.f) filter (where not l.in_window), 0))::aoma_private.rca_cell
             from unnest(v_leaves) l);
-  perform aoma_private.rca_check_scope(per.family, per.w_from, per.w_to, per.b_from, per.b_to, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
+  perform aoma_private.rca_check_scope(target, per.w_from, per.w_to, per.b_from, per.b_to, v_tot.n_w, v_tot.n_b, v_tot.f_w + v_tot.f_b, scope);
   if per.family = 'poisson' then
     -- a count per day: every segment's exposure is the period's days
     v_tot.n_w := per.w_to - per.w_from + 1;
@@ -959,9 +1017,10 @@ grant execute on function analytics.root_cause_segments(text, date, date, date, 
  * rest's over the same attempts, Haldane on a zero) and the BH q over every tested template of the
  * segment; when it was first and last seen anywhere (aoma.message_templates) and in this segment; and
  * the latest message of the segment with it — untrusted text from the logs, to be shown as data.
- * The template counts share the segment's attempts as their exposure, so rates, changes and tests
- * are those of aoma_private.rca_stats with family poisson (counts over the same attempts). Ordered
- * by excess. Only processing_failures has templates; incidents give no rows.
+ * The template counts share the segment's attempts as their exposure (for log_errors: the periods'
+ * days), so rates, changes and tests are those of aoma_private.rca_stats with family poisson
+ * (counts over the same exposure). Ordered by excess. processing_failures and log_errors have
+ * templates; incidents give no rows.
  */
 drop function if exists analytics.root_cause_templates(text, text[], date, date, date, date, integer);
 create or replace function analytics.root_cause_templates(
@@ -986,13 +1045,15 @@ begin
     raise exception 'max_templates must be between 1 and 50 (got %)', coalesce(max_templates::text, 'null') using errcode = '22023';
   end if;
   v_seg := coalesce(segment, array_fill(null::text, array[cardinality(aoma_private.rca_dimensions(target))]));
-  if target <> 'processing_failures' then
+  if target not in ('processing_failures', 'log_errors') then
     return;
   end if;
   return query
   with u as (select * from aoma_private.rca_units(target, '{}', per.w_from, per.w_to, per.b_from, per.b_to, v_seg)),
   tot as (
-    select count(*) filter (where u.in_window)::float8 as n_w, count(*) filter (where not u.in_window)::float8 as n_b,
+    -- the exposure: the segment's attempts, or for error log lines the periods' days
+    select case when target = 'log_errors' then (per.w_to - per.w_from + 1)::float8 else count(*) filter (where u.in_window)::float8 end as n_w,
+           case when target = 'log_errors' then (per.b_to - per.b_from + 1)::float8 else count(*) filter (where not u.in_window)::float8 end as n_b,
            count(*) filter (where u.in_window and u.failed)::float8 as f_w, count(*) filter (where not u.in_window and u.failed)::float8 as f_b
     from u
   ),

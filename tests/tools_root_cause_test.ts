@@ -120,6 +120,25 @@ testOnBothEngines("root cause, anomaly detection and failure patterns over MCP o
       assert.equal(scoped.causes[0].segment.migration_state, "legacy");
     });
 
+    await t.step("perform_root_cause_analysis on error log lines: the planted template is the cause; incidents: no event dimensions", async () => {
+      const res = await call(client, "perform_root_cause_analysis", { target: "log_errors", includeChart: false });
+      const s = ok(res);
+      const [h] = await db.query<Json>("select * from analytics.root_cause_headline('log_errors')");
+      assert.deepEqual([s.headline.unit, s.headline.windowUnits, s.headline.windowFailures], ["days", h.window_n, h.window_failures]);
+      const [c1] = await db.query<Json>("select *, to_jsonb(vals) as v from analytics.root_cause_segments('log_errors') where cause_rank = 1");
+      assert.deepEqual(c1.dims, ["service", "host", "template"]);
+      assert.equal(s.causes[0].segment.template, cohort.error_template);
+      assert.equal(s.causes[0].qValue, c1.q_value);
+      assert.deepEqual(s.causes[0].rise, { estimate: c1.rise, low: c1.rise_lo, high: c1.rise_hi });
+      assert.equal(s.causes[0].templates[0].template, cohort.error_template);
+      assert.match(res.content[0].text, /📊 ANALYSIS OF ERROR LOG LINES \(/);
+      assert.ok(s.recommendationRules.some((r: Json) => r.rule === "monitor-cause" && /on log_errors so/.test(r.text)));
+      const inc = ok(await call(client, "perform_root_cause_analysis", { target: "incidents", includeChart: false }));
+      assert.ok(inc.segments.every((x: Json) => Object.keys(x.segment).every((d) => ["service", "severity", "component"].includes(d))));
+      assert.match(errorText(await call(client, "perform_root_cause_analysis", { target: "incidents", dimensions: ["recent_deploy"] })),
+        /dimension "recent_deploy" is not one of incidents's: service, severity, component/);
+    });
+
     await t.step("perform_root_cause_analysis: bad input gets one sentence", async () => {
       assert.match(errorText(await call(client, "perform_root_cause_analysis", { window: { start: "2026-11-20", end: "2026-11-20" } })),
         /the window 2026-11-20 is a single day; give a window of at least 2 days to compare with the baseline \(default: the last 14 days\)/);

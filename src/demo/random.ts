@@ -1,7 +1,8 @@
 /**
  * A small seeded pseudo-random generator for the demo data (sfc32, seeded through splitmix32),
  * with the distributions the generator needs: uniform, normal, log-normal, gamma, Poisson,
- * negative binomial, categorical choice.
+ * negative binomial, Weibull, categorical choice and sampling without replacement. The RCA
+ * benchmark's generator (bench/rca_generate.ts) draws from it too.
  *
  * Reproducibility across runs and JavaScript engines: the generator state is 32-bit integer
  * arithmetic, and every transcendental function used here (`ln`, `exp`) is computed from
@@ -277,6 +278,22 @@ export class Rng {
       if (x < 0) return i;
     }
     return weights.length - 1;
+  }
+
+  /** Standard Weibull with shape α > 0 (numpy's rng.weibull): (−ln U)^(1/α), U in (0, 1). */
+  weibull(alpha: number): number {
+    const e = -ln(this.uniformOpen());
+    return e > 0 ? exp(ln(e) / alpha) : 0;
+  }
+
+  /** `k` distinct items of `xs`, in their original order (a partial Fisher–Yates shuffle). */
+  sample<T>(xs: T[], k: number): T[] {
+    const idx = xs.map((_, i) => i);
+    for (let i = 0; i < k; i++) {
+      const j = i + this.int(idx.length - i);
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    return idx.slice(0, k).sort((x, y) => x - y).map((i) => xs[i]);
   }
 
   /** `n` lower-case hex digits. */

@@ -24,6 +24,9 @@ export interface Recommendation {
   trigger: string;
 }
 
+/** The catalog feature a monitor watches for each root-cause target. */
+const MONITOR_FEATURE: Record<string, string> = { processing_failures: "processing_failures", incidents: "failure_count", log_errors: "log_errors" };
+
 /** The rules on root causes (perform_root_cause_analysis, analyze_failure_patterns). */
 export function causeRecommendations(causes: Cause[], target: string): Recommendation[] {
   const out: Recommendation[] = [];
@@ -98,8 +101,8 @@ export function causeRecommendations(causes: Cause[], target: string): Recommend
     }
     out.push({
       rule: "monitor-cause",
-      text: `Watch it: register a monitor with create_anomaly_detection on ${target === "incidents" ? "failure_count" : "processing_failures"}` +
-        `${target === "incidents" ? "" : ` filtered to ${JSON.stringify(pickFilter(c.segment))}`} so a relapse is caught the day it starts.`,
+      text: `Watch it: register a monitor with create_anomaly_detection on ${MONITOR_FEATURE[target] ?? "processing_failures"}` +
+        `${target === "processing_failures" ? ` filtered to ${JSON.stringify(pickFilter(c.segment))}` : ""} so a relapse is caught the day it starts.`,
       finding,
       trigger: `cause ${c.causeRank} found now`,
     });

@@ -13,9 +13,19 @@ export interface Interval {
   high: number;
 }
 
+/** What a root-cause analysis explains (analytics.root_cause_*'s target). */
+export type RootCauseTarget = "processing_failures" | "incidents" | "log_errors";
+
+/** Each target's words: its title, its failures counted, its rate. */
+export const TARGET_WORDS: Record<RootCauseTarget, { title: string; counted: string; rate: string }> = {
+  processing_failures: { title: "PROCESSING FAILURES", counted: "failures", rate: "Failure rate" },
+  incidents: { title: "INCIDENTS", counted: "incidents", rate: "Incident rate" },
+  log_errors: { title: "ERROR LOG LINES", counted: "error log lines", rate: "Error-line rate" },
+};
+
 /** The window against the baseline. */
 export interface Headline {
-  target: "processing_failures" | "incidents";
+  target: RootCauseTarget;
   unit: "attempts" | "days";
   window: { start: string; end: string };
   baseline: { start: string; end: string };
@@ -88,6 +98,8 @@ const DIMENSION_WORDS: Record<string, string> = {
   service: "service",
   severity: "severity",
   component: "ticket component",
+  host: "host",
+  template: "template",
 };
 
 /** "asset type 360RA, migration state legacy, uploaded before cloud migration (2026-03-01)". */
@@ -113,7 +125,8 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
   summary: string;
   keyFindings: string[];
 } {
-  const what = h.target === "incidents" ? "INCIDENTS" : "PROCESSING FAILURES";
+  const words = TARGET_WORDS[h.target];
+  const what = words.title;
   const scope = h.scope && Object.keys(h.scope).length ? ` OF ${segmentLabel(h.scope).toUpperCase()}` : "";
   const lines = [
     "🔍 ROOT CAUSE ANALYSIS COMPLETE",
@@ -122,8 +135,8 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
     `against ${h.baseline.start} to ${h.baseline.end}):`,
     h.unit === "attempts"
       ? `- ${formatCount(h.windowFailures)} failures across ${formatCount(h.windowUnits)} processing attempts`
-      : `- ${formatCount(h.windowFailures)} incidents in ${formatCount(h.windowUnits)} days`,
-    `- ${h.unit === "attempts" ? "Failure rate" : "Incident rate"}: ${rateText(h.windowRate, h.unit)}; baseline ${rateText(h.baselineRate, h.unit)}` +
+      : `- ${formatCount(h.windowFailures)} ${words.counted} in ${formatCount(h.windowUnits)} days`,
+    `- ${words.rate}: ${rateText(h.windowRate, h.unit)}; baseline ${rateText(h.baselineRate, h.unit)}` +
     (h.change ? `; ${ratio(h.change.estimate)} (95% CI ${h.change.low.toFixed(2)}–${h.change.high.toFixed(2)})` : "") +
     (h.pValue !== null ? `, ${formatP("p", h.pValue)}` : ""),
     h.excessFailures > 0
@@ -196,8 +209,8 @@ export function writeRootCauseInsights(h: Headline, causes: Cause[], nTested: nu
     `Mantel–Haenszel, window ÷ baseline), ${formatCount(nSignificant)} with BH q < 0.05; causes by drill-down, later causes tested again ` +
     `without the earlier ones' units (sql/83_root_cause.sql).`);
   const summary = causes.length
-    ? `${h.unit === "attempts" ? "Failure rate" : "Incident rate"} ${rateText(h.windowRate, h.unit)} against ${rateText(h.baselineRate, h.unit)}; ` +
+    ? `${words.rate} ${rateText(h.windowRate, h.unit)} against ${rateText(h.baselineRate, h.unit)}; ` +
       `primary cause: ${causes[0].label}${causes[0].excessShare ? ` (${percent(causes[0].excessShare.estimate)} of the excess)` : ""}.`
-    : `${h.unit === "attempts" ? "Failure rate" : "Incident rate"} ${rateText(h.windowRate, h.unit)} against ${rateText(h.baselineRate, h.unit)}; no segment explains a change.`;
+    : `${words.rate} ${rateText(h.windowRate, h.unit)} against ${rateText(h.baselineRate, h.unit)}; no segment explains a change.`;
   return { lines, summary, keyFindings };
 }

@@ -2,7 +2,7 @@
  * MCP tool `perform_root_cause_analysis`: why failures rose — the failure rate in a window against a
  * baseline, the cohorts (asset type, migration state, upload cohort around known dates, a deploy in
  * the prior 48 h, service commits in the prior 24 h; for incidents service, severity, ticket
- * component) ranked by how much of the rise
+ * component; for error log lines service, host, template) ranked by how much of the rise
  * they explain, with intervals, BH q-values, the error templates behind the top causes, when each
  * changed and what was deployed before. Everything numeric comes from SQL (sql/83_root_cause.sql),
  * in one read-only transaction as the caller; nothing is written. TypeScript validates, words and draws.
@@ -14,7 +14,17 @@ import { withCaller } from "../db/caller.ts";
 import { withSavepoint } from "../db/savepoint.ts";
 import type { Executor } from "../db/types.ts";
 import { causeRecommendations } from "../insights/recommendations.ts";
-import { type Cause, type CauseTemplate, type Headline, type Interval, type Segment, segmentLabel, writeRootCauseInsights } from "../insights/root_cause.ts";
+import {
+  type Cause,
+  type CauseTemplate,
+  type Headline,
+  type Interval,
+  type RootCauseTarget,
+  type Segment,
+  segmentLabel,
+  TARGET_WORDS,
+  writeRootCauseInsights,
+} from "../insights/root_cause.ts";
 import { partFailureNote } from "../mcp/tool_error.ts";
 import { ANSWER_FIELDS, writeAnswer } from "./answer.ts";
 import { dateRange, text, toolArguments, utcDay } from "./args.ts";
@@ -26,8 +36,10 @@ import type { Tool, ToolContext, ToolDefinition, ToolResult } from "./types.ts";
 const LISTED_SEGMENTS = 15;
 
 const inputSchema = toolArguments({
-  target: z.enum(["processing_failures", "incidents"], { error: "target must be one of processing_failures, incidents" }).optional()
-    .describe("processing_failures (default): failed processing attempts out of all attempts; incidents: incidents per day."),
+  target: z.enum(["processing_failures", "incidents", "log_errors"], { error: "target must be one of processing_failures, incidents, log_errors" })
+    .optional()
+    .describe("processing_failures (default): failed processing attempts out of all attempts; incidents: incidents per day; " +
+      "log_errors: ERROR and FATAL log lines per day."),
   window: dateRange("window", { start: "First day of the window (default: 13 days before its end).", end: "Last day (default: the last day with data)." })
     .optional().describe("The days to explain (UTC, both ends included); default the last 14 days with data."),
   baseline: dateRange("baseline", { start: "First day (default: 59 days before its end).", end: "Last day (default: the day before the window)." })
@@ -43,7 +55,7 @@ const inputSchema = toolArguments({
     .max(8, { error: "dimensions must list at most 8 names" })
     .optional()
     .describe("Dimensions to split by. processing_failures: asset_type, migration_state, upload_cohort, recent_deploy, recent_commits; " +
-      "incidents: service, severity, component, recent_deploy, recent_commits. Default all."),
+      "incidents: service, severity, component; log_errors: service, host, template. Default all."),
   maxDepth: z.int({ error: "maxDepth must be 1, 2 or 3" }).min(1, { error: "maxDepth must be 1, 2 or 3" }).max(3, { error: "maxDepth must be 1, 2 or 3" })
     .optional().describe("Most dimension values combined in one segment (default 3)."),
   includeChart: z.boolean({ error: "includeChart must be true or false" }).optional()
@@ -57,7 +69,7 @@ const segmentSchema = z.object({
   depth: z.number().int(),
   segment: z.record(z.string(), z.string()).describe("dimension → value"),
   label: z.string(),
-  windowUnits: z.number().describe("attempts (processing_failures) or days (incidents) in the window"),
+  windowUnits: z.number().describe("attempts (processing_failures) or days (incidents, log_errors) in the window"),
   windowFailures: z.number(),
   baselineUnits: z.number(),
   baselineFailures: z.number(),
@@ -76,7 +88,7 @@ const segmentSchema = z.object({
 
 const outputSchema = z.object({
   headline: z.object({
-    target: z.enum(["processing_failures", "incidents"]),
+    target: z.enum(["processing_failures", "incidents", "log_errors"]),
     unit: z.enum(["attempts", "days"]),
     window: z.object({ start: z.string(), end: z.string() }),
     baseline: z.object({ start: z.string(), end: z.string() }),
@@ -129,7 +141,8 @@ export const definition: ToolDefinition<typeof inputSchema, typeof outputSchema>
   description: "Explains a rise in AOMA failures, computed in Postgres on the real data: the failure rate of the last 14 days (or any window) " +
     "against the 60 days before (or any baseline) with 95% intervals, then every cohort of 1–3 dimension values (asset type, migration state, " +
     "upload date against known dates such as the cloud migration, a deployment in the prior 48 h, service commits in the prior 24 h; for " +
-    "incidents service, severity, ticket component) tested for rising more than the rest of the same days, with risk ratios, intervals, BH " +
+    "incidents service, severity, ticket component; for ERROR log lines service, host, mined template) tested for rising more than the " +
+    "rest of the same days, with risk ratios, intervals, BH " +
     "q-values and the share of the excess failures each explains; the top causes with the error templates behind them, ranked the same way " +
     "(example log lines marked untrusted), the day each changed, the " +
     "deployments before it, and rule-based recommendations. Scope it (e.g. {\"asset_type\": \"360RA\"}) to ask about one cohort's failures.",
@@ -213,7 +226,7 @@ async function evidence(
   const segArg = JSON.stringify(dims.map((d) => seg.segment[d] ?? null));
   const cause: Cause = { ...seg, alsoAll: alsoAll(seg, all), templates: [], changedOn: null, changesBefore: null };
   let timeline: Row[] = [];
-  if (target === "processing_failures") {
+  if (target !== "incidents") {
     try {
       const rows = await withSavepoint(tx, (sp) => sp.query<Row>(TEMPLATES_SQL, [...args, segArg]));
       cause.templates = rows.map((t): CauseTemplate => ({
@@ -287,7 +300,7 @@ export async function readRootCause(
 }
 
 /** The answer's headline from the headline row. */
-export function toHeadline(h: Row, target: "processing_failures" | "incidents", scope: Record<string, string> | null): Headline {
+export function toHeadline(h: Row, target: RootCauseTarget, scope: Record<string, string> | null): Headline {
   return {
     target,
     unit: h.unit,
@@ -344,7 +357,7 @@ export async function handler(input: RootCauseInput, ctx: ToolContext): Promise<
     const ranked = data.all.filter((s) => s.change !== null).slice(0, LISTED_SEGMENTS);
     const spec = rootCauseSpec(
       top?.label ?? null,
-      headline.unit === "attempts" ? "failure rate" : "incidents per day",
+      headline.unit === "attempts" ? "failure rate" : `${TARGET_WORDS[target].counted} per day`,
       data.topTimeline.map((r) => ({ day: r.day, rate: num(r.rate), inWindow: !!r.in_window })),
       top?.changedOn ? { before: top.changedOn.rateBefore, after: top.changedOn.rateAfter, day: top.changedOn.day } : null,
       ranked.map((s) => ({

@@ -4,7 +4,7 @@
 -- Values on the demo quarter are in tests/tools_root_cause_test.ts; the acceptance over generator seeds in
 -- scripts/rca_acceptance.ts.
 begin;
-select plan(52);
+select plan(56);
 
 select has_function('analytics', 'root_cause_headline', array['text', 'date', 'date', 'date', 'date', 'jsonb'], 'root_cause_headline exists');
 select has_function('analytics', 'root_cause_segments', array['text', 'date', 'date', 'date', 'date', 'text[]', 'integer', 'jsonb'], 'root_cause_segments exists');
@@ -46,7 +46,7 @@ select is(aoma_private.recent_commits_label(null, 15), 'at most 15 service commi
 
 -- error sentences
 select throws_ok($$select * from analytics.root_cause_segments('tickets')$$, '22023',
-  'target "tickets" is not a failure measure root-cause analysis knows; use processing_failures (failed processing attempts) or incidents', 'unknown target');
+  'target "tickets" is not a failure measure root-cause analysis knows; use processing_failures (failed processing attempts), incidents or log_errors (ERROR and FATAL log lines)', 'unknown target');
 select throws_ok($$select * from analytics.root_cause_headline('processing_failures', '2001-01-11', '2001-01-11')$$, '22023',
   'the window 2001-01-11 is a single day; give a window of at least 2 days to compare with the baseline (default: the last 14 days)', 'a window of one period');
 select throws_ok($$select * from analytics.root_cause_headline('processing_failures', '2001-01-11', '2001-01-12', '2001-01-05', '2001-01-11')$$, '22023',
@@ -112,6 +112,24 @@ select results_eq(
   $$select template_id, window_failures, baseline_failures, excess_share > 0.7, p_value < 0.05, q_value < 0.05, change_lo < change and change < change_hi
     from analytics.root_cause_templates('processing_failures', array['A', null, null, null, null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') limit 1$$,
   $$values ('00000000000000aa'::text, 20::bigint, 0::bigint, true, true, true, true)$$, 'templates: the new error first, with its share of the excess, p, q and interval');
+-- error log lines: one ERROR line a day on two hosts in the baseline; in the window host h2 adds 10 a day of a new template
+insert into aoma.log_events (source, event_key, ts, level, service, host, template_id, message)
+select 'rca-test', h || '-' || d || '-' || k, timestamptz '2001-01-01 12:00+00' + d * interval '1 day' + k * interval '1 minute', 'ERROR', 'svc', h,
+       case when k > 0 then '00000000000000aa' else '00000000000000bb' end, 'line'
+from unnest(array['h1', 'h2']) h, generate_series(0, 11) d, generate_series(0, 10) k
+where k = 0 or (h = 'h2' and d >= 10);
+select results_eq(
+  $$select window_n, window_failures, baseline_n, baseline_failures
+    from analytics.root_cause_headline('log_errors', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10')$$,
+  $$values (2::float8, 24::float8, 10::float8, 20::float8)$$, 'log_errors: lines counted per period over its days');
+select results_eq(
+  $$select vals from analytics.root_cause_segments('log_errors', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') where cause_rank = 1$$,
+  $$values (array[null, null, 'rca test new error <*>']::text[])$$, 'log_errors: the new template is the cause');
+select is((select template_id from analytics.root_cause_templates('log_errors', array[null, 'h2', null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') limit 1),
+  '00000000000000aa', 'log_errors: the templates behind a host''s lines');
+select throws_ok($$select * from analytics.root_cause_headline('log_errors', '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10', '{"host": "h9"}')$$, '22023',
+  'there are no error log lines with {"host": "h9"} in the window 2001-01-11 to 2001-01-12 nor in the baseline 2001-01-01 to 2001-01-10; widen the scope or choose periods with data',
+  'log_errors: a scope with no lines');
 select is((select day from analytics.root_cause_timeline('processing_failures', array['A', null, null, null, null], '2001-01-11', '2001-01-12', '2001-01-01', '2001-01-10') where is_change),
   '2001-01-11'::date, 'the timeline puts the change on the window''s first day');
 
