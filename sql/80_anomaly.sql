@@ -24,7 +24,13 @@
 --     σ_t = Q₀.₉₀(|r|) / 1.6449 (the 90th percentile read as a normal σ) instead.
 --     When that quantile is 0 (≥ 99% — 90% — of residuals exactly 0): σ = 1.2533 · mean|r| (the mean absolute
 --     deviation read as σ); when that is 0 too (a constant history): σ = max(10⁻⁶·|e_t|, 10⁻¹²), so
---     any change of a constant series is extreme but finite. Never a division by zero, never NaN;
+--     any change of a constant series is extreme but finite. Never a division by zero, never NaN.
+--     A count series (counts => true: failures, incidents, error lines per period; analytics.
+--     detect_anomalies sets it for catalog features counted per period) has a Poisson noise floor:
+--     σ_t ≥ √λ_t, λ_t = max(e_t, the mean of the 288 values before t — the residuals' window; a
+--     week's mean of a sparse count is too noisy).
+--     Without it a sparse count (0.6 failures a day) has residuals of 0 or 1, σ ≈ 0.6, and an
+--     ordinary day with 3 failures (P ≈ 2% under Poisson(0.6)) would pass for a 4σ move;
 --   * z_t = r_t / σ_t (|z| capped at 10¹²), in the watched direction: direction 'up' ('down') keeps
 --     only z > 0 (z < 0), the other side counts 0;
 --   * range rule (Numenta's "spatial anomaly" of its NAB detector): once at least 288 non-null values
@@ -102,8 +108,11 @@ grant execute on function analytics.anomaly_threshold(float8) to authenticated, 
 -- then one set-based query into arrays, a loop over the anomalous points only for the event rule
 -- (each event's start depends on the previous one's), and the rows. Separate because the public function's output columns share the names of
 -- its arguments (ts), which PL/pgSQL cannot tell apart.
+drop function if exists analytics.anomaly_events(timestamptz[], float8[], integer, float8, text);
+drop function if exists analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text);
+drop function if exists aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text);
 create or replace function aoma_private.anomaly_scores_impl(
-  p_ts timestamptz[], p_vals float8[], p_season integer, p_sensitivity float8, p_direction text)
+  p_ts timestamptz[], p_vals float8[], p_season integer, p_sensitivity float8, p_direction text, p_counts boolean)
 returns table (o_idx integer, o_ts timestamptz, o_value float8, o_expected float8, o_lower float8, o_upper float8,
                o_score float8, o_anomalous boolean, o_event integer)
 language plpgsql
@@ -123,6 +132,7 @@ declare
   k integer;
   l_sup integer;
   last_an integer := -1000000;
+  counts boolean;
   last_start integer := -1000000;
 begin
   if p_ts is null or p_vals is null then
@@ -168,6 +178,16 @@ begin
       using errcode = '22023';
   end if;
 
+  -- a count series gets a Poisson noise floor
+  if p_counts then
+    select min(i) into bad from generate_series(1, n) as i where p_vals[i] < 0 or p_vals[i] <> floor(p_vals[i]);
+    if bad is not null then
+      raise exception 'counts => true needs whole numbers of events, 0 or more (got % at position %); leave counts out for other series', p_vals[bad], bad
+        using errcode = '22023';
+    end if;
+  end if;
+  counts := coalesce(p_counts, false);
+
   with
   par as (
     select p_season as p,
@@ -202,11 +222,14 @@ begin
   scaled as (
     select expct.i, expct.v, expct.e, expct.lo, expct.hi, expct.rng_on,
            case when sc.c < 12 or expct.e is null then null
-                when sc.c >= 100 and sc.q99 > 0 then sc.q99 / 2.5758
-                when sc.c < 100 and sc.q90 > 0 then sc.q90 / 1.6449
-                when sc.mad > 0 then 1.2533 * sc.mad
-                else greatest(1e-6 * abs(expct.e), 1e-12) end as s
+                else greatest(
+                  case when sc.c >= 100 and sc.q99 > 0 then sc.q99 / 2.5758
+                       when sc.c < 100 and sc.q90 > 0 then sc.q90 / 1.6449
+                       when sc.mad > 0 then 1.2533 * sc.mad
+                       else greatest(1e-6 * abs(expct.e), 1e-12) end,
+                  case when counts then sqrt(greatest(expct.e, mu.mu, 0)) end) end as s
     from res, expct,
+         lateral (select avg(x) as mu from unnest(p_vals[greatest(1, expct.i - 288):expct.i - 1]) as x where counts) as mu,
          lateral (select percentile_cont(0.99) within group (order by x) as q99,
                          percentile_cont(0.90) within group (order by x) as q90, avg(x) as mad, count(x) as c
                   from unnest(res.r[greatest(1, expct.i - 288):expct.i - 1]) as x) as sc
@@ -258,16 +281,18 @@ begin
   order by u.i;
 end
 $$;
-revoke execute on function aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text) from public;
-grant execute on function aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text) to authenticated, service_role;
+revoke execute on function aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text, boolean) from public;
+grant execute on function aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text, boolean) to authenticated, service_role;
 
--- analytics.anomaly_scores(ts, vals, season, sensitivity, direction): one row per point.
+-- analytics.anomaly_scores(ts, vals, season, sensitivity, direction, counts): one row per point.
 --   ts          strictly increasing timestamps, no nulls; vals the values (null = gap), same length,
 --               at most 200,000 points, finite;
 --   season      period in points (0 = none, otherwise 2 .. n/4: 7 = weekday of daily data, 24 = hour of day);
 --   sensitivity in (0, 1), higher flags more: anomalous ⇔ Z ≥ 2/sensitivity (Z = the larger of the
 --               residual's |z| and the range z, see the header);
---   direction   'up', 'down' or 'both'.
+--   direction   'up', 'down' or 'both';
+--   counts      true for a count of events per period (whole numbers ≥ 0): the Poisson noise floor
+--               σ_t ≥ √λ_t applies (see the header); default false.
 -- Returns idx (1-based position), ts, value, expected (e_t, null in warm-up), lower / upper (the band
 -- e_t ∓ (2/s)·σ_t, narrowed to the history's range ∓ (2/s)/80 of it from 288 values on; lower is null
 -- for 'up' and upper for 'down'; null in warm-up), score ([0, 1], null in warm-up and at gaps),
@@ -275,21 +300,21 @@ grant execute on function aoma_private.anomaly_scores_impl(timestamptz[], float8
 -- Empty arrays give no rows. Bad input raises 22023 with a sentence saying what is allowed.
 create or replace function analytics.anomaly_scores(
   ts timestamptz[], vals float8[], season integer default 0, sensitivity float8 default 0.5,
-  direction text default 'both')
+  direction text default 'both', counts boolean default false)
 returns table (idx integer, ts timestamptz, value float8, expected float8, lower float8, upper float8,
                score float8, anomalous boolean, event integer)
 language sql
 immutable parallel safe
 set search_path = ''
 as $$
-  select * from aoma_private.anomaly_scores_impl(ts, vals, season, sensitivity, direction)
+  select * from aoma_private.anomaly_scores_impl(ts, vals, season, sensitivity, direction, counts)
 $$;
-comment on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text) is
+comment on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean) is
   'Online seasonal robust anomaly scores per point: expected value, band, score in [0, 1], anomalous flag, event number (sql/80_anomaly.sql).';
-revoke execute on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text) from public;
-grant execute on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text) to authenticated, service_role;
+revoke execute on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean) from public;
+grant execute on function analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean) to authenticated, service_role;
 
--- analytics.anomaly_events(ts, vals, season, sensitivity, direction): one row per event of
+-- analytics.anomaly_events(ts, vals, season, sensitivity, direction, counts): one row per event of
 -- analytics.anomaly_scores with the same arguments (same errors). started / ended = first / last
 -- anomalous point; peak = the point with the highest score (the earliest on ties) with its value,
 -- expected value and score; points = anomalous points in the event (normal points between them are
@@ -297,7 +322,7 @@ grant execute on function analytics.anomaly_scores(timestamptz[], float8[], inte
 -- the expected value) or 'mixed'; severity by peak score: 'high' ≥ 0.999, 'medium' ≥ 0.99, else 'low'.
 create or replace function analytics.anomaly_events(
   ts timestamptz[], vals float8[], season integer default 0, sensitivity float8 default 0.5,
-  direction text default 'both')
+  direction text default 'both', counts boolean default false)
 returns table (event integer, started timestamptz, ended timestamptz, peak timestamptz, peak_value float8,
                peak_expected float8, peak_score float8, points integer, direction text, severity text)
 language sql
@@ -311,12 +336,12 @@ as $$
          max(a.score), count(*)::integer,
          case when bool_and(a.value > a.expected) then 'up' when bool_and(a.value < a.expected) then 'down' else 'mixed' end,
          case when max(a.score) >= 0.999 then 'high' when max(a.score) >= 0.99 then 'medium' else 'low' end
-  from analytics.anomaly_scores(ts, vals, season, sensitivity, direction) as a
+  from analytics.anomaly_scores(ts, vals, season, sensitivity, direction, counts) as a
   where a.anomalous
   group by a.event
   order by a.event
 $$;
-comment on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text) is
+comment on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text, boolean) is
   'Anomalous events (one alert each: anomalous points within 3 of each other or within L points of the event''s start) with start, end, peak and severity (sql/80_anomaly.sql).';
-revoke execute on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text) from public;
-grant execute on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text) to authenticated, service_role;
+revoke execute on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text, boolean) from public;
+grant execute on function analytics.anomaly_events(timestamptz[], float8[], integer, float8, text, boolean) to authenticated, service_role;

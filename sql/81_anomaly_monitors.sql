@@ -119,7 +119,8 @@ grant execute on function aoma_private.anomaly_defaults(text) to authenticated, 
  * history, asset_type, migration_state) — on-demand detection: analytics.anomaly_scores over the
  * feature's series (aoma_private.anomaly_series) ending at date_to (default: the last period with
  * data), history periods long (default 400 days / 1,008 hours / 156 weeks, plus the window), and its
- * rows for the periods from date_from on (default: the last 28 periods). Columns as
+ * rows for the periods from date_from on (default: the last 28 periods). A feature counted per
+ * period (aoma_private.anomaly_counts) is scored with the Poisson noise floor. Columns as
  * analytics.anomaly_scores with period for ts. Read only, as the caller.
  *
  * Example: select period, value, expected, score from analytics.detect_anomalies('processing_failures',
@@ -139,7 +140,7 @@ begin
   select * into s from aoma_private.anomaly_window(feature, grain, date_from, date_to, season, history, asset_type, migration_state);
   return query
   select a.ts, a.value, a.expected, a.lower, a.upper, a.score, a.anomalous, a.event
-  from analytics.anomaly_scores(s.ts, s.vals, s.season_used, sensitivity, direction) a
+  from analytics.anomaly_scores(s.ts, s.vals, s.season_used, sensitivity, direction, s.counts) a
   where a.ts >= s.show_from
   order by a.ts;
 end
@@ -148,14 +149,32 @@ revoke execute on function analytics.detect_anomalies(text, text, date, date, fl
 grant execute on function analytics.detect_anomalies(text, text, date, date, float8, text, integer, integer, text, text) to authenticated, service_role;
 
 /*
+ * aoma_private.anomaly_counts(feature, grain, vals) — whether a feature's series is a count of events
+ * per period, so the detector applies its Poisson noise floor (analytics.anomaly_scores' counts):
+ * its catalog unit is "<things>/<hour|day|week>" (failures, attempts, events, tickets, commits …)
+ * and every value is a whole number ≥ 0.
+ */
+create or replace function aoma_private.anomaly_counts(feature text, grain text, vals float8[])
+returns boolean
+language sql stable
+set search_path = ''
+as $$
+  select coalesce((select c.unit ~ '/(hour|day|week)$' from analytics.feature_catalog c where c.name = anomaly_counts.feature and c.grain = anomaly_counts.grain), false)
+     and not exists (select from unnest(vals) v where v < 0 or v <> floor(v))
+$$;
+revoke execute on function aoma_private.anomaly_counts(text, text, float8[]) from public;
+grant execute on function aoma_private.anomaly_counts(text, text, float8[]) to authenticated, service_role;
+
+/*
  * aoma_private.anomaly_window — the arrays and settings of an on-demand detection (see
  * analytics.detect_anomalies): season and history with their defaults, the series ending at date_to,
  * and show_from, the first period shown. Raises 22023 when date_from is after date_to, the window
  * holds more than 10,000 periods, or the series has no period in the window.
  */
+drop function if exists aoma_private.anomaly_window(text, text, date, date, integer, integer, text, text);
 create or replace function aoma_private.anomaly_window(
   feature text, grain text, date_from date, date_to date, season integer, history integer, asset_type text, migration_state text,
-  out ts timestamptz[], out vals float8[], out season_used integer, out show_from timestamptz)
+  out ts timestamptz[], out vals float8[], out season_used integer, out show_from timestamptz, out counts boolean)
 language plpgsql stable
 set search_path = ''
 as $$
@@ -194,6 +213,7 @@ begin
     -- too little history for the season: score without it rather than refuse
     season_used := 0;
   end if;
+  counts := aoma_private.anomaly_counts(feature, grain, vals);
 end
 $$;
 revoke execute on function aoma_private.anomaly_window(text, text, date, date, integer, integer, text, text) from public;
@@ -219,7 +239,7 @@ begin
   select * into s from aoma_private.anomaly_window(feature, grain, date_from, date_to, season, history, asset_type, migration_state);
   return query
   select e.event, e.started, e.ended, e.peak, e.peak_value, e.peak_expected, e.peak_score, e.points, e.direction, e.severity
-  from analytics.anomaly_events(s.ts, s.vals, s.season_used, sensitivity, detect_anomaly_events.direction) e
+  from analytics.anomaly_events(s.ts, s.vals, s.season_used, sensitivity, detect_anomaly_events.direction, s.counts) e
   where e.ended >= s.show_from
   order by e.started;
 end
@@ -330,7 +350,7 @@ begin
       with allpts as (
         select sc.*, min(sc.ts) filter (where sc.event is not null) over (partition by sc.event) as event_start
         from analytics.anomaly_scores(s.ts, s.vals, case when m.season > cardinality(s.ts) / 4 then 0 else m.season end,
-                                      m.sensitivity, m.direction) sc
+                                      m.sensitivity, m.direction, aoma_private.anomaly_counts(m.feature, m.grain, s.vals)) sc
       ),
       a as (select * from allpts where allpts.ts >= v_from),
       ins as (

@@ -2,7 +2,8 @@
  * analytics.anomaly_scores and analytics.anomaly_events (sql/80_anomaly.sql) against the independent
  * numpy implementation of tests/reference/make_anomaly_reference.py — a synthetic hourly series with
  * planted spikes, a level shift and gaps (season 24, both directions, 'up' only and 'down' only) and
- * NAB's iio_us-east-1_i-a2eb1cd9_NetworkIn (no season); both series are long enough for the range
+ * NAB's iio_us-east-1_i-a2eb1cd9_NetworkIn (no season), and sparse daily counts with a planted
+ * rise scored with and without counts (the Poisson floor); the first two are long enough for the range
  * rule (on after 288 values), and the synthetic level shift is one event of points 7 apart — on
  * PGlite and on the PostgreSQL server:
  * expected, lower, upper and score to 1e-9 (relative, absolute below 1), the anomalous flags, the
@@ -31,6 +32,7 @@ interface RefCase {
   season: number;
   sensitivity: number;
   direction: string;
+  counts: boolean;
   expected: (number | null)[];
   lower: (number | null)[];
   upper: (number | null)[];
@@ -70,10 +72,10 @@ function close(actual: number | null, expected: number | null, what: string): vo
 
 async function checkCase(db: Db, c: RefCase): Promise<void> {
   const series = ref.series[c.series];
-  const params = [series.start, series.step_minutes, JSON.stringify(series.values), c.season, c.sensitivity, c.direction];
+  const params = [series.start, series.step_minutes, JSON.stringify(series.values), c.season, c.sensitivity, c.direction, c.counts];
   const rows = await db.query<{ idx: number; expected: number | null; lower: number | null; upper: number | null; score: number | null; anomalous: boolean; event: number | null }>(
     `select a.idx, a.expected, a.lower, a.upper, a.score, a.anomalous, a.event
-     from analytics.anomaly_scores(${ARRAYS}, $4::integer, $5::float8, $6::text) a order by a.idx`,
+     from analytics.anomaly_scores(${ARRAYS}, $4::integer, $5::float8, $6::text, $7::boolean) a order by a.idx`,
     params,
   );
   nodeAssert.equal(rows.length, series.values.length, `${c.name}: one row per point`);
@@ -88,7 +90,7 @@ async function checkCase(db: Db, c: RefCase): Promise<void> {
             to_char(e.started at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as started,
             to_char(e.ended at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as ended,
             to_char(e.peak at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as peak
-     from analytics.anomaly_events(${ARRAYS}, $4::integer, $5::float8, $6::text) e order by e.event`,
+     from analytics.anomaly_events(${ARRAYS}, $4::integer, $5::float8, $6::text, $7::boolean) e order by e.event`,
     params,
   );
   nodeAssert.ok(c.events.length > 0, `${c.name}: the reference has events (a case without any would test nothing)`);

@@ -9,7 +9,9 @@ history, where the SQL is one set-based query), with scipy for the score's t dis
     m[t - j*season], at least 3 of them; expected e_t = m_t + o_t (o_t = 0 without seasonality);
   * sigma_t from the absolute residuals |x_u - e_u| of the 288 points before t (at least 12):
     numpy.quantile(., 0.99) / 2.5758 (numpy.quantile(., 0.90) / 1.6449 while fewer than 100
-    residuals), else 1.2533 * mean, else max(1e-6 * |e_t|, 1e-12);
+    residuals), else 1.2533 * mean, else max(1e-6 * |e_t|, 1e-12); for a count series (counts =
+    True) at least sqrt(max(e_t, mean of the non-null values among the 288 points before t, 0)),
+    the Poisson noise floor;
   * z_t = (x_t - e_t) / sigma_t (in the watched direction; |z| capped at 1e12);
   * range z: once at least 288 non-null values precede t, with lo / hi their min / max and
     d = x_t - hi ('up'), lo - x_t ('down') or the larger of both ('both'): 80 * d / (hi - lo) when
@@ -23,7 +25,8 @@ history, where the SQL is one set-based query), with scipy for the score's t dis
     highest score (earliest on ties); severity high >= 0.999, medium >= 0.99, else low.
 
 Series: a synthetic hourly series (season 24, 24 days, daily pattern + noise, three planted
-spikes, a level shift, and null gaps), scored with season 24 both ways and 'up' only; and NAB's
+spikes, a level shift, and null gaps), scored with season 24 both ways and 'up' only; sparse daily
+counts (Poisson 0.6 a day for 84 days, then 4.8 a day: the Poisson floor), season 7; and NAB's
 realAWSCloudwatch iio_us-east-1_i-a2eb1cd9_NetworkIn (1,243 points, 5 minutes apart; MIT,
 numenta/NAB commit ea702d75, via ../shared/data/nab-aws), scored without seasonality. The input
 series (first timestamp, step, values) are stored in the output, so tests/anomaly_test.ts needs
@@ -50,15 +53,18 @@ def med(xs):
     return (float(np.median(xs)), len(xs)) if xs else (None, 0)
 
 
-def detect(vals, season=0, sensitivity=0.5, direction="both"):
+def detect(vals, season=0, sensitivity=0.5, direction="both", counts=False):
     n = len(vals)
     x = [None if v is None else float(v) for v in vals]
     L = 48 if season == 0 else season
     l_min = min(12, math.ceil(L / 2))
     level = [None] * n
+    mean = [None] * n
     for t in range(n):
         m, c = med(x[max(0, t - L):t])
         level[t] = m if c >= l_min else None
+        window = [v for v in x[max(0, t - 288):t] if v is not None]
+        mean[t] = float(np.mean(window)) if window else None
     dev = [None if x[t] is None or level[t] is None else x[t] - level[t] for t in range(n)]
     expected = [None] * n
     for t in range(n):
@@ -79,6 +85,8 @@ def detect(vals, season=0, sensitivity=0.5, direction="both"):
         if e is not None and len(hist) >= 12:
             q = float(np.quantile(hist, 0.99)) / 2.5758 if len(hist) >= 100 else float(np.quantile(hist, 0.90)) / 1.6449
             sigma = q if q > 0 else (1.2533 * float(hist.mean()) if hist.mean() > 0 else max(1e-6 * abs(e), 1e-12))
+            if counts:
+                sigma = max(sigma, math.sqrt(max(e, mean[t] if mean[t] is not None else 0.0, 0.0)))
         past = [v for v in x[:t] if v is not None]
         rng_on = len(past) >= 288
         lo, hi = (min(past), max(past)) if rng_on else (None, None)
@@ -141,6 +149,14 @@ def synthetic():
     return "2026-01-05T00:00:00Z", 60, vals
 
 
+def daily_counts():
+    # sparse daily counts (Poisson 0.6 a day, a weekly pattern) for 84 days, then 14 days at 4.8 a day
+    rng = np.random.default_rng(20261204)
+    lam = np.array([0.6 * (1.5 if d % 7 == 0 else 1.0) for d in range(98)])
+    lam[84:] = 4.8
+    return "2026-08-26T00:00:00Z", 1440, [float(v) for v in rng.poisson(lam)]
+
+
 def nab():
     df = pd.read_csv(NAB)
     ts = pd.to_datetime(df["timestamp"])
@@ -150,19 +166,21 @@ def nab():
 
 def main():
     series = {}
-    for key, (start, step, vals) in {"synthetic": synthetic(), "nab_iio": nab()}.items():
+    for key, (start, step, vals) in {"synthetic": synthetic(), "nab_iio": nab(), "counts": daily_counts()}.items():
         series[key] = {"start": start, "step_minutes": step, "values": vals}
     cases = []
-    for name, key, season, sens, direction in [
-        ("synthetic hourly, season 24", "synthetic", 24, 0.5, "both"),
-        ("synthetic hourly, season 24, up only, sensitivity 0.7", "synthetic", 24, 0.7, "up"),
-        ("NAB iio_us-east-1_i-a2eb1cd9_NetworkIn, no season", "nab_iio", 0, 0.5, "both"),
-        ("synthetic hourly, season 24, down only, sensitivity 0.8", "synthetic", 24, 0.8, "down"),
+    for name, key, season, sens, direction, counts in [
+        ("synthetic hourly, season 24", "synthetic", 24, 0.5, "both", False),
+        ("synthetic hourly, season 24, up only, sensitivity 0.7", "synthetic", 24, 0.7, "up", False),
+        ("NAB iio_us-east-1_i-a2eb1cd9_NetworkIn, no season", "nab_iio", 0, 0.5, "both", False),
+        ("synthetic hourly, season 24, down only, sensitivity 0.8", "synthetic", 24, 0.8, "down", False),
+        ("sparse daily counts, season 7, counts (the Poisson floor)", "counts", 7, 0.5, "both", True),
+        ("sparse daily counts, season 7, not counted as counts", "counts", 7, 0.5, "both", False),
     ]:
-        rows, events = detect(series[key]["values"], season, sens, direction)
+        rows, events = detect(series[key]["values"], season, sens, direction, counts)
         # columns, not rows of objects: a third of the size
         cols = {k: [r[k] for r in rows] for k in ("expected", "lower", "upper", "score", "anomalous", "event")}
-        cases.append({"name": name, "series": key, "season": season, "sensitivity": sens, "direction": direction,
+        cases.append({"name": name, "series": key, "season": season, "sensitivity": sens, "direction": direction, "counts": counts,
                       **cols, "events": events})
     out = {"generator": "tests/reference/make_anomaly_reference.py", "numpy": np.__version__,
            "scipy": __import__("scipy").__version__, "series": series, "cases": cases}

@@ -4,7 +4,7 @@
 -- enters the 90th percentile — the 99th from 100 residuals on — of the residuals; a 0/10 alternation: the range rule, with its band
 -- 10 + 5% of the range). Values against numpy on noisy series are in tests/anomaly_test.ts.
 begin;
-select plan(59);
+select plan(61);
 
 -- the series of this file: idx 1..n every 5 minutes from 2026-01-01
 create function pg_temp.ts(n integer) returns timestamptz[] language sql as $$
@@ -15,29 +15,29 @@ create function pg_temp.spiky(n integer, spikes integer[]) returns float8[] lang
   select array_agg(case when i = any(spikes) then 50 else 5 end::float8 order by i) from generate_series(1, n) i
 $$;
 
-\set args 'array[''timestamp with time zone[]'', ''double precision[]'', ''integer'', ''double precision'', ''text'']'
+\set args 'array[''timestamp with time zone[]'', ''double precision[]'', ''integer'', ''double precision'', ''text'', ''boolean'']'
 select has_function('analytics', 'anomaly_scores', :args, 'analytics.anomaly_scores(ts, vals, season, sensitivity, direction) exists');
 select has_function('analytics', 'anomaly_events', :args, 'analytics.anomaly_events(ts, vals, season, sensitivity, direction) exists');
 select function_returns('analytics', 'anomaly_scores', :args, 'setof record', 'anomaly_scores returns a table');
 select is((select string_agg(a.n || ' ' || format_type(a.t, null), ', ' order by a.o)
            from pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) with ordinality as a(n, t, m, o)
-           where p.oid = 'analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text)'::regprocedure and a.m = 't'),
+           where p.oid = 'analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure and a.m = 't'),
   'idx integer, ts timestamp with time zone, value double precision, expected double precision, lower double precision, upper double precision, score double precision, anomalous boolean, event integer',
   'anomaly_scores columns');
 select is((select string_agg(a.n || ' ' || format_type(a.t, null), ', ' order by a.o)
            from pg_proc p, unnest(p.proargnames, p.proallargtypes, p.proargmodes) with ordinality as a(n, t, m, o)
-           where p.oid = 'analytics.anomaly_events(timestamptz[], float8[], integer, float8, text)'::regprocedure and a.m = 't'),
+           where p.oid = 'analytics.anomaly_events(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure and a.m = 't'),
   'event integer, started timestamp with time zone, ended timestamp with time zone, peak timestamp with time zone, peak_value double precision, peak_expected double precision, peak_score double precision, points integer, direction text, severity text',
   'anomaly_events columns');
-select is((select pg_get_function_arguments('analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text)'::regprocedure)),
-  'ts timestamp with time zone[], vals double precision[], season integer DEFAULT 0, sensitivity double precision DEFAULT 0.5, direction text DEFAULT ''both''::text',
+select is((select pg_get_function_arguments('analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure)),
+  'ts timestamp with time zone[], vals double precision[], season integer DEFAULT 0, sensitivity double precision DEFAULT 0.5, direction text DEFAULT ''both''::text, counts boolean DEFAULT false',
   'anomaly_scores arguments and defaults');
 select volatility_is('analytics', 'anomaly_scores', :args, 'immutable', 'anomaly_scores is immutable');
 select volatility_is('analytics', 'anomaly_events', :args, 'immutable', 'anomaly_events is immutable');
 select is((select bool_and(proparallel = 's') from pg_proc
-           where oid in ('analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text)'::regprocedure,
-                         'analytics.anomaly_events(timestamptz[], float8[], integer, float8, text)'::regprocedure,
-                         'aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text)'::regprocedure)),
+           where oid in ('analytics.anomaly_scores(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure,
+                         'analytics.anomaly_events(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure,
+                         'aoma_private.anomaly_scores_impl(timestamptz[], float8[], integer, float8, text, boolean)'::regprocedure)),
   true, 'all three are parallel safe');
 select isnt_definer('analytics', 'anomaly_scores', :args, 'anomaly_scores runs as the caller');
 select function_privs_are('analytics', 'anomaly_scores', :args, 'anon', array[]::text[], 'anon cannot execute anomaly_scores');
@@ -72,6 +72,15 @@ select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(200001), ar
 select throws_ok($$select * from analytics.anomaly_events(pg_temp.ts(3), array[1, 2, 3]::float8[], direction => 'UP')$$,
   '22023', 'direction must be ''up'', ''down'' or ''both'' (got ''UP'')', 'anomaly_events checks its arguments the same way');
 select is((select count(*) from analytics.anomaly_scores('{}', '{}')), 0::bigint, 'empty arrays give no rows');
+select throws_ok($$select * from analytics.anomaly_scores(pg_temp.ts(3), array[1, 2.5, 3]::float8[], counts => true)$$,
+  '22023', 'counts => true needs whole numbers of events, 0 or more (got 2.5 at position 2); leave counts out for other series', 'counts needs whole numbers');
+-- a sparse count (0, 1, 1, 2, … : mean 1): a period with 4 is a 4σ move without the Poisson floor (σ ≈ 0.61), ordinary with it (σ = 1)
+select is((select array_agg(anomalous order by c) from (
+    select c, (select anomalous from analytics.anomaly_scores(pg_temp.ts(60),
+              (select array_agg(case when i = 60 then 4 else (array[0, 1, 1, 2])[i % 4 + 1] end::float8 order by i) from generate_series(1, 60) i),
+              counts => c) where idx = 60) as anomalous
+    from unnest(array[false, true]) c) x),
+  array[true, false], 'the Poisson floor: 4 events after a history of mean 1 is not an anomaly of a count');
 
 -- the score transform: 1 − two-sided t(3) tail; at |z| = √3 it is 1/2 + 1/π
 select is(aoma_private.anomaly_t3_score(0), 0::float8, 'score of z = 0 is 0');

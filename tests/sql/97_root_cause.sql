@@ -4,7 +4,7 @@
 -- Values on the demo quarter are in tests/tools_root_cause_test.ts; the acceptance over generator seeds in
 -- scripts/rca_acceptance.ts.
 begin;
-select plan(56);
+select plan(57);
 
 select has_function('analytics', 'root_cause_headline', array['text', 'date', 'date', 'date', 'date', 'jsonb'], 'root_cause_headline exists');
 select has_function('analytics', 'root_cause_segments', array['text', 'date', 'date', 'date', 'date', 'text[]', 'integer', 'jsonb'], 'root_cause_segments exists');
@@ -142,6 +142,9 @@ select throws_ok($$select * from analytics.create_anomaly_monitor('Bad Name', 'p
   'a monitor name is 1 to 63 lower-case letters, digits and underscores, starting with a letter (got "Bad Name")', 'a bad monitor name');
 select throws_ok($$select * from analytics.run_anomaly_monitors('cron')$$, '22023', 'scheduler must be one of pg_cron, in-process, manual (got "cron")', 'an unknown scheduler');
 reset role;
+select results_eq($$select aoma_private.anomaly_counts('processing_failures', 'day', '{1, 2}'), aoma_private.anomaly_counts('processing_failure_rate', 'day', '{1, 2}'),
+                          aoma_private.anomaly_counts('processing_failures', 'day', '{1.5}')$$,
+  $$values (true, false, false)$$, 'monitors: failures per day are counts; a rate, or a fractional value, is not');
 -- the stated formulas: the anomaly threshold and the confidence of a failure-pattern analysis
 select results_eq($$select z_cut, range_share from analytics.anomaly_threshold(0.5)$$, $$values (4::float8, 0.05::float8)$$, 'sensitivity 0.5: z 4, 5% past the range');
 select is((select round(confidence::numeric, 12) from analytics.evidence_confidence(90, '[[0.001, 0.2, null], [], true]')),
