@@ -176,7 +176,7 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
     if (depth === "comprehensive" && model) sources.push((model.pooled as Record<string, unknown> | null)?.beats_baseline === true);
     const days = num(patterns.find((p) => p.kind === "trend")?.days) ?? 0;
     const [confidence] = await part<Row[]>(tx, "The confidence", notes, signal, [], (sp) => sp.query<Row>(CONFIDENCE_SQL, [days, JSON.stringify(sources)]));
-    return { patterns, drivers, latest, rca, model: model ?? null, predictions, confidence: confidence ?? null };
+    return { patterns, drivers, latest, rca, model: model ?? null, predictions, days, confidence: confidence ?? null };
   }, { signal, statementTimeoutMs: ctx.deadlineMs });
 
   // temporal
@@ -198,8 +198,7 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
         significant: q !== null && q < 0.05 && ratio !== null,
       };
     });
-  const trendRow = data.patterns.find((p) => p.kind === "trend");
-  const days = num(trendRow?.days) ?? 0;
+  const days = data.days;
   // causal
   const latest = new Map(data.latest.map((r) => [r.feature, r]));
   const causal = data.drivers.map((d) => ({
@@ -354,7 +353,7 @@ export async function handler(input: FailurePatternInput, ctx: ToolContext): Pro
       riskFactors,
       recommendationRules: rules,
       confidence,
-      confidenceFormula: confidenceFormula,
+      confidenceFormula,
       summary,
       keyFindings,
       recommendations: rules.map((r) => r.text),
