@@ -228,11 +228,13 @@ $$;
 -- float8 literal.
 --
 -- Per-row values used many times (c_j = x_j − mean_j, η, μ, the working weight) are computed once
--- per row in a stage: a subquery whose select list also has generate_series(1, 1), a set-returning
--- function, so that PostgreSQL neither flattens it into the outer query (which would copy each
--- expression into every sum that uses it: it has no common subexpressions) nor keeps it out of a
--- parallel plan (what OFFSET 0 does). Measured on 1M rows (2 cores, logistic moments at fixed
--- coefficients): lateral unnest() stages 6.6 s, these stages 2.8 s serial / 1.6 s with 2 workers.
+-- per row in a stage: a subquery whose select list also has pg_jit_available() — a built-in C
+-- function that is volatile (so PostgreSQL does not flatten the subquery into the outer query,
+-- which would copy each expression into every sum that uses it: it has no common subexpressions)
+-- and parallel safe (so the scan stays in a parallel plan, which OFFSET 0 would prevent); the plan
+-- then computes the stage in the scan's own projection. Measured on 1M rows (2 cores, one logistic
+-- IRLS scan): lateral unnest() stages 6.6 s; generate_series(1, 1) stages (a set-returning
+-- function, one ProjectSet node per stage) 2.3 s; this 1.2 s serial / 0.56 s with 2 workers.
 
 -- aoma_private.row_stage(cols, src): the stage described above: `cols` computed once per row of src
 -- (aliased s; write the columns as s.name).
@@ -242,7 +244,7 @@ language sql
 immutable parallel safe
 set search_path = ''
 as $$
-  select format('select %s, generate_series(1, 1) as once_ from (%s) s', cols, src)
+  select format('select %s, pg_jit_available() as once_ from (%s) s', cols, src)
 $$;
 
 -- aoma_private.centred_columns(mean, p): the select list `s.x_1 − mean_1 as c1, …` of a first stage.
@@ -263,7 +265,10 @@ $$;
 -- columns: one C transition per pair of columns and row (Youngs–Cramer updates, exact on
 -- ill-conditioned data: the Longley design, condition number 4.9e9, equals statsmodels), and the
 -- aggregates over the same pair share one transition state, so the means and squares come free.
-create or replace function aoma_private.ols_moments_sql(src text, p integer)
+-- extra (optional): more items of the same select list, after bb (the data checks of an IRLS fit,
+-- glm_check_rows, ride on this scan).
+drop function if exists aoma_private.ols_moments_sql(text, integer);
+create or replace function aoma_private.ols_moments_sql(src text, p integer, extra text default null)
 returns text
 language plpgsql
 immutable parallel safe
@@ -284,20 +289,49 @@ declare
   b_ text := (select string_agg(format('regr_sxy(%s, %s)', v[m], v[j]), ', ' order by j) from generate_series(1, p) j);
 begin
   return format('select count(*)::integer as n, array[%s]::float8[] as mean,
-                        array[count(*)::float8, %s, %s]::float8[] as a, array[0::float8, %s]::float8[] as b, %s as bb
+                        array[count(*)::float8, %s, %s]::float8[] as a, array[0::float8, %s]::float8[] as b, %s as bb%s
                  from (%s) s',
-    avg_, array_to_string(array_fill('0::float8'::text, array[p]), ', '), a_, b_, sq[m], src);
+    avg_, array_to_string(array_fill('0::float8'::text, array[p]), ', '), a_, b_, sq[m], coalesce(', ' || extra, ''), src);
 end;
 $$;
 
+-- aoma_private.cross_product_items(v): the select-list items Σ v_i·v_j (i ≤ j, row by row) of the
+-- columns v (a stage's names, e.g. s.u1), each from the built-in regr_* aggregates over the pair:
+-- the centred co-moment (Youngs–Cramer) plus n·mean_i·mean_j, n the query's count(*). The
+-- aggregates over one pair share their transition state — one C transition per pair and row, and
+-- each square comes free from a pair its column is in —: twice as fast as sum(v_i * v_j) (measured,
+-- 21 pairs over 1M rows). Callers assemble the items into their arrays.
+create or replace function aoma_private.cross_product_items(v text[])
+returns table (i integer, j integer, e text)
+language sql
+immutable parallel safe
+set search_path = ''
+as $$
+  select i, j,
+         case when i < j then format('(regr_sxy(%1$s, %2$s) + count(*) * regr_avgx(%1$s, %2$s) * regr_avgy(%1$s, %2$s))', v[j], v[i])
+              when i < cardinality(v) then format('(regr_sxx(%1$s, %2$s) + count(*) * regr_avgx(%1$s, %2$s) ^ 2)', v[i + 1], v[i])
+              else format('(regr_syy(%1$s, %2$s) + count(*) * regr_avgy(%1$s, %2$s) ^ 2)', v[i], v[i - 1]) end
+  from generate_series(1, cardinality(v)) i, generate_series(1, cardinality(v)) j
+  where j >= i
+$$;
+
 -- aoma_private.glm_moments_sql(src, p, family, beta, mean): the query of one IRLS scan over the rows
--- of src (x_1 … x_p, y, off) for the canonical links (binomial, poisson) that returns, in the basis
--- [1, c] with c_j = x_j − mean_j:
---   n (rows), a (the packed upper triangle of Σ w·[1,c][1,c]', row by row, (p+1)(p+2)/2 values),
---   b (Σ w·z·[1,c], p+1 values), bb (Σ (w·z)²), dev (Σ deviance), pearson (Σ Pearson), llr (Σ the
---   log-likelihood terms without −ln Γ(y+1)), certain (rows fitted with weight < 1e-10).
--- Weights w and the working response z (w·z written as w·η + (y − μ), without dividing by a tiny w)
--- at beta (null: the starting values μ = (y + ½)/2 binomial, ln(y + ⅒) poisson).
+-- of src (x_1 … x_p, y, off) for the canonical links (binomial, poisson). With the weights w and
+-- u = √w·[1, c] (c_j = x_j − mean_j) it returns
+--   n     the rows
+--   a     Σ w·[1,c][1,c]' = Σ u u' (packed upper triangle, row by row, (p+1)(p+2)/2 values)
+--   g     at beta: the score Σ (y − μ)·[1,c] = Σ r·u, r = (y − μ)/√w the Pearson residual (the
+--         Newton step is A⁻¹ g); with beta null (the starting values μ = (y + ½)/2 binomial, y + ⅒
+--         poisson): Σ w·z·[1,c] = Σ (√w·η + r)·u, the right-hand side of the first solve
+--   bb    Σ of the last column squared: at beta, the Pearson X² Σ r²
+--   l     Σ the negative log-likelihood terms without the β-free parts (binomial t·ln(1 + e^−η) +
+--         (t − y)·η, poisson μ − y·ln μ)
+--   sat   Σ the β-free parts that make the deviance 2·(l + sat): binomial with trials y ln(y/t) +
+--         (t − y) ln((t − y)/t) (0 for 0/1 rows), poisson y ln y − y; summed by the start's scan only
+--         (beta null; null otherwise: they cost a fifth of a scan)
+--   certain  rows fitted with weight < 1e-10
+-- in one scan: per-row values in stages (row_stage), the sums from cross_product_items (one
+-- transition per pair of the p + 2 columns u and the last).
 create or replace function aoma_private.glm_moments_sql(src text, p integer, family text, beta float8[], mean float8[])
 returns text
 language plpgsql
@@ -310,8 +344,7 @@ declare
   cc text := coalesce(aoma_private.centred_columns(mean, p) || ', ', '');
   eta text;
   st text;
-  extra text;
-  sums text;
+  sat text;
 begin
   if family not in ('binomial', 'poisson') then
     raise exception 'glm_moments_sql: family % has no IRLS scan', family using errcode = '22023';
@@ -323,36 +356,33 @@ begin
            || coalesce((select string_agg(format(' + (%s)::float8 * s.x_%s', beta[1 + j], j), '' order by j) from generate_series(1, p) j), '');
   end if;
   if family = 'binomial' then
-    -- stage 1: c, y, the trials t = e^off (1 for a 0/1 row), η and ex = e^(−η̃) (η̃: η clamped to
-    -- ±35); stage 2: μ = 1/(1 + ex), ln(1 + e^−η̃) and ln(1 + e^η̃) = η̃ + ln(1 + e^−η̃) (deviance,
-    -- log-likelihood), w = t·μ(1 − μ), w·z. The deviance is against the saturated model (its rows'
-    -- y ln(y/t) + (t − y) ln(1 − y/t) terms are 0 for 0/1 rows).
-    st := aoma_private.row_stage(
-      cc || format('s.y, exp(s.off) as t, %s as eta, exp(-greatest(-35, least(35, %s))) as ex', eta, eta), src);
-    st := aoma_private.row_stage(cs || 's.y, s.t, 1 / (1 + s.ex) as mu, ln(1 + s.ex) as nlmu,
-                                 greatest(-35, least(35, s.eta)) + ln(1 + s.ex) as nl1mu, s.t * s.ex / (1 + s.ex) ^ 2 as w,
-                                 s.t * s.ex / (1 + s.ex) ^ 2 * s.eta + (s.y - s.t / (1 + s.ex)) as wz', st);
-    extra := 'sum(2 * (s.y * s.nlmu + (s.t - s.y) * s.nl1mu
-                       + case when s.y > 0 and s.t > 1 then s.y * ln(s.y / s.t) else 0 end
-                       + case when s.t - s.y > 0 and s.t > 1 then (s.t - s.y) * ln((s.t - s.y) / s.t) else 0 end)),
-              sum((s.y - s.t * s.mu) ^ 2 / s.w), sum(-(s.y * s.nlmu + (s.t - s.y) * s.nl1mu))';
+    -- stage 1: c, y, the trials t = e^off (1 for a 0/1 row), η and η̃ (η clamped to ±35); stage 2:
+    -- ex = e^−η̃; stage 3: √w = √(t·ex)/(1 + ex) (w = t·μ(1 − μ), μ = 1/(1 + ex)), r, the terms
+    st := aoma_private.row_stage(cc || format('s.y, exp(s.off) as t, %s as eta', eta), src);
+    st := aoma_private.row_stage(cs || 's.y, s.t, s.eta, greatest(-35, least(35, s.eta)) as ge, exp(-greatest(-35, least(35, s.eta))) as ex', st);
+    sat := case when beta is null then 'case when s.t > 1 then case when s.y > 0 then s.y * ln(s.y / s.t) else 0 end
+                                   + case when s.t - s.y > 0 then (s.t - s.y) * ln((s.t - s.y) / s.t) else 0 end else 0 end' end;
+    st := aoma_private.row_stage(cs || format('s.eta, sqrt(s.t * s.ex) / (1 + s.ex) as sw, (s.y * (1 + s.ex) - s.t) / sqrt(s.t * s.ex) as r,
+                                              s.t * ln(1 + s.ex) + (s.t - s.y) * s.ge as l, %s as sat', coalesce(sat, 'null::float8')), st);
   else
-    -- stage 1: c, y, η, η + offset (clamped) and μ = w; stage 2: w·z
-    st := aoma_private.row_stage(
-      cc || format('s.y, %s as eta, greatest(-200, least(700, %s + s.off)) as eo, exp(greatest(-200, least(700, %s + s.off))) as mu',
-                  eta, eta, eta), src);
-    st := aoma_private.row_stage(cs || 's.y, s.eo, s.mu, s.mu as w, s.mu * s.eta + (s.y - s.mu) as wz', st);
-    extra := 'sum(2 * (case when s.y > 0 then s.y * (ln(s.y) - s.eo) else 0 end - (s.y - s.mu))), sum((s.y - s.mu) ^ 2 / s.mu),
-              sum(s.y * s.eo - s.mu)';
+    -- stage 1: c, y, η, ln μ = η + offset (clamped); stage 2: μ = w; stage 3: √w, r, the terms
+    st := aoma_private.row_stage(cc || format('s.y, %s as eta, greatest(-200, least(700, %s + s.off)) as eo', eta, eta), src);
+    st := aoma_private.row_stage(cs || 's.y, s.eta, s.eo, exp(s.eo) as mu', st);
+    sat := case when beta is null then 'case when s.y > 0 then s.y * ln(s.y) - s.y else 0 end' end;
+    st := aoma_private.row_stage(cs || format('s.eta, sqrt(s.mu) as sw, (s.y - s.mu) / sqrt(s.mu) as r, s.mu - s.y * s.eo as l, %s as sat', coalesce(sat, 'null::float8')), st);
   end if;
-  -- Σ w·[1,c][1,c]' (upper triangle, row by row) and Σ w·z·[1,c]
-  sums := 'sum(s.w)'
-    || coalesce((select string_agg(format(', sum(s.w * s.c%s)', j), '' order by j) from generate_series(1, p) j), '')
-    || coalesce((select string_agg(format(', sum(s.w * s.c%s * s.c%s)', i, j), '' order by i, j)
-                 from generate_series(1, p) i, generate_series(1, p) j where j >= i), '');
-  return format('select count(*)::integer as n, array[%s] as a, array[sum(s.wz)%s] as b, sum(s.wz * s.wz) as bb, %s,
-                        count(*) filter (where s.w < 1e-10)::integer from (%s) s',
-    sums, coalesce((select string_agg(format(', sum(s.wz * s.c%s)', j), '' order by j) from generate_series(1, p) j), ''), extra, st);
+  -- the columns u_0 = √w, u_j = √w·c_j and the last one: r (at beta) or √w·z = √w·η + r (start)
+  st := aoma_private.row_stage('s.sw as u0'
+                               || coalesce((select string_agg(format(', s.sw * s.c%s as u%s', j, j), '' order by j) from generate_series(1, p) j), '')
+                               || case when beta is null then ', s.sw * s.eta + s.r as ul, s.l, s.sat' else ', s.r as ul, s.l' end, st);
+  -- a: the items of the pairs of u; g: of u_i with the last column; bb: its square
+  return (select format('select count(*)::integer as n, array[%s]::float8[], array[%s]::float8[], %s, sum(s.l), %s,
+                                count(*) filter (where s.u0 < 1e-5)::integer from (%s) s',
+                        string_agg(x.e, ', ' order by x.i, x.j) filter (where x.j <= p + 1),
+                        string_agg(x.e, ', ' order by x.i) filter (where x.j = p + 2 and x.i <= p + 1),
+                        min(x.e) filter (where x.i = p + 2),
+                        case when beta is null then 'sum(s.sat)' else 'null::float8' end, st)
+          from aoma_private.cross_product_items((select array_agg(format('s.u%s', j) order by j) from generate_series(0, p) j) || array['s.ul']) x);
 end;
 $$;
 
@@ -395,8 +425,10 @@ $$;
 
 -- aoma_private.ols_hc_sql(src, theta, ainv, mean): the query of one scan that returns, for the
 -- weights u = e², e²/(1 − h) and e²/(1 − h)² (e the residual, h = [1,c]' A⁻¹ [1,c] the leverage), the
--- packed upper triangles of Σ u·[1,c][1,c]' (hc0, hc2, hc3) — the meat of the sandwich. mean: the
--- predictors' means, then y's. Per-row values in stages (aoma_private.row_stage).
+-- packed upper triangles of Σ u·[1,c][1,c]' (hc0, hc2, hc3) — the meat of the sandwich — as the
+-- cross products of the columns √u·[1,c] (cross_product_items) —, then the largest leverage (HC2 and
+-- HC3 are undefined when it reaches 1). mean: the predictors' means, then y's. Per-row values in
+-- stages (aoma_private.row_stage).
 create or replace function aoma_private.ols_hc_sql(src text, theta float8[], ainv float8[], mean float8[])
 returns text
 language plpgsql
@@ -422,15 +454,20 @@ begin
                                  case when j > 1 then format(' * s.c%s', j - 1) else '' end), ' + ' order by i, j)
         from generate_series(1, k) i, generate_series(1, k) j where j >= i);
   st := aoma_private.row_stage(aoma_private.centred_columns(mean, p) || ', s.y', src);
-  st := aoma_private.row_stage(cs || format(', (%s) ^ 2 as e2, %s as h', e, h), st);
-  st := aoma_private.row_stage(cs || ', s.e2 as u0, s.e2 / (1 - s.h) as u2, s.e2 / (1 - s.h) ^ 2 as u3', st);
-  foreach u in array array['s.u0', 's.u2', 's.u3'] loop
-    sums := sums || case when sums = '' then '' else ', ' end || format('array[sum(%s)', u)
-      || (select string_agg(format(', sum(%s * s.c%s)', u, j), '' order by j) from generate_series(1, p) j)
-      || (select string_agg(format(', sum(%s * s.c%s * s.c%s)', u, i, j), '' order by i, j)
-          from generate_series(1, p) i, generate_series(1, p) j where j >= i) || ']';
+  st := aoma_private.row_stage(cs || format(', abs(%s) as ae, %s as h', e, h), st);
+  -- (a leverage of 1 − 1e-10 or more leaves HC2 and HC3 undefined: the caller reads max(h) and
+  -- drops them; the clamp only keeps the scan from dividing by 0)
+  st := aoma_private.row_stage(cs || ', s.ae, s.h, 1 / sqrt(greatest(1 - s.h, 1e-10)) as f2, 1 / greatest(1 - s.h, 1e-10) as f3', st);
+  -- the columns √u·[1, c] of each weight: |e|·[1, c], then times 1/√(1 − h) and 1/(1 − h)
+  st := aoma_private.row_stage('s.h, s.ae as a0, s.ae * s.f2 as b0, s.ae * s.f3 as d0'
+    || (select string_agg(format(', s.ae * s.c%1$s as a%1$s, s.ae * s.c%1$s * s.f2 as b%1$s, s.ae * s.c%1$s * s.f3 as d%1$s', j), '' order by j)
+        from generate_series(1, p) j), st);
+  foreach u in array array['a', 'b', 'd'] loop
+    sums := sums || case when sums = '' then '' else ', ' end
+      || (select format('array[%s]', string_agg(x.e, ', ' order by x.i, x.j))
+          from aoma_private.cross_product_items((select array_agg(format('s.%s%s', u, j) order by j) from generate_series(0, p) j)) x);
   end loop;
-  return format('select %s from (%s) s', sums, st);
+  return format('select %s, max(s.h) from (%s) s', sums, st);
 end;
 $$;
 
@@ -655,10 +692,11 @@ $$;
 -- t = e^off per row, y successes of t, 0 ≤ y ≤ t, both outcomes somewhere), no negative count
 -- (poisson). Returns the rows, the rows with y = 1 (grouped: the successes) and whether the rows are
 -- grouped (binomial with trials), and from the same scan the predictors' means (then y's) and
--- population variances; 22023 with the reason otherwise.
+-- population variances, and OLS's sums of y on the predictors (ols_moments_sql: a, b, bb — for a 0/1
+-- target they give the IRLS's first iteration, see glm_fit); 22023 with the reason otherwise.
 drop function if exists aoma_private.glm_check_rows(text, integer, text);
 create or replace function aoma_private.glm_check_rows(src text, p integer, family text, out n integer, out n_pos integer, out grouped boolean,
-                                                       out mean float8[], out var float8[])
+                                                       out mean float8[], out var float8[], out a float8[], out b float8[], out bb float8)
 language plpgsql
 stable
 set search_path = ''
@@ -673,13 +711,12 @@ declare
   y_sum float8;
   t_sum float8;
 begin
-  execute format('select count(*)::integer, min(y), max(y), count(*) filter (where y = 1)::integer,
-                         count(*) filter (where y <> floor(y))::integer, count(*) filter (where y > round(exp(off)))::integer,
-                         max(exp(off)), sum(y), sum(round(exp(off))), array[%s, avg(s.y)]::float8[], array[%s]::float8[] from (%s) s',
-                 (select string_agg(format('avg(s.x_%s)', j), ', ' order by j) from generate_series(1, p) j),
-                 (select string_agg(format('var_pop(s.x_%s)', j), ', ' order by j) from generate_series(1, p) j), src)
-    into n, ymin, ymax, n_pos, non_int, over_t, t_max, y_sum, t_sum, mean, var;
+  execute aoma_private.ols_moments_sql(src, p,
+            'min(s.y), max(s.y), count(*) filter (where s.y = 1)::integer, count(*) filter (where s.y <> floor(s.y))::integer,
+             count(*) filter (where s.y > round(exp(s.off)))::integer, max(exp(s.off)), sum(s.y), sum(round(exp(s.off)))')
+    into n, mean, a, b, bb, ymin, ymax, n_pos, non_int, over_t, t_max, y_sum, t_sum;
   perform aoma_private.check_row_count(n, p);
+  var := (select array_agg(a[(j - 1) * (p + 1) - (j - 1) * (j - 2) / 2 + 1] / n order by j) from generate_series(2, p + 1) j);
   grouped := fam = 'binomial' and t_max > 1;
   if fam = 'binomial' and t_max > 1 then
     -- grouped rows: y successes out of t trials
@@ -709,21 +746,30 @@ end;
 $$;
 
 
--- aoma_private.irls(src, names, family, mean, pen, max_slope, data): a canonical-link GLM (binomial,
--- poisson) fitted by iteratively reweighted least squares over the rows of the query src (x_1 … x_p,
--- y, off; see glm_fit): one scan per iteration (glm_moments_sql, from its starting values) and the
--- small solve (glm_solve, which raises 22023 for a constant or collinear predictor). Converged: the
--- deviance changed by at most 1e-13 relative between two iterations (within 100); not converged when
--- every binomial row is fitted with certainty (complete separation) or, with max_slope, when a slope
--- passes ±max_slope (it only grows: the predictor separates the data). The one IRLS of the project:
--- fit_glm's fits over tables and explain_drivers' fits over its arrays (aoma_private.poisson_fit)
--- both run it. data: the values src reads as $1, when it reads any. Returns the coefficients, the
--- rows, in the basis [1, x − mean] the packed weighted cross products a of the last scan, the
--- unscaled covariance in the original basis, and that scan's deviance,
--- Pearson X², log-likelihood terms (glm_moments_sql) and certain rows.
+-- aoma_private.irls(src, names, family, mean, pen, max_slope, data, start): a canonical-link GLM
+-- (binomial, poisson) fitted by Newton's method — iteratively reweighted least squares — over the
+-- rows of the query src (x_1 … x_p, y, off; see glm_fit): one scan per iteration (glm_moments_sql)
+-- and the small solve (glm_solve, which raises 22023 for a constant or collinear predictor). The
+-- first iteration solves from the starting values (glm_moments_sql with beta null) unless start
+-- gives the coefficients it would reach (glm_fit derives them for 0/1 targets from its check scan:
+-- the iteration is counted, its scan saved; only for 0/1 rows, whose deviance has no β-free part); every later scan at β gives the information A and the
+-- score g, and the step δ = (A + P)⁻¹(g − P·β) (P the L2 penalty). Converged when the step's
+-- Newton decrement λ² = δ'(g − P·β) — the deviance the step still gains — is at most 1e-15·(|dev|
+-- + 1): β then stands within ~1e-7 standard errors of the optimum, so A at β is the information at
+-- the estimate (its covariance); the step is still taken (within 100 iterations). Not converged
+-- when every binomial row is fitted with certainty (complete separation) or, with max_slope, when a
+-- slope passes ±max_slope (it only grows: the predictor separates the data). The one IRLS of the
+-- project: fit_glm's fits over tables and explain_drivers' fits over its arrays
+-- (aoma_private.poisson_fit) both run it. data: the values src reads as $1, when it reads any.
+-- Returns the coefficients, the rows, in the basis [1, x − mean] the packed information a of the
+-- last scan, the unscaled covariance in the original basis, and that scan's deviance, Pearson X²
+-- (null if the only scan was the start's), log-likelihood terms (glm_moments_sql), certain rows,
+-- the iterations and whether it converged.
+-- (earlier version: converged when the deviance of two scans agreed to 1e-13, one scan more)
+drop function if exists aoma_private.irls(text, text[], text, float8[], float8[], float8, float8[]);
 create or replace function aoma_private.irls(
   src text, names text[], family text, mean float8[], pen float8[] default null, max_slope float8 default null,
-  data float8[] default null,
+  data float8[] default null, start float8[] default null,
   out n integer, out beta float8[], out a float8[], out cov float8[], out dev float8, out pearson float8,
   out llr float8, out certain integer, out iterations integer, out converged boolean
 )
@@ -733,24 +779,48 @@ set search_path = ''
 as $$
 declare
   p integer := coalesce(cardinality(names), 0);
-  b float8[];
+  g float8[];
   bb float8;
-  dev_prev float8;
+  l float8;
+  sat float8 := 0;  -- the deviance's β-free part: from the start's scan (0 for the 0/1 rows a start is given for)
+  sat_scan float8;
+  lam2 float8;
   sol record;
 begin
   converged := false;
-  for i in 1..100 loop
+  beta := start;
+  iterations := case when start is null then 0 else 1 end;
+  while iterations < 100 loop
     execute aoma_private.glm_moments_sql(src, p, family, beta, mean)
-      into n, a, b, bb, dev, pearson, llr, certain using data;
-    iterations := i;
-    sol := aoma_private.glm_solve(a, b, bb, mean[1:p], coalesce(names, '{}'), pen);
-    if beta is not null and abs(dev - dev_prev) <= 1e-13 * (abs(dev) + 0.1) then
-      converged := true;
+      into n, a, g, bb, l, sat_scan, certain using data;
+    iterations := iterations + 1;
+    if beta is null then
+      sat := sat_scan;
     end if;
-    beta := sol.beta;
+    dev := 2 * (l + sat);
+    llr := -l;
+    if beta is null then
+      -- the first solve, from the starting values: g is the right-hand side itself
+      sol := aoma_private.glm_solve(a, g, 0, mean[1:p], coalesce(names, '{}'), pen);
+      beta := sol.beta;
+      cov := sol.cov;
+      continue;
+    end if;
+    pearson := bb;
+    if pen is not null then
+      for j in 1..p loop
+        g[1 + j] := g[1 + j] - pen[j] * beta[1 + j];
+      end loop;
+    end if;
+    sol := aoma_private.glm_solve(a, g, 0, mean[1:p], coalesce(names, '{}'), pen);
+    lam2 := (select sum(t * r) from unnest(sol.theta, g) as u(t, r));
+    -- the step (glm_solve's beta of a right-hand side g is the step in the original basis: linear)
+    beta := (select array_agg(b0 + d order by i) from unnest(beta, sol.beta) with ordinality as u(b0, d, i));
     cov := sol.cov;
-    dev_prev := dev;
-    exit when converged;
+    if lam2 <= 1e-15 * (abs(dev) + 1) then
+      converged := true;
+      exit;
+    end if;
     if max_slope is not null and exists (select from unnest(beta[2:]) as v where abs(v) > max_slope) then
       return;
     end if;
@@ -796,6 +866,7 @@ declare
   m_llr float8;
   sol record;  -- gaussian: the one solve (glm_solve)
   irl record;  -- binomial, poisson: the IRLS (irls)
+  start float8[];  -- its first iteration's coefficients, when the check scan gives them
   cov float8[];  -- the coefficients' unscaled covariance
   beta float8[];
   dev float8;
@@ -823,6 +894,7 @@ declare
   hc0m float8[];
   hc2m float8[];
   hc3m float8[];
+  hmax float8;
   hcv float8[];
   wk text;
 begin
@@ -833,8 +905,9 @@ begin
     pen := (select array_agg(u.m[j * k + 1 + j] / n order by j)
             from (select aoma_private.unpack_symmetric(m_a, k) as m) u, generate_series(1, p) j);  -- var_pop
   else
-    -- the checks, and the means the predictors are shifted by: one scan
-    select c.n, c.n_pos, c.grouped, c.mean, c.var into n, n_pos, grouped, mean, pen from aoma_private.glm_check_rows(src, p, fam) c;
+    -- the checks, the means the predictors are shifted by and OLS's sums of y: one scan
+    select c.n, c.n_pos, c.grouped, c.mean, c.var, c.a, c.b, c.bb into n, n_pos, grouped, mean, pen, m_a, m_b, m_bb
+    from aoma_private.glm_check_rows(src, p, fam) c;
   end if;
   df_resid := n - k;
   -- the L2 penalty per slope: n · l2 · sd_j²  (null: none)
@@ -850,8 +923,17 @@ begin
     it := 1;
     converged := true;
   else
-    -- IRLS: one scan per iteration (aoma_private.irls)
-    irl := aoma_private.irls(src, names, fam, mean, pen);
+    -- IRLS: one scan per iteration (aoma_private.irls). A 0/1 target's first iteration needs no scan
+    -- of its own: from the starting values μ = (y + ½)/2 every row weighs w = 3/16 and its working
+    -- response is z = (ln 3 + 4/3)·(2y − 1), so the first solve is (ln 3 + 4/3)·(2·β_OLS − e₁), β_OLS
+    -- the least squares of y on the predictors (with the penalty P/w) from the check scan's sums.
+    if fam = 'binomial' and not grouped then
+      sol := aoma_private.glm_solve(m_a, m_b, m_bb, mean[1:p], names,
+                                    (select array_agg(v * 16 / 3 order by i) from unnest(pen) with ordinality as u(v, i)));
+      start := (select array_agg((ln(3::float8) + 4 / 3::float8) * (2 * v - case when i = 1 then 1 - 2 * mean[k] else 0 end) order by i)
+                from unnest(sol.beta) with ordinality as u(v, i));
+    end if;
+    irl := aoma_private.irls(src, names, fam, mean, pen, null, null, start);
     n := irl.n;
     beta := irl.beta;
     cov := irl.cov;
@@ -909,7 +991,11 @@ begin
     -- robust standard errors: one scan of residuals and leverages (not for a penalised fit, nor
     -- when the caller does not want them)
     if pen is null and coalesce(robust, true) then
-      execute aoma_private.ols_hc_sql(src, sol.theta, sol.ainv, mean) into hc0m, hc2m, hc3m;
+      execute aoma_private.ols_hc_sql(src, sol.theta, sol.ainv, mean) into hc0m, hc2m, hc3m, hmax;
+      if hmax >= 1 - 1e-10 then
+        hc2m := null;  -- a row with leverage 1: HC2 and HC3 divide by 1 − h = 0
+        hc3m := null;
+      end if;
     end if;
     foreach wk in array array['hc0', 'hc1', 'hc2', 'hc3'] loop
       hcv := aoma_private.sandwich(case wk when 'hc2' then hc2m when 'hc3' then hc3m else hc0m end, sol.ainv, mean[1:p]);
@@ -1130,9 +1216,9 @@ grant execute on function
   aoma_private.two_sided_quantile(float8, float8), aoma_private.linear_predictor(float8[], float8[]),
   aoma_private.glm_moments_sql(text, integer, text, float8[], float8[]), aoma_private.basis_to_original(float8[], float8[]),
   aoma_private.ols_hc_sql(text, float8[], float8[], float8[]), aoma_private.sandwich(float8[], float8[], float8[]),
-  aoma_private.row_stage(text, text), aoma_private.centred_columns(float8[], integer), aoma_private.ols_moments_sql(text, integer), aoma_private.check_row_count(integer, integer),
+  aoma_private.row_stage(text, text), aoma_private.centred_columns(float8[], integer), aoma_private.ols_moments_sql(text, integer, text), aoma_private.check_row_count(integer, integer),
   aoma_private.glm_solve(float8[], float8[], float8, float8[], text[], float8[]), aoma_private.design_condition(float8[], integer),
-  aoma_private.irls(text, text[], text, float8[], float8[], float8, float8[]),
+  aoma_private.irls(text, text[], text, float8[], float8[], float8, float8[], float8[]), aoma_private.cross_product_items(text[]),
   aoma_private.unpack_symmetric(float8[], integer), aoma_private.mat_mul(float8[], float8[], integer),
   aoma_private.check_l2(float8), aoma_private.glm_mean(text, float8),
   aoma_private.glm_fit(text, text[], text, float8, float8, boolean), aoma_private.column_as_float8(regclass, text),
