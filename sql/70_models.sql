@@ -233,8 +233,9 @@ $$;
 -- which would copy each expression into every sum that uses it: it has no common subexpressions)
 -- and parallel safe (so the scan stays in a parallel plan, which OFFSET 0 would prevent); the plan
 -- then computes the stage in the scan's own projection. Measured on 1M rows (2 cores, one logistic
--- IRLS scan): lateral unnest() stages 6.6 s; generate_series(1, 1) stages (a set-returning
--- function, one ProjectSet node per stage) 2.3 s; this 1.2 s serial / 0.56 s with 2 workers.
+-- IRLS scan, the same sums, serial): generate_series(1, 1) stages (a set-returning function, one
+-- ProjectSet node per stage) 2.3–2.6 s, these 1.2 s (0.56 s with 2 workers); lateral unnest()
+-- stages were slower still (6.6 s, with an earlier version of the sums).
 
 -- aoma_private.row_stage(cols, src): the stage described above: `cols` computed once per row of src
 -- (aliased s; write the columns as s.name).
