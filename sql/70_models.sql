@@ -18,9 +18,10 @@
 -- Returns one row per term ('(intercept)' first, then the predictors in order): estimate, std_error,
 -- statistic (t for gaussian, z otherwise), p_value, ci_low, ci_high, and for gaussian the robust
 -- standard errors hc0_se … hc3_se (White's, MacKinnon–White's n/(n − p), leverage-weighted 1/(1 − h)
--- and 1/(1 − h)²); then the model's numbers, the same on every row: n, df_resid, r2, adj_r2, f, f_p
--- (gaussian), deviance, null_deviance, llf, aic, bic, scale (σ² for gaussian, the Pearson χ²/df for
--- quasipoisson, else 1), cond (condition number of the standardised design), iterations, family.
+-- and 1/(1 − h)²; HC2 and HC3 null when a row has leverage 1); then the model's numbers, the same
+-- on every row: n, df_resid, r2, adj_r2, f, f_p (gaussian), deviance, null_deviance, llf, aic, bic,
+-- scale (σ² for gaussian, the Pearson χ²/df for quasipoisson, else 1), cond (condition number of the
+-- standardised design), iterations, family.
 -- Rows with a null in any used column are left out (n says how many were used). Runs as the caller.
 --
 -- ── The sums: one scan per fit (per IRLS iteration) ───────────────────────────────────────────────
@@ -31,10 +32,11 @@
 -- which keep ill-conditioned data exact: the Longley data, raw design condition number 4.9e9, comes
 -- out equal to statsmodels; aoma_private.ols_moments_sql), and one more scan the residuals and
 -- leverages of the robust standard errors (ols_hc_sql). GLM (canonical links) by IRLS: one scan for
--- the data checks and the predictors' means, then one per iteration summing the weighted cross
--- products of the shifted predictors c = x − mean with the working weights and response computed
--- once per row in SQL at the current coefficients, and the deviance in the same scan
--- (glm_moments_sql). The small solve ((p+1)², scaled to unit diagonal, the Cholesky factor of
+-- the data checks, the predictors' means and OLS's sums of y (a 0/1 target's first iteration), then
+-- one per iteration summing the cross products of √w·[1, c] (c = x − mean) and the Pearson
+-- residual — the information, the score, Pearson's X² — with the weights computed once per row in
+-- SQL at the current coefficients, and the log-likelihood in the same scan (glm_moments_sql); it
+-- stops on the Newton decrement (aoma_private.irls). The small solve ((p+1)², scaled to unit diagonal, the Cholesky factor of
 -- sql/50_drivers.sql) runs at the end in PL/pgSQL. The IRLS loop (aoma_private.irls) is the
 -- project's only one: explain_drivers' step models (aoma_private.poisson_fit) run it over their arrays.
 -- Checked against statsmodels 0.13 (OLS, Logit, GLM Poisson): tests/reference/make_glm_reference.py.
