@@ -755,14 +755,15 @@ $$;
 -- and the small solve (glm_solve, which raises 22023 for a constant or collinear predictor). The
 -- first iteration solves from the starting values (glm_moments_sql with beta null) unless start
 -- gives the coefficients it would reach (glm_fit derives them for 0/1 targets from its check scan:
--- the iteration is counted, its scan saved; only for 0/1 rows, whose deviance has no β-free part); every later scan at β gives the information A and the
--- score g, and the step δ = (A + P)⁻¹(g − P·β) (P the L2 penalty). Converged when the step's
--- Newton decrement λ² = δ'(g − P·β) — the deviance the step still gains — is at most 1e-14·(|dev|
--- + 1): the step is then ~1e-7·√n standard errors or less, so A at β is the information at the
--- estimate to ~1e-7 relative (its standard errors equal a scan's at the estimate to that: 4e-8 on
--- 1M rows); the step is still taken (within 100 iterations). Not converged
--- when every binomial row is fitted with certainty (complete separation) or, with max_slope, when a
--- slope passes ±max_slope (it only grows: the predictor separates the data). The one IRLS of the
+-- the iteration is counted, its scan saved; only for 0/1 rows, whose deviance has no β-free part);
+-- every later scan at β gives the information A and the score g, and the step
+-- δ = (A + P)⁻¹(g − P·β) (P the L2 penalty). Converged when the step's Newton decrement
+-- λ² = δ'(g − P·β) — the deviance the step still gains — is at most 1e-14·(|dev| + 1): the step is
+-- then ~1e-7·√n standard errors or less, so A at β is the information at the estimate to ~1e-7
+-- relative (its standard errors equal a scan's at the estimate to that: 4e-8 on 1M rows); the step
+-- is still taken (within 100 iterations). Not converged when every binomial row is fitted with
+-- certainty (complete separation) or, with max_slope, when a slope passes ±max_slope (it only
+-- grows: the predictor separates the data). The one IRLS of the
 -- project: fit_glm's fits over tables and explain_drivers' fits over its arrays
 -- (aoma_private.poisson_fit) both run it. data: the values src reads as $1, when it reads any.
 -- Returns the coefficients, the rows, in the basis [1, x − mean] the packed information a of the
