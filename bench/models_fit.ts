@@ -42,7 +42,7 @@ const X = ["x1", "x2", "x3", "x4", "x5"];
 const WORKERS = [0, 2] as const;
 
 /** The rows, generated in SQL on one connection (random() is parallel-restricted: a serial plan, so deterministic). */
-function generateSql(n: number): string {
+export function generateSql(n: number): string {
   const bm = (a: string, b: string) => `sqrt(-2 * ln(1 - ${a})) * cos(2 * pi() * ${b})`; // Box–Muller: N(0,1)
   const r = Array.from({ length: 11 }, (_, i) => `random() as r${i + 1}`).join(", ");
   return `
@@ -67,7 +67,7 @@ const logitSql = (rel: string) => `select term, estimate, iterations from analyt
 type Fit = { term: string; estimate: number; iterations: number };
 
 /** One statement in its own transaction with the worker setting, timed (seconds) without the set/commit. */
-async function timed<T>(db: Db, workers: number, text: string): Promise<{ s: number; rows: T[] }> {
+export async function timed<T>(db: Db, workers: number, text: string): Promise<{ s: number; rows: T[] }> {
   return await db.transaction(async (tx) => {
     await tx.exec(`set local max_parallel_workers_per_gather = ${workers}`);
     const t0 = performance.now();

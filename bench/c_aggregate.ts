@@ -1,0 +1,261 @@
+/**
+ * Experiment (issue 10's unmet speed goals): what a C aggregate would buy over the SQL fits of
+ * sql/70_models.sql — measured, so "allow an optional C aggregate on server PostgreSQL" can be decided
+ * on numbers. The C code (bench/c_aggregate/xtx.c) is NOT part of the library: the design card puts
+ * the math in SQL/PL/pgSQL, and PGlite cannot load C.
+ *
+ * On bench/models_fit.ts's rows (same generator, same seed), for each size, `--reps` rounds (best
+ * of each), max_parallel_workers_per_gather 0 and 2, interleaved:
+ *   floor        select sum(x1), …, sum(x5), sum(y)
+ *   SQL OLS scan the one scan of an OLS fit (aoma_private.ols_moments_sql: 15 regr_* pairs)
+ *   SQL OLS      analytics.fit_glm(rows, 'y', x1..x5, robust => false)
+ *   SQL IRLS scan one logistic IRLS scan (aoma_private.glm_moments_sql, binomial, at β = 0)
+ *   SQL logistic analytics.fit_glm(rows, 'yb', x1..x5, 'binomial')
+ *   C OLS        aoma_xtx(x1, …, x5, y) (n, Σv, Σv_i v_j in one transition a row) + the 6×6 solve here
+ *   C logistic   fit_glm's start for a 0/1 target from one aoma_xtx scan (the least squares of yb), then
+ *                Newton: aoma_logit_scan(β, yb, x1..x5) a scan (XᵀWX, score, deviance in one
+ *                transition a row) + the solve here, until the Newton decrement ≤ 1e-14 (|dev| + 1)
+ *                — fit_glm's rule; "scans" counts the start's scan, as fit_glm's iterations do
+ *   (b)          bench/models_fit.py: psql \copy → pandas → statsmodels OLS / Logit, end to end
+ * The C fits' coefficients must equal fit_glm's to 1e-6 relative, or the bench throws.
+ *
+ * Usage (local cluster up, `cc` and postgresql-server-dev-15 installed — the bench says so if not):
+ *   deno run -A bench/c_aggregate.ts [--sizes 1000000,10000000] [--reps 3] [--write]
+ * A database of its own (aoma_cagg_bench, dropped and recreated, dropped at the end) on the cluster at
+ * AOMA_BENCH_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:54322/postgres).
+ */
+import postgres from "postgres";
+import { migrateAll } from "../src/db/migrate.ts";
+import { openPostgres } from "../src/db/postgres.ts";
+import type { Db } from "../src/db/types.ts";
+import { appendResults, benchArgs } from "./_common.ts";
+import { generateSql, timed } from "./models_fit.ts";
+
+const args = benchArgs();
+const sizes = (args.get("sizes") ?? "1000000,10000000").split(",").map(Number).sort((a, b) => a - b);
+const reps = Number(args.get("reps") ?? 3);
+const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+const DB_NAME = "aoma_cagg_bench";
+const X = ["x1", "x2", "x3", "x4", "x5"];
+const WORKERS = [0, 2] as const;
+const K = X.length + 1; // with the intercept
+
+/** Builds xtx.c into a temporary folder the server can read; returns the library's path. */
+async function buildLibrary(): Promise<string> {
+  const run = async (cmd: string, cargs: string[]) => {
+    let out: Deno.CommandOutput;
+    try {
+      out = await new Deno.Command(cmd, { args: cargs }).output();
+    } catch {
+      throw new Error(`c_aggregate: ${cmd} is not installed (the bench needs cc and postgresql-server-dev-15)`);
+    }
+    if (!out.success) throw new Error(`c_aggregate: ${cmd} ${cargs.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+    return new TextDecoder().decode(out.stdout).trim();
+  };
+  const include = await run("pg_config", ["--includedir-server"]);
+  const dir = await Deno.makeTempDir({ prefix: "aoma_cagg_" });
+  await Deno.chmod(dir, 0o755);
+  const so = `${dir}/aoma_xtx.so`;
+  await run("cc", ["-O2", "-fPIC", "-shared", "-Wall", `-I${include}`, "-o", so, new URL("./c_aggregate/xtx.c", import.meta.url).pathname]);
+  return so;
+}
+
+/** Solves the symmetric positive definite system a x = b (a full k×k, row-major) by Cholesky. */
+function solveSpd(a: number[], b: number[], k: number): number[] {
+  const l = new Array(k * k).fill(0);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * k + j];
+      for (let m = 0; m < j; m++) s -= l[i * k + m] * l[j * k + m];
+      l[i * k + j] = i === j ? Math.sqrt(s) : s / l[j * k + j];
+    }
+  }
+  const y = new Array(k).fill(0);
+  for (let i = 0; i < k; i++) {
+    let s = b[i];
+    for (let m = 0; m < i; m++) s -= l[i * k + m] * y[m];
+    y[i] = s / l[i * k + i];
+  }
+  const x = new Array(k).fill(0);
+  for (let i = k - 1; i >= 0; i--) {
+    let s = y[i];
+    for (let m = i + 1; m < k; m++) s -= l[m * k + i] * x[m];
+    x[i] = s / l[i * k + i];
+  }
+  return x;
+}
+
+/** The packed upper triangle (row by row) of a k×k symmetric matrix, unpacked. */
+function unpack(packed: number[], k: number): number[] {
+  const m = new Array(k * k).fill(0);
+  let t = 0;
+  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) m[i * k + j] = m[j * k + i] = packed[t++];
+  return m;
+}
+
+/** OLS from aoma_xtx(x1..x5, y): centred normal equations (intercept first). */
+function olsFromXtx(r: number[]): number[] {
+  const m = K; // columns v = x1..x5, y
+  const n = r[0], sum = r.slice(1, 1 + m), cross = unpack(r.slice(1 + m), m);
+  const mean = sum.map((s) => s / n);
+  const cov = (i: number, j: number) => cross[i * m + j] - n * mean[i] * mean[j];
+  const p = m - 1;
+  const a: number[] = [], b: number[] = [];
+  for (let i = 0; i < p; i++) {
+    for (let j = 0; j < p; j++) a.push(cov(i, j));
+    b.push(cov(i, p));
+  }
+  const slope = solveSpd(a, b, p);
+  return [mean[p] - slope.reduce((s, v, j) => s + v * mean[j], 0), ...slope];
+}
+
+type Fit = { term: string; estimate: number; iterations: number };
+
+/** A logistic fit by Newton's method over aoma_logit_scan, in one transaction (statements and solves timed, summed). */
+async function cLogistic(db: Db, workers: number, rel: string): Promise<{ s: number; beta: number[]; scans: number }> {
+  return await db.transaction(async (tx) => {
+    await tx.exec(`set local max_parallel_workers_per_gather = ${workers}`);
+    // fit_glm's start for a 0/1 target: (ln 3 + 4/3)·(2·β_OLS − e₁), β_OLS from one aoma_xtx scan
+    const t0 = performance.now();
+    const [{ r: xtx }] = await tx.query<{ r: number[] }>(`select aoma_xtx(${X.join(", ")}, yb) as r from ${rel}`);
+    let beta = olsFromXtx(xtx).map((b, i) => (Math.log(3) + 4 / 3) * (2 * b - (i === 0 ? 1 : 0)));
+    let s = (performance.now() - t0) / 1000;
+    for (let scans = 2; scans <= 50; scans++) {
+      const t0 = performance.now();
+      const [{ r }] = await tx.query<{ r: number[] }>(
+        `select aoma_logit_scan($1::float8[], yb, ${X.join(", ")}) as r from ${rel}`,
+        [`{${beta.map((b) => b.toExponential(17)).join(",")}}`],
+      );
+      const tri = (K * (K + 1)) / 2;
+      const a = unpack(r.slice(1, 1 + tri), K), g = r.slice(1 + tri, 1 + tri + K), dev = r[1 + tri + K];
+      const step = solveSpd(a, g, K);
+      s += (performance.now() - t0) / 1000; // the solve counts: it is part of the fit
+      beta = beta.map((b, i) => b + step[i]);
+      const lam2 = step.reduce((acc, d, i) => acc + d * g[i], 0);
+      if (lam2 <= 1e-14 * (Math.abs(dev) + 1)) return { s, beta, scans };
+    }
+    throw new Error("c_aggregate: the C logistic fit did not converge in 50 scans");
+  });
+}
+
+const fmt = (s: number) => (s < 100 ? s.toPrecision(3) : s.toFixed(0));
+const pair = (a: number, b: number, f = fmt) => `${f(a)} / ${f(b)}`;
+const ratio = (x: number) => `${x.toFixed(2)}×`;
+const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(Math.abs(x), Math.abs(b[i]), 1e-300)));
+
+if (import.meta.main) {
+  const so = await buildLibrary();
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.unsafe(`create database ${DB_NAME}`);
+  const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${DB_NAME}$1`);
+  const db = openPostgres(url, { max: 1 });
+  await migrateAll(db);
+  await db.exec((await Deno.readTextFile(new URL("./c_aggregate/xtx.sql", import.meta.url))).replaceAll("MODULE_PATHNAME", so));
+  const [{ version }] = await db.query<{ version: string }>("select split_part(version(), ' on ', 1) as version");
+  const cores = navigator.hardwareConcurrency;
+  const loadStart = Deno.loadavg();
+  await db.exec(generateSql(sizes.at(-1)!));
+  const relOf = (n: number) => (n === sizes.at(-1) ? "fit_rows" : `fit_rows_${n}`);
+  for (const n of sizes.slice(0, -1)) await db.exec(`create unlogged table ${relOf(n)} as select * from fit_rows where id <= ${n} order by id`);
+  for (const n of sizes) await db.exec(`vacuum (freeze, analyze) ${relOf(n)}`);
+
+  const rows: string[] = [];
+  const goals: string[] = [];
+  for (const n of sizes) {
+    const rel = relOf(n);
+    const src = `select ${X.map((x, j) => `${x} as x_${j + 1}`).join(", ")}, %s as y, 0::float8 as off from ${rel}`;
+    const [{ q: olsScanSql }] = await db.query<{ q: string }>("select aoma_private.ols_moments_sql($1, $2) as q", [src.replace("%s", "y"), X.length]);
+    const [{ q: irlsScanSql }] = await db.query<{ q: string }>(
+      "select aoma_private.glm_moments_sql($1, $2, 'binomial', array_fill(0::float8, array[$2 + 1]), array_fill(0::float8, array[$2])) as q",
+      [src.replace("%s", "yb"), X.length],
+    );
+    const sql = {
+      floor: `select ${[...X, "y"].map((c) => `sum(${c})`).join(", ")} from ${rel}`,
+      olsScan: olsScanSql,
+      ols: `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}', robust => false)`,
+      irlsScan: irlsScanSql,
+      logit: `select term, estimate, iterations from analytics.fit_glm('${rel}', 'yb', '{${X}}', 'binomial')`,
+      cOls: `select aoma_xtx(${X.join(", ")}, y) as r from ${rel}`,
+      cIrlsScan: `select aoma_logit_scan(array_fill(0::float8, array[${K}]), yb, ${X.join(", ")}) from ${rel}`,
+    };
+    await timed(db, 0, sql.floor); // page cache warm
+    const best = new Map<string, number>();
+    const keep = (k: string, s: number) => best.set(k, Math.min(best.get(k) ?? Infinity, s));
+    let sqlOls: number[] = [], sqlLogit: number[] = [], cOls: number[] = [], cLogit: number[] = [], iters = 0, scans = 0;
+    for (let r = 0; r < reps; r++) {
+      for (const w of WORKERS) {
+        keep(`floor${w}`, (await timed(db, w, sql.floor)).s);
+        keep(`olsScan${w}`, (await timed(db, w, sql.olsScan)).s);
+        const o = await timed<Fit>(db, w, sql.ols);
+        keep(`ols${w}`, o.s);
+        sqlOls = o.rows.map((f) => f.estimate);
+        keep(`irlsScan${w}`, (await timed(db, w, sql.irlsScan)).s);
+        const l = await timed<Fit>(db, w, sql.logit);
+        keep(`logit${w}`, l.s);
+        sqlLogit = l.rows.map((f) => f.estimate);
+        iters = l.rows[0].iterations;
+        const c = await timed<{ r: number[] }>(db, w, sql.cOls);
+        const t0 = performance.now();
+        cOls = olsFromXtx(c.rows[0].r);
+        keep(`cOls${w}`, c.s + (performance.now() - t0) / 1000); // the statement + the solve here
+        keep(`cIrlsScan${w}`, (await timed(db, w, sql.cIrlsScan)).s);
+        const cl = await cLogistic(db, w, rel);
+        keep(`cLogit${w}`, cl.s);
+        cLogit = cl.beta;
+        scans = cl.scans;
+      }
+    }
+    const dOls = relDiff(cOls, sqlOls), dLogit = relDiff(cLogit, sqlLogit);
+    if (!(dOls <= 1e-6 && dLogit <= 1e-6)) {
+      throw new Error(`size ${n}: C vs fit_glm coefficients differ (OLS ${dOls}, logistic ${dLogit}): ${cOls} / ${sqlOls}; ${cLogit} / ${sqlLogit}`);
+    }
+    let py: { ols_e2e_s: number; logit_e2e_s: number } | undefined;
+    for (let r = 0; r < reps; r++) {
+      const out = await new Deno.Command("/usr/bin/python3", { args: [new URL("./models_fit.py", import.meta.url).pathname, url, rel] }).output();
+      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+      const run = JSON.parse(new TextDecoder().decode(out.stdout));
+      py = { ols_e2e_s: Math.min(run.ols_e2e_s, py?.ols_e2e_s ?? Infinity), logit_e2e_s: Math.min(run.logit_e2e_s, py?.logit_e2e_s ?? Infinity) };
+    }
+    const g = (k: string) => best.get(k)!;
+    const both = (k: string) => pair(g(`${k}0`), g(`${k}2`));
+    const both2 = (a: string, b: string) => pair(g(`${a}0`) / g(`${b}0`), g(`${a}2`) / g(`${b}2`), ratio);
+    rows.push(
+      `| ${n.toLocaleString("en-US")} | ${both("floor")} | ${both("olsScan")} | ${both("ols")} | ${both2("ols", "floor")} | ${both("cOls")} | ${both2("cOls", "floor")} | ` +
+        `${both("irlsScan")} | ${both("cIrlsScan")} | ${both("logit")} (${iters}) | ${both2("logit", "ols")} | ${both("cLogit")} (${scans}) | ${both2("cLogit", "cOls")} | ` +
+        `${fmt(py!.ols_e2e_s)} / ${fmt(py!.logit_e2e_s)} | ${pair(py!.ols_e2e_s / g("cOls0"), py!.ols_e2e_s / g("cOls2"), ratio)} | ${pair(py!.logit_e2e_s / g("cLogit0"), py!.logit_e2e_s / g("cLogit2"), ratio)} |`,
+    );
+    console.log(rows.at(-1));
+    const yes = (ok: boolean) => (ok ? "met" : "**not met**");
+    goals.push(
+      `- ${n.toLocaleString("en-US")} rows, with the C aggregates: OLS ≤ 1.2× floor ${yes(g("cOls0") <= 1.2 * g("floor0") && g("cOls2") <= 1.2 * g("floor2"))}; ` +
+        `logistic ≤ (iterations + 1) × OLS = ${scans + 1}× ${yes(g("cLogit0") <= (scans + 1) * g("cOls0") && g("cLogit2") <= (scans + 1) * g("cOls2"))}; ` +
+        `≥ 5× faster than (b): OLS ${yes(py!.ols_e2e_s / g("cOls0") >= 5)} / ${yes(py!.ols_e2e_s / g("cOls2") >= 5)}, logistic ${yes(py!.logit_e2e_s / g("cLogit0") >= 5)} / ${yes(py!.logit_e2e_s / g("cLogit2") >= 5)}; ` +
+        `C vs fit_glm coefficients: OLS ${dOls.toExponential(1)}, logistic ${dLogit.toExponential(1)} max relative difference.`,
+    );
+  }
+  await db.close();
+  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
+  await admin.end();
+  await Deno.remove(so.replace(/\/[^/]+$/, ""), { recursive: true });
+  const loadEnd = Deno.loadavg();
+  const section = [
+    `### Experiment: a C aggregate vs the SQL fits — ${new Date().toISOString().slice(0, 10)}, ${version}, ${cores} cores (bench/c_aggregate.ts)`,
+    "",
+    `Command: \`deno run -A bench/c_aggregate.ts --sizes ${sizes.join(",")} --reps ${reps}${args.has("write") ? " --write" : ""}\` (best of ${reps}; ` +
+      `load average ${loadStart.map((x) => x.toFixed(2)).join(" / ")} at start, ${loadEnd.map((x) => x.toFixed(2)).join(" / ")} at the end). ` +
+      "The rows of bench/models_fit.ts. C: bench/c_aggregate/xtx.c — an experiment, not part of the library. \"a / b\" = 0 / 2 parallel workers; " +
+      "the SQL scans are the queries fit_glm runs (OLS: its one scan; IRLS: one logistic scan); C OLS = aoma_xtx + the solve; " +
+      "C logistic = fit_glm's start from an aoma_xtx scan, then Newton over aoma_logit_scan (scans in brackets, the start's included) with fit_glm's stopping rule; (b) = pandas + statsmodels end to end. Times in seconds.",
+    "",
+    "| rows | floor | SQL OLS scan | SQL OLS fit | ÷ floor | C OLS | ÷ floor | SQL IRLS scan | C IRLS scan | SQL logistic (iterations) | ÷ SQL OLS | C logistic (scans) | ÷ C OLS | (b) OLS / logistic | (b) ÷ C OLS | (b) ÷ C logistic |",
+    "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ...rows,
+    "",
+    "Goals (issue 10), had the fits these aggregates:",
+    ...goals,
+    "",
+  ].join("\n");
+  console.log(section);
+  if (args.has("write")) await appendResults(section);
+}
