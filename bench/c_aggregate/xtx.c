@@ -97,6 +97,7 @@ aoma_logit_scan_trans(PG_FUNCTION_ARGS)
 	double		x[MAXK];
 	double		beta[MAXK];
 	double		eta,
+				e,
 				mu,
 				w,
 				y,
@@ -139,7 +140,9 @@ aoma_logit_scan_trans(PG_FUNCTION_ARGS)
 	eta = 0;
 	for (i = 0; i < k; i++)
 		eta += beta[i] * x[i];
-	mu = 1.0 / (1.0 + exp(-eta));
+	/* one exp a row: e = e^−|η|, μ from it, and ln(1 + e^−|η|) for the deviance */
+	e = exp(-fabs(eta));
+	mu = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
 	w = mu * (1.0 - mu);
 	r = y - mu;
 	a->n++;
@@ -149,8 +152,9 @@ aoma_logit_scan_trans(PG_FUNCTION_ARGS)
 			*s++ += w * x[i] * x[j];
 	for (i = 0; i < k; i++)
 		*s++ += r * x[i];
-	/* binomial deviance of a 0/1 y: −2 ln μ or −2 ln(1 − μ), from η without cancellation */
-	*s += 2.0 * (y > 0.5 ? log1p(exp(-eta)) : log1p(exp(eta)));
+	/* binomial deviance of a 0/1 y: −2 ln μ = 2 ln(1 + e^−η), −2 ln(1 − μ) = 2 ln(1 + e^η), as
+	 * 2 (ln(1 + e^−|η|) + max(0, ∓η)) without cancellation */
+	*s += 2.0 * (log1p(e) + (y > 0.5 ? fmax(0.0, -eta) : fmax(0.0, eta)));
 	PG_RETURN_POINTER(a);
 }
 
