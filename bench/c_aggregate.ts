@@ -24,20 +24,11 @@
  * A database of its own (aoma_cagg_bench, dropped and recreated, dropped at the end) on the cluster at
  * AOMA_BENCH_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:54322/postgres).
  */
-import postgres from "postgres";
-import { migrateAll } from "../src/db/migrate.ts";
-import { openPostgres } from "../src/db/postgres.ts";
 import type { Db } from "../src/db/types.ts";
-import { appendResults, benchArgs } from "./_common.ts";
-import { generateSql, timed } from "./models_fit.ts";
+import { appendResults } from "./_common.ts";
+import { args, type Fit, floorSql, fmt, loadRows, logitSql, olsSql, openBenchDb, pair, ratio, relOf, reps, sizes, timed, WORKERS, X } from "./models_fit.ts";
 
-const args = benchArgs();
-const sizes = (args.get("sizes") ?? "1000000,10000000").split(",").map(Number).sort((a, b) => a - b);
-const reps = Number(args.get("reps") ?? 3);
-const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const DB_NAME = "aoma_cagg_bench";
-const X = ["x1", "x2", "x3", "x4", "x5"];
-const WORKERS = [0, 2] as const;
 const K = X.length + 1; // with the intercept
 
 /** Builds xtx.c into a temporary folder the server can read; returns the library's path. */
@@ -109,8 +100,6 @@ function olsFromXtx(r: number[]): number[] {
   return [mean[p] - slope.reduce((s, v, j) => s + v * mean[j], 0), ...slope];
 }
 
-type Fit = { term: string; estimate: number; iterations: number };
-
 /** A logistic fit by Newton's method over aoma_logit_scan, in one transaction (statements and solves timed, summed). */
 async function cLogistic(db: Db, workers: number, rel: string): Promise<{ s: number; beta: number[]; scans: number }> {
   return await db.transaction(async (tx) => {
@@ -138,27 +127,16 @@ async function cLogistic(db: Db, workers: number, rel: string): Promise<{ s: num
   });
 }
 
-const fmt = (s: number) => (s < 100 ? s.toPrecision(3) : s.toFixed(0));
-const pair = (a: number, b: number, f = fmt) => `${f(a)} / ${f(b)}`;
-const ratio = (x: number) => `${x.toFixed(2)}×`;
 const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(Math.abs(x), Math.abs(b[i]), 1e-300)));
 
 if (import.meta.main) {
   const so = await buildLibrary();
-  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.unsafe(`create database ${DB_NAME}`);
-  const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${DB_NAME}$1`);
-  const db = openPostgres(url, { max: 1 });
-  await migrateAll(db);
+  const { admin, url, db } = await openBenchDb(DB_NAME);
   await db.exec((await Deno.readTextFile(new URL("./c_aggregate/xtx.sql", import.meta.url))).replaceAll("MODULE_PATHNAME", so));
   const [{ version }] = await db.query<{ version: string }>("select split_part(version(), ' on ', 1) as version");
   const cores = navigator.hardwareConcurrency;
   const loadStart = Deno.loadavg();
-  await db.exec(generateSql(sizes.at(-1)!));
-  const relOf = (n: number) => (n === sizes.at(-1) ? "fit_rows" : `fit_rows_${n}`);
-  for (const n of sizes.slice(0, -1)) await db.exec(`create unlogged table ${relOf(n)} as select * from fit_rows where id <= ${n} order by id`);
-  for (const n of sizes) await db.exec(`vacuum (freeze, analyze) ${relOf(n)}`);
+  await loadRows(db);
 
   const rows: string[] = [];
   const goals: string[] = [];
@@ -171,11 +149,11 @@ if (import.meta.main) {
       [src.replace("%s", "yb"), X.length],
     );
     const sql = {
-      floor: `select ${[...X, "y"].map((c) => `sum(${c})`).join(", ")} from ${rel}`,
+      floor: floorSql(rel),
       olsScan: olsScanSql,
-      ols: `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}', robust => false)`,
+      ols: olsSql(rel),
       irlsScan: irlsScanSql,
-      logit: `select term, estimate, iterations from analytics.fit_glm('${rel}', 'yb', '{${X}}', 'binomial')`,
+      logit: logitSql(rel),
       cOls: `select aoma_xtx(${X.join(", ")}, y) as r from ${rel}`,
       cIrlsScan: `select aoma_logit_scan(array_fill(0::float8, array[${K}]), yb, ${X.join(", ")}) from ${rel}`,
     };

@@ -33,16 +33,17 @@ import { openPostgres } from "../src/db/postgres.ts";
 import type { Db } from "../src/db/types.ts";
 import { appendResults, benchArgs } from "./_common.ts";
 
-const args = benchArgs();
-const sizes = (args.get("sizes") ?? "1000000,10000000").split(",").map(Number).sort((a, b) => a - b);
-const reps = Number(args.get("reps") ?? 3);
-const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+// shared with bench/c_aggregate.ts: the flags, the rows, the timing and the fits' queries
+export const args = benchArgs();
+export const sizes = (args.get("sizes") ?? "1000000,10000000").split(",").map(Number).sort((a, b) => a - b);
+export const reps = Number(args.get("reps") ?? 3);
+export const adminUrl = Deno.env.get("AOMA_BENCH_ADMIN_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 const DB_NAME = "aoma_models_bench_fit";
-const X = ["x1", "x2", "x3", "x4", "x5"];
-const WORKERS = [0, 2] as const;
+export const X = ["x1", "x2", "x3", "x4", "x5"];
+export const WORKERS = [0, 2] as const;
 
 /** The rows, generated in SQL on one connection (random() is parallel-restricted: a serial plan, so deterministic). */
-export function generateSql(n: number): string {
+function generateSql(n: number): string {
   const bm = (a: string, b: string) => `sqrt(-2 * ln(1 - ${a})) * cos(2 * pi() * ${b})`; // Box–Muller: N(0,1)
   const r = Array.from({ length: 11 }, (_, i) => `random() as r${i + 1}`).join(", ");
   return `
@@ -58,13 +59,22 @@ export function generateSql(n: number): string {
     ) as s;`;
 }
 
-const relOf = (n: number) => (n === sizes.at(-1) ? "fit_rows" : `fit_rows_${n}`);
-const floorSql = (rel: string) => `select ${[...X, "y"].map((c) => `sum(${c})`).join(", ")} from ${rel}`;
-const olsSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}', robust => false)`;
+export const relOf = (n: number) => (n === sizes.at(-1) ? "fit_rows" : `fit_rows_${n}`);
+export const floorSql = (rel: string) => `select ${[...X, "y"].map((c) => `sum(${c})`).join(", ")} from ${rel}`;
+export const olsSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}', robust => false)`;
 const olsHcSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'y', '{${X}}')`;
-const logitSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'yb', '{${X}}', 'binomial')`;
+export const logitSql = (rel: string) => `select term, estimate, iterations from analytics.fit_glm('${rel}', 'yb', '{${X}}', 'binomial')`;
 
-type Fit = { term: string; estimate: number; iterations: number };
+export type Fit = { term: string; estimate: number; iterations: number };
+
+/** Generates the rows (the largest size) and one table per smaller size, frozen and analysed. */
+export async function loadRows(db: Db): Promise<void> {
+  await db.exec(generateSql(sizes.at(-1)!));
+  for (const n of sizes.slice(0, -1)) {
+    await db.exec(`create unlogged table ${relOf(n)} as select * from fit_rows where id <= ${n} order by id`);
+  }
+  for (const n of sizes) await db.exec(`vacuum (freeze, analyze) ${relOf(n)}`);
+}
 
 /** One statement in its own transaction with the worker setting, timed (seconds) without the set/commit. */
 export async function timed<T>(db: Db, workers: number, text: string): Promise<{ s: number; rows: T[] }> {
@@ -97,28 +107,30 @@ async function workersLaunched(url: string, text: string): Promise<string> {
   return planned.length ? `${Math.max(...launched)} of ${Math.max(...planned)}` : "no parallel plan";
 }
 
-const fmt = (s: number) => (s < 100 ? s.toPrecision(3) : s.toFixed(0));
-const pair = (a: number, b: number, f = fmt) => `${f(a)} / ${f(b)}`;
-const ratio = (x: number) => `${x.toFixed(2)}×`;
+export const fmt = (s: number) => (s < 100 ? s.toPrecision(3) : s.toFixed(0));
+export const pair = (a: number, b: number, f = fmt) => `${f(a)} / ${f(b)}`;
+export const ratio = (x: number) => `${x.toFixed(2)}×`;
 
-if (import.meta.main) {
+/** A fresh database `name` on the cluster (dropped first), the library migrated into it. */
+export async function openBenchDb(name: string): Promise<{ admin: postgres.Sql; url: string; db: Db }> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
-  await admin.unsafe(`drop database if exists ${DB_NAME} with (force)`);
-  await admin.unsafe(`create database ${DB_NAME}`);
-  const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${DB_NAME}$1`);
+  await admin.unsafe(`drop database if exists ${name} with (force)`);
+  await admin.unsafe(`create database ${name}`);
+  const url = adminUrl.replace(/\/[^/?]+(\?|$)/, `/${name}$1`);
   const db = openPostgres(url, { max: 1 });
   await migrateAll(db);
+  return { admin, url, db };
+}
+
+if (import.meta.main) {
+  const { admin, url, db } = await openBenchDb(DB_NAME);
   const [{ version }] = await db.query<{ version: string }>("select split_part(version(), ' on ', 1) as version");
   const cpu = (await Deno.readTextFile("/proc/cpuinfo")).match(/model name\s*:\s*(.*)/)?.[1] ?? "unknown CPU";
   const cores = navigator.hardwareConcurrency;
   const loadStart = Deno.loadavg();
 
   const tGen = performance.now();
-  await db.exec(generateSql(sizes.at(-1)!));
-  for (const n of sizes.slice(0, -1)) {
-    await db.exec(`create unlogged table ${relOf(n)} as select * from fit_rows where id <= ${n} order by id`);
-  }
-  for (const n of sizes) await db.exec(`vacuum (freeze, analyze) ${relOf(n)}`);
+  await loadRows(db);
   console.log(`rows generated in ${((performance.now() - tGen) / 1000).toFixed(1)} s`);
 
   const rows: string[] = [];
