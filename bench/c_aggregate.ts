@@ -9,13 +9,14 @@
  *   floor        select sum(x1), …, sum(x5), sum(y)
  *   SQL OLS scan the one scan of an OLS fit (aoma_private.ols_moments_sql: 15 regr_* pairs)
  *   SQL OLS      analytics.fit_glm(rows, 'y', x1..x5, robust => false)
- *   SQL IRLS scan one logistic IRLS scan (aoma_private.glm_moments_sql, binomial, at β = 0)
+ *   SQL IRLS scan one logistic IRLS scan (aoma_private.glm_moments_sql, binomial, at fit_glm's estimate)
  *   SQL logistic analytics.fit_glm(rows, 'yb', x1..x5, 'binomial')
- *   C OLS        aoma_xtx(x1, …, x5, y) (n, Σv, Σv_i v_j in one transition a row) + the 6×6 solve here
- *   C logistic   fit_glm's start for a 0/1 target from one aoma_xtx scan (the least squares of yb), then
- *                Newton: aoma_logit_scan(β, yb, x1..x5) a scan (XᵀWX, score, deviance in one
- *                transition a row) + the solve here, until the Newton decrement ≤ 1e-14 (|dev| + 1)
- *                — fit_glm's rule; "scans" counts the start's scan, as fit_glm's iterations do
+ *   C IRLS scan  one aoma_logit_scan (XᵀWX, the score and the deviance in one transition a row), at the same β
+ *   C OLS        aoma_c_ols: one aoma_xtx scan (XᵀX and Xᵀy in one transition a row), glm_solve
+ *   C logistic   aoma_c_logistic: fit_glm's start for a 0/1 target from one aoma_xtx scan, then a
+ *                Newton step an aoma_logit_scan (glm_solve) until the Newton decrement ≤ 1e-14
+ *                (|dev| + 1) — fit_glm's rule; "scans" counts the start's scan, as fit_glm's
+ *                iterations do (the fits: bench/c_aggregate/xtx.sql, the library's solve)
  *   (b)          bench/models_fit.py: psql \copy → pandas → statsmodels OLS / Logit, end to end
  * The C fits' coefficients must equal fit_glm's to 1e-6 relative, or the bench throws.
  *
@@ -24,12 +25,10 @@
  * A database of its own (aoma_cagg_bench, dropped and recreated, dropped at the end) on the cluster at
  * AOMA_BENCH_ADMIN_URL (default postgresql://postgres:postgres@127.0.0.1:54322/postgres).
  */
-import type { Db } from "../src/db/types.ts";
 import { appendResults } from "./_common.ts";
-import { args, type Fit, floorSql, fmt, loadRows, logitSql, olsSql, openBenchDb, pair, ratio, relOf, reps, sizes, timed, WORKERS, X } from "./models_fit.ts";
+import { args, type Fit, floorSql, fmt, loadRows, logitSql, olsSql, openBenchDb, pair, pandasBest, ratio, relDiff, relOf, reps, sizes, timed, WORKERS, X } from "./models_fit.ts";
 
 const DB_NAME = "aoma_cagg_bench";
-const K = X.length + 1; // with the intercept
 
 /** Builds xtx.c into a temporary folder the server can read; returns the library's path. */
 async function buildLibrary(): Promise<string> {
@@ -51,84 +50,6 @@ async function buildLibrary(): Promise<string> {
   return so;
 }
 
-/** Solves the symmetric positive definite system a x = b (a full k×k, row-major) by Cholesky. */
-function solveSpd(a: number[], b: number[], k: number): number[] {
-  const l = new Array(k * k).fill(0);
-  for (let i = 0; i < k; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = a[i * k + j];
-      for (let m = 0; m < j; m++) s -= l[i * k + m] * l[j * k + m];
-      l[i * k + j] = i === j ? Math.sqrt(s) : s / l[j * k + j];
-    }
-  }
-  const y = new Array(k).fill(0);
-  for (let i = 0; i < k; i++) {
-    let s = b[i];
-    for (let m = 0; m < i; m++) s -= l[i * k + m] * y[m];
-    y[i] = s / l[i * k + i];
-  }
-  const x = new Array(k).fill(0);
-  for (let i = k - 1; i >= 0; i--) {
-    let s = y[i];
-    for (let m = i + 1; m < k; m++) s -= l[m * k + i] * x[m];
-    x[i] = s / l[i * k + i];
-  }
-  return x;
-}
-
-/** The packed upper triangle (row by row) of a k×k symmetric matrix, unpacked. */
-function unpack(packed: number[], k: number): number[] {
-  const m = new Array(k * k).fill(0);
-  let t = 0;
-  for (let i = 0; i < k; i++) for (let j = i; j < k; j++) m[i * k + j] = m[j * k + i] = packed[t++];
-  return m;
-}
-
-/** OLS from aoma_xtx(x1..x5, y): centred normal equations (intercept first). */
-function olsFromXtx(r: number[]): number[] {
-  const m = K; // columns v = x1..x5, y
-  const n = r[0], sum = r.slice(1, 1 + m), cross = unpack(r.slice(1 + m), m);
-  const mean = sum.map((s) => s / n);
-  const cov = (i: number, j: number) => cross[i * m + j] - n * mean[i] * mean[j];
-  const p = m - 1;
-  const a: number[] = [], b: number[] = [];
-  for (let i = 0; i < p; i++) {
-    for (let j = 0; j < p; j++) a.push(cov(i, j));
-    b.push(cov(i, p));
-  }
-  const slope = solveSpd(a, b, p);
-  return [mean[p] - slope.reduce((s, v, j) => s + v * mean[j], 0), ...slope];
-}
-
-/** A logistic fit by Newton's method over aoma_logit_scan, in one transaction (statements and solves timed, summed). */
-async function cLogistic(db: Db, workers: number, rel: string): Promise<{ s: number; beta: number[]; scans: number }> {
-  return await db.transaction(async (tx) => {
-    await tx.exec(`set local max_parallel_workers_per_gather = ${workers}`);
-    // fit_glm's start for a 0/1 target: (ln 3 + 4/3)·(2·β_OLS − e₁), β_OLS from one aoma_xtx scan
-    const t0 = performance.now();
-    const [{ r: xtx }] = await tx.query<{ r: number[] }>(`select aoma_xtx(${X.join(", ")}, yb) as r from ${rel}`);
-    let beta = olsFromXtx(xtx).map((b, i) => (Math.log(3) + 4 / 3) * (2 * b - (i === 0 ? 1 : 0)));
-    let s = (performance.now() - t0) / 1000;
-    for (let scans = 2; scans <= 50; scans++) {
-      const t0 = performance.now();
-      const [{ r }] = await tx.query<{ r: number[] }>(
-        `select aoma_logit_scan($1::float8[], yb, ${X.join(", ")}) as r from ${rel}`,
-        [`{${beta.map((b) => b.toExponential(17)).join(",")}}`],
-      );
-      const tri = (K * (K + 1)) / 2;
-      const a = unpack(r.slice(1, 1 + tri), K), g = r.slice(1 + tri, 1 + tri + K), dev = r[1 + tri + K];
-      const step = solveSpd(a, g, K);
-      s += (performance.now() - t0) / 1000; // the solve counts: it is part of the fit
-      beta = beta.map((b, i) => b + step[i]);
-      const lam2 = step.reduce((acc, d, i) => acc + d * g[i], 0);
-      if (lam2 <= 1e-14 * (Math.abs(dev) + 1)) return { s, beta, scans };
-    }
-    throw new Error("c_aggregate: the C logistic fit did not converge in 50 scans");
-  });
-}
-
-const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(Math.abs(x), Math.abs(b[i]), 1e-300)));
-
 if (import.meta.main) {
   const so = await buildLibrary();
   const { admin, url, db } = await openBenchDb(DB_NAME);
@@ -144,9 +65,11 @@ if (import.meta.main) {
     const rel = relOf(n);
     const src = `select ${X.map((x, j) => `${x} as x_${j + 1}`).join(", ")}, %s as y, 0::float8 as off from ${rel}`;
     const [{ q: olsScanSql }] = await db.query<{ q: string }>("select aoma_private.ols_moments_sql($1, $2) as q", [src.replace("%s", "y"), X.length]);
+    // the IRLS scans (SQL and C) at the logistic estimate, where the fits' last scans run (untimed fit)
+    const betaHat = `{${(await db.query<Fit>(logitSql(rel))).map((f) => f.estimate).join(",")}}`;
     const [{ q: irlsScanSql }] = await db.query<{ q: string }>(
-      "select aoma_private.glm_moments_sql($1, $2, 'binomial', array_fill(0::float8, array[$2 + 1]), array_fill(0::float8, array[$2])) as q",
-      [src.replace("%s", "yb"), X.length],
+      "select aoma_private.glm_moments_sql($1, $2::int, 'binomial', $3::float8[], array_fill(0::float8, array[$2::int])) as q",
+      [src.replace("%s", "yb"), X.length, betaHat],
     );
     const sql = {
       floor: floorSql(rel),
@@ -154,8 +77,9 @@ if (import.meta.main) {
       ols: olsSql(rel),
       irlsScan: irlsScanSql,
       logit: logitSql(rel),
-      cOls: `select aoma_xtx(${X.join(", ")}, y) as r from ${rel}`,
-      cIrlsScan: `select aoma_logit_scan(array_fill(0::float8, array[${K}]), yb, ${X.join(", ")}) from ${rel}`,
+      cOls: `select aoma_c_ols('${rel}', 'y') as beta`,
+      cLogit: `select beta, scans from aoma_c_logistic('${rel}')`,
+      cIrlsScan: `select aoma_logit_scan('${betaHat}'::float8[], yb, ${X.join(", ")}) from ${rel}`,
     };
     await timed(db, 0, sql.floor); // page cache warm
     const best = new Map<string, number>();
@@ -173,42 +97,35 @@ if (import.meta.main) {
         keep(`logit${w}`, l.s);
         sqlLogit = l.rows.map((f) => f.estimate);
         iters = l.rows[0].iterations;
-        const c = await timed<{ r: number[] }>(db, w, sql.cOls);
-        const t0 = performance.now();
-        cOls = olsFromXtx(c.rows[0].r);
-        keep(`cOls${w}`, c.s + (performance.now() - t0) / 1000); // the statement + the solve here
+        const c = await timed<{ beta: number[] }>(db, w, sql.cOls);
+        keep(`cOls${w}`, c.s);
+        cOls = c.rows[0].beta;
         keep(`cIrlsScan${w}`, (await timed(db, w, sql.cIrlsScan)).s);
-        const cl = await cLogistic(db, w, rel);
+        const cl = await timed<{ beta: number[]; scans: number }>(db, w, sql.cLogit);
         keep(`cLogit${w}`, cl.s);
-        cLogit = cl.beta;
-        scans = cl.scans;
+        cLogit = cl.rows[0].beta;
+        scans = cl.rows[0].scans;
       }
     }
     const dOls = relDiff(cOls, sqlOls), dLogit = relDiff(cLogit, sqlLogit);
     if (!(dOls <= 1e-6 && dLogit <= 1e-6)) {
       throw new Error(`size ${n}: C vs fit_glm coefficients differ (OLS ${dOls}, logistic ${dLogit}): ${cOls} / ${sqlOls}; ${cLogit} / ${sqlLogit}`);
     }
-    let py: { ols_e2e_s: number; logit_e2e_s: number } | undefined;
-    for (let r = 0; r < reps; r++) {
-      const out = await new Deno.Command("/usr/bin/python3", { args: [new URL("./models_fit.py", import.meta.url).pathname, url, rel] }).output();
-      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-      const run = JSON.parse(new TextDecoder().decode(out.stdout));
-      py = { ols_e2e_s: Math.min(run.ols_e2e_s, py?.ols_e2e_s ?? Infinity), logit_e2e_s: Math.min(run.logit_e2e_s, py?.logit_e2e_s ?? Infinity) };
-    }
+    const py = await pandasBest(url, rel, n);
     const g = (k: string) => best.get(k)!;
     const both = (k: string) => pair(g(`${k}0`), g(`${k}2`));
     const both2 = (a: string, b: string) => pair(g(`${a}0`) / g(`${b}0`), g(`${a}2`) / g(`${b}2`), ratio);
     rows.push(
       `| ${n.toLocaleString("en-US")} | ${both("floor")} | ${both("olsScan")} | ${both("ols")} | ${both2("ols", "floor")} | ${both("cOls")} | ${both2("cOls", "floor")} | ` +
         `${both("irlsScan")} | ${both("cIrlsScan")} | ${both("logit")} (${iters}) | ${both2("logit", "ols")} | ${both("cLogit")} (${scans}) | ${both2("cLogit", "cOls")} | ` +
-        `${fmt(py!.ols_e2e_s)} / ${fmt(py!.logit_e2e_s)} | ${pair(py!.ols_e2e_s / g("cOls0"), py!.ols_e2e_s / g("cOls2"), ratio)} | ${pair(py!.logit_e2e_s / g("cLogit0"), py!.logit_e2e_s / g("cLogit2"), ratio)} |`,
+        `${fmt(py.ols_e2e_s)} / ${fmt(py.logit_e2e_s)} | ${pair(py.ols_e2e_s / g("cOls0"), py.ols_e2e_s / g("cOls2"), ratio)} | ${pair(py.logit_e2e_s / g("cLogit0"), py.logit_e2e_s / g("cLogit2"), ratio)} |`,
     );
     console.log(rows.at(-1));
     const yes = (ok: boolean) => (ok ? "met" : "**not met**");
     goals.push(
       `- ${n.toLocaleString("en-US")} rows, with the C aggregates: OLS ≤ 1.2× floor ${yes(g("cOls0") <= 1.2 * g("floor0") && g("cOls2") <= 1.2 * g("floor2"))}; ` +
         `logistic ≤ (iterations + 1) × OLS = ${scans + 1}× ${yes(g("cLogit0") <= (scans + 1) * g("cOls0") && g("cLogit2") <= (scans + 1) * g("cOls2"))}; ` +
-        `≥ 5× faster than (b): OLS ${yes(py!.ols_e2e_s / g("cOls0") >= 5)} / ${yes(py!.ols_e2e_s / g("cOls2") >= 5)}, logistic ${yes(py!.logit_e2e_s / g("cLogit0") >= 5)} / ${yes(py!.logit_e2e_s / g("cLogit2") >= 5)}; ` +
+        `≥ 5× faster than (b): OLS ${yes(py.ols_e2e_s / g("cOls0") >= 5)} / ${yes(py.ols_e2e_s / g("cOls2") >= 5)}, logistic ${yes(py.logit_e2e_s / g("cLogit0") >= 5)} / ${yes(py.logit_e2e_s / g("cLogit2") >= 5)}; ` +
         `C vs fit_glm coefficients: OLS ${dOls.toExponential(1)}, logistic ${dLogit.toExponential(1)} max relative difference.`,
     );
   }
@@ -223,8 +140,8 @@ if (import.meta.main) {
     `Command: \`deno run -A bench/c_aggregate.ts --sizes ${sizes.join(",")} --reps ${reps}${args.has("write") ? " --write" : ""}\` (best of ${reps}; ` +
       `load average ${loadStart.map((x) => x.toFixed(2)).join(" / ")} at start, ${loadEnd.map((x) => x.toFixed(2)).join(" / ")} at the end). ` +
       "The rows of bench/models_fit.ts. C: bench/c_aggregate/xtx.c — an experiment, not part of the library. \"a / b\" = 0 / 2 parallel workers; " +
-      "the SQL scans are the queries fit_glm runs (OLS: its one scan; IRLS: one logistic scan); C OLS = aoma_xtx + the solve; " +
-      "C logistic = fit_glm's start from an aoma_xtx scan, then Newton over aoma_logit_scan (scans in brackets, the start's included) with fit_glm's stopping rule; (b) = pandas + statsmodels end to end. Times in seconds.",
+      "the SQL scans are the queries fit_glm runs (OLS: its one scan; IRLS: one logistic scan at fit_glm's estimate, C the same); C OLS = one aoma_xtx scan + glm_solve; " +
+      "C logistic = fit_glm's start from an aoma_xtx scan, then Newton over aoma_logit_scan and glm_solve (scans in brackets, the start's included) with fit_glm's stopping rule (bench/c_aggregate/xtx.sql); (b) = pandas + statsmodels end to end. Times in seconds.",
     "",
     "| rows | floor | SQL OLS scan | SQL OLS fit | ÷ floor | C OLS | ÷ floor | SQL IRLS scan | C IRLS scan | SQL logistic (iterations) | ÷ SQL OLS | C logistic (scans) | ÷ C OLS | (b) OLS / logistic | (b) ÷ C OLS | (b) ÷ C logistic |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -111,6 +111,32 @@ export const fmt = (s: number) => (s < 100 ? s.toPrecision(3) : s.toFixed(0));
 export const pair = (a: number, b: number, f = fmt) => `${f(a)} / ${f(b)}`;
 export const ratio = (x: number) => `${x.toFixed(2)}×`;
 
+/** What bench/models_fit.py prints: seconds per part, the rows read, statsmodels' coefficients. */
+export type Py = Record<"read_s" | "ols_s" | "ols_hc_s" | "logit_s" | "ols_e2e_s" | "ols_hc_e2e_s" | "logit_e2e_s" | "total_s" | "import_s", number> & {
+  rows: number;
+  ols_params: number[];
+  logit_params: number[];
+  logit_iterations: number;
+};
+
+/** (b): pandas + statsmodels on rel (n rows), `reps` runs, the best of each part. */
+export async function pandasBest(url: string, rel: string, n: number): Promise<Py> {
+  let py: Py | undefined;
+  for (let r = 0; r < reps; r++) {
+    const out = await new Deno.Command("/usr/bin/python3", {
+      args: [new URL("./models_fit.py", import.meta.url).pathname, url, rel],
+    }).output();
+    if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+    const run = JSON.parse(new TextDecoder().decode(out.stdout)) as Py;
+    if (run.rows !== n) throw new Error(`models_fit.py read ${run.rows} rows, expected ${n}`);
+    py = py ? { ...run, ...Object.fromEntries(Object.entries(run).filter(([k]) => k.endsWith("_s")).map(([k, v]) => [k, Math.min(v as number, py![k as keyof Py] as number)])) } as Py : run;
+  }
+  return py!;
+}
+
+/** The largest relative difference of two coefficient vectors. */
+export const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(Math.abs(x), Math.abs(b[i]), 1e-300)));
+
 /** A fresh database `name` on the cluster (dropped first), the library migrated into it. */
 export async function openBenchDb(name: string): Promise<{ admin: postgres.Sql; url: string; db: Db }> {
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
@@ -157,35 +183,18 @@ if (import.meta.main) {
     }
     const par = { floor: await workersLaunched(url, floorSql(rel)), ols: await workersLaunched(url, olsSql(rel)) };
 
-    // (b): pandas + statsmodels, best of `reps` runs for each part
-    type Py = Record<"read_s" | "ols_s" | "ols_hc_s" | "logit_s" | "ols_e2e_s" | "ols_hc_e2e_s" | "logit_e2e_s" | "total_s" | "import_s", number> & {
-      rows: number;
-      ols_params: number[];
-      logit_params: number[];
-      logit_iterations: number;
-    };
-    let py: Py | undefined;
-    for (let r = 0; r < reps; r++) {
-      const out = await new Deno.Command("/usr/bin/python3", {
-        args: [new URL("./models_fit.py", import.meta.url).pathname, url, rel],
-      }).output();
-      if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-      const run = JSON.parse(new TextDecoder().decode(out.stdout)) as Py;
-      if (run.rows !== n) throw new Error(`models_fit.py read ${run.rows} rows, expected ${n}`);
-      py = py ? { ...run, ...Object.fromEntries(Object.entries(run).filter(([k]) => k.endsWith("_s")).map(([k, v]) => [k, Math.min(v as number, py![k as keyof Py] as number)])) } as Py : run;
-    }
+    const py = await pandasBest(url, rel, n);
 
     // sanity: same data, same OLS (and report the logistic difference)
-    const relDiff = (a: number[], b: number[]) => Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.max(Math.abs(x), Math.abs(b[i]), 1e-300)));
     for (const w of WORKERS) {
       const est = fits.get(`ols${w}`)!.map((f) => f.estimate);
-      const d = relDiff(est, py!.ols_params);
+      const d = relDiff(est, py.ols_params);
       if (!(d <= 1e-6)) {
-        throw new Error(`size ${n}, ${w} workers: SQL OLS ${JSON.stringify(est)} vs statsmodels ${JSON.stringify(py!.ols_params)} (max relative difference ${d})`);
+        throw new Error(`size ${n}, ${w} workers: SQL OLS ${JSON.stringify(est)} vs statsmodels ${JSON.stringify(py.ols_params)} (max relative difference ${d})`);
       }
     }
-    const olsDiff = relDiff(fits.get("ols0")!.map((f) => f.estimate), py!.ols_params);
-    const logitDiff = Math.max(...WORKERS.map((w) => relDiff(fits.get(`logit${w}`)!.map((f) => f.estimate), py!.logit_params)));
+    const olsDiff = relDiff(fits.get("ols0")!.map((f) => f.estimate), py.ols_params);
+    const logitDiff = Math.max(...WORKERS.map((w) => relDiff(fits.get(`logit${w}`)!.map((f) => f.estimate), py.logit_params)));
     const iters = fits.get("logit0")![0].iterations;
     const iters2 = fits.get("logit2")![0].iterations;
 
@@ -194,10 +203,10 @@ if (import.meta.main) {
       `| ${n.toLocaleString("en-US")} | ${mb.toFixed(0)} | ${pair(g("floor0"), g("floor2"))} | ${pair(g("ols0"), g("ols2"))} | ` +
         `${pair(g("ols0") / g("floor0"), g("ols2") / g("floor2"), ratio)} | ${pair(g("olshc0"), g("olshc2"))} | ${pair(g("logit0"), g("logit2"))} | ` +
         `${iters}${iters2 !== iters ? ` / ${iters2}` : ""} | ` +
-        `${pair(g("logit0") / g("ols0"), g("logit2") / g("ols2"), ratio)} | ${fmt(py!.read_s)} | ${fmt(py!.ols_e2e_s)} | ${fmt(py!.ols_hc_e2e_s)} | ` +
-        `${fmt(py!.logit_e2e_s)} | ${pair(py!.ols_e2e_s / g("ols0"), py!.ols_e2e_s / g("ols2"), ratio)} | ` +
-        `${pair(py!.ols_hc_e2e_s / g("olshc0"), py!.ols_hc_e2e_s / g("olshc2"), ratio)} | ` +
-        `${pair(py!.logit_e2e_s / g("logit0"), py!.logit_e2e_s / g("logit2"), ratio)} |`,
+        `${pair(g("logit0") / g("ols0"), g("logit2") / g("ols2"), ratio)} | ${fmt(py.read_s)} | ${fmt(py.ols_e2e_s)} | ${fmt(py.ols_hc_e2e_s)} | ` +
+        `${fmt(py.logit_e2e_s)} | ${pair(py.ols_e2e_s / g("ols0"), py.ols_e2e_s / g("ols2"), ratio)} | ` +
+        `${pair(py.ols_hc_e2e_s / g("olshc0"), py.ols_hc_e2e_s / g("olshc2"), ratio)} | ` +
+        `${pair(py.logit_e2e_s / g("logit0"), py.logit_e2e_s / g("logit2"), ratio)} |`,
     );
     console.log(rows.at(-1));
     const yes = (ok: boolean) => (ok ? "met" : "**not met**");
@@ -207,15 +216,15 @@ if (import.meta.main) {
         `(${ratio(g("ols0") / g("floor0"))} serial, ${ratio(g("ols2") / g("floor2"))} at 2 workers); ` +
         `logistic ≤ (iterations + 1) × OLS = ${iters + 1}×: ${yes(g("logit0") <= (iters + 1) * g("ols0") && g("logit2") <= (iters2 + 1) * g("ols2"))} ` +
         `(${ratio(g("logit0") / g("ols0"))} / ${ratio(g("logit2") / g("ols2"))}); ` +
-        `≥ 5× faster than (b) end to end: OLS ${yes(py!.ols_e2e_s / g("ols0") >= 5)} serial, ${yes(py!.ols_e2e_s / g("ols2") >= 5)} at 2 workers; ` +
-        `OLS + HC ${yes(py!.ols_hc_e2e_s / g("olshc0") >= 5)} / ${yes(py!.ols_hc_e2e_s / g("olshc2") >= 5)}; ` +
-        `logistic ${yes(py!.logit_e2e_s / g("logit0") >= 5)} / ${yes(py!.logit_e2e_s / g("logit2") >= 5)}; ` +
+        `≥ 5× faster than (b) end to end: OLS ${yes(py.ols_e2e_s / g("ols0") >= 5)} serial, ${yes(py.ols_e2e_s / g("ols2") >= 5)} at 2 workers; ` +
+        `OLS + HC ${yes(py.ols_hc_e2e_s / g("olshc0") >= 5)} / ${yes(py.ols_hc_e2e_s / g("olshc2") >= 5)}; ` +
+        `logistic ${yes(py.logit_e2e_s / g("logit0") >= 5)} / ${yes(py.logit_e2e_s / g("logit2") >= 5)}; ` +
         `real speed-up from 2 workers (≥ 1.3×): ${yes(speedOls >= 1.3 && speedLogit >= 1.3)} ` +
         `(floor ${ratio(speedFloor)}, OLS ${ratio(speedOls)}, logistic ${ratio(speedLogit)}; workers launched: floor ${par.floor}, OLS scan ${par.ols}).`,
     );
     notes.push(
-      `- ${n.toLocaleString("en-US")} rows: (b) read ${fmt(py!.read_s)} s, OLS fit ${fmt(py!.ols_s)} s, its HC0–HC3 ${fmt(py!.ols_hc_s)} s, Logit fit ${fmt(py!.logit_s)} s ` +
-        `(${py!.logit_iterations} Newton iterations), all ${fmt(py!.total_s)} s, imports ${fmt(py!.import_s)} s (not counted); ` +
+      `- ${n.toLocaleString("en-US")} rows: (b) read ${fmt(py.read_s)} s, OLS fit ${fmt(py.ols_s)} s, its HC0–HC3 ${fmt(py.ols_hc_s)} s, Logit fit ${fmt(py.logit_s)} s ` +
+        `(${py.logit_iterations} Newton iterations), all ${fmt(py.total_s)} s, imports ${fmt(py.import_s)} s (not counted); ` +
         `SQL vs statsmodels coefficients: OLS ${olsDiff.toExponential(1)}, logistic ${logitDiff.toExponential(1)} max relative difference.`,
     );
   }

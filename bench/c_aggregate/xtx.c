@@ -1,15 +1,17 @@
 /*
  * Experiment for issue 10's speed goals — NOT part of the library (the design card puts the math in
  * SQL/PL/pgSQL, and PGlite cannot load C). It measures what a C aggregate would buy, so the decision
- * "allow an optional C aggregate on server PostgreSQL" can be taken on numbers:
+ * "allow an optional C aggregate on server PostgreSQL" can be taken on numbers. Two aggregates, one
+ * transition a row each, both returning the sums aoma_private.glm_solve takes (basis u = [1, x],
+ * mean 0): [n, a = Σ w·u_i·u_j (packed upper triangle, row by row), b = Σ z·u_i, last]:
  *
- *   aoma_xtx(v1, …, vk)                 one transition a row: n, Σv_i and Σv_i·v_j (i ≤ j)
- *   aoma_logit_scan(beta, y, x1, …, xk) one IRLS scan of a logistic fit at beta (intercept first):
- *                                       Σw·x_i·x_j over [1, x], the score Σ(y − μ)·x_i, the deviance
+ *   aoma_xtx(y, x1, …, xp)               w = 1, z = y, last = Σ y²: the least squares of y
+ *   aoma_logit_scan(beta, y, x1, …, xp)  one IRLS scan of a logistic fit at beta (intercept first):
+ *                                        w = μ(1 − μ), z = y − μ (the score), last = the deviance
  *
- * Both return float8[]; both are PARALLEL SAFE with combine/serial/deserial functions, so
- * max_parallel_workers_per_gather splits them as it splits sum(). Plain sums, no compensation: this
- * is a speed probe (bench/c_aggregate.ts), not an implementation.
+ * Both are PARALLEL SAFE with combine/serial/deserial functions, so max_parallel_workers_per_gather
+ * splits them as it splits sum(). Plain sums, no compensation: a speed probe (bench/c_aggregate.ts,
+ * the solves in xtx.sql by the library's glm_solve), not an implementation.
  */
 #include "postgres.h"
 
@@ -27,17 +29,17 @@ PG_MODULE_MAGIC;
 
 typedef struct Acc
 {
-	int32		k;				/* columns summed (aoma_xtx: the arguments; logit: 1 + predictors) */
-	int32		len;			/* doubles in s[] */
+	int32		k;				/* 1 + predictors */
+	int32		len;			/* sums in s[]: k(k+1)/2 + k + 1 (aoma_logit_scan keeps beta after them) */
 	int64		n;
 	double		s[FLEXIBLE_ARRAY_MEMBER];
 } Acc;
 
-/* aoma_xtx: s = [Σv (k), Σv_i v_j (k(k+1)/2)]; logit: s = [XᵀWX (k(k+1)/2), score (k), deviance (1)] */
 static Acc *
-acc_new(MemoryContext ctx, int k, int len)
+acc_new(MemoryContext ctx, int k, int extra)
 {
-	Acc		   *a = MemoryContextAllocZero(ctx, offsetof(Acc, s) + sizeof(double) * len);
+	int			len = k * (k + 1) / 2 + k + 1;
+	Acc		   *a = MemoryContextAllocZero(ctx, offsetof(Acc, s) + sizeof(double) * (len + extra));
 
 	a->k = k;
 	a->len = len;
@@ -54,35 +56,57 @@ agg_context(FunctionCallInfo fcinfo)
 	return ctx;
 }
 
+/* The row's u = [1, x] from arguments first..first+k−2; false when one is null (complete cases only). */
+static bool
+read_row(FunctionCallInfo fcinfo, int first, int k, double *u)
+{
+	u[0] = 1.0;
+	for (int i = 1; i < k; i++)
+	{
+		if (PG_ARGISNULL(first + i - 1))
+			return false;
+		u[i] = PG_GETARG_FLOAT8(first + i - 1);
+	}
+	return true;
+}
+
+/* s += [w·u u' (packed), z·u, last] */
+static void
+add_row(Acc *a, const double *u, double w, double z, double last)
+{
+	double	   *s = a->s;
+	int			k = a->k;
+
+	a->n++;
+	for (int i = 0; i < k; i++)
+	{
+		double		wu = w * u[i];
+
+		for (int j = i; j < k; j++)
+			*s++ += wu * u[j];
+	}
+	for (int i = 0; i < k; i++)
+		*s++ += z * u[i];
+	*s += last;
+}
+
 PG_FUNCTION_INFO_V1(aoma_xtx_trans);
 Datum
 aoma_xtx_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext ctx = agg_context(fcinfo);
-	int			k = PG_NARGS() - 1;
+	int			k = PG_NARGS() - 1;	/* after state, y: the predictors, + 1 */
 	Acc		   *a;
-	double		v[MAXK];
-	double	   *s;
-	int			i,
-				j;
+	double		u[MAXK];
+	double		y;
 
 	if (k > MAXK)
-		elog(ERROR, "aoma_xtx: at most %d columns", MAXK);
-	a = PG_ARGISNULL(0) ? acc_new(ctx, k, k + k * (k + 1) / 2) : (Acc *) PG_GETARG_POINTER(0);
-	for (i = 0; i < k; i++)
-	{
-		if (PG_ARGISNULL(i + 1))
-			PG_RETURN_POINTER(a);	/* complete cases only */
-		v[i] = PG_GETARG_FLOAT8(i + 1);
-	}
-	a->n++;
-	s = a->s;
-	for (i = 0; i < k; i++)
-		s[i] += v[i];
-	s += k;
-	for (i = 0; i < k; i++)
-		for (j = i; j < k; j++)
-			*s++ += v[i] * v[j];
+		elog(ERROR, "aoma_xtx: at most %d predictors", MAXK - 1);
+	a = PG_ARGISNULL(0) ? acc_new(ctx, k, 0) : (Acc *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1) || !read_row(fcinfo, 2, k, u))
+		PG_RETURN_POINTER(a);
+	y = PG_GETARG_FLOAT8(1);
+	add_row(a, u, 1.0, y, y * y);
 	PG_RETURN_POINTER(a);
 }
 
@@ -91,70 +115,43 @@ Datum
 aoma_logit_scan_trans(PG_FUNCTION_ARGS)
 {
 	MemoryContext ctx = agg_context(fcinfo);
-	int			p = PG_NARGS() - 3;	/* predictors (after state, beta, y) */
-	int			k = p + 1;		/* with the intercept */
+	int			k = PG_NARGS() - 2;	/* after state, beta, y: the predictors, + 1 */
 	Acc		   *a;
-	double		x[MAXK];
-	double		beta[MAXK];
-	double		eta,
+	double		u[MAXK];
+	const double *beta;
+	double		eta = 0,
 				e,
 				mu,
-				w,
-				y,
-				r;
-	double	   *s;
-	int			i,
-				j;
+				y;
 
 	if (k > MAXK)
 		elog(ERROR, "aoma_logit_scan: at most %d predictors", MAXK - 1);
 	if (PG_ARGISNULL(0))
 	{
 		ArrayType  *b;
-		int			nb;
 
 		if (PG_ARGISNULL(1))
 			elog(ERROR, "aoma_logit_scan: beta is null");
 		b = PG_GETARG_ARRAYTYPE_P(1);
-		nb = ArrayGetNItems(ARR_NDIM(b), ARR_DIMS(b));
-		if (nb != k || ARR_HASNULL(b) || ARR_ELEMTYPE(b) != FLOAT8OID)
+		if (ArrayGetNItems(ARR_NDIM(b), ARR_DIMS(b)) != k || ARR_HASNULL(b) || ARR_ELEMTYPE(b) != FLOAT8OID)
 			elog(ERROR, "aoma_logit_scan: beta needs %d non-null float8 values", k);
-		/* the state keeps beta after its sums: len = k(k+1)/2 + k + 1, beta at s[len] */
-		a = acc_new(ctx, k, k * (k + 1) / 2 + k + 1 + k);
-		a->len = k * (k + 1) / 2 + k + 1;
+		a = acc_new(ctx, k, k);	/* beta kept after the sums */
 		memcpy(a->s + a->len, ARR_DATA_PTR(b), sizeof(double) * k);
 	}
 	else
 		a = (Acc *) PG_GETARG_POINTER(0);
-	if (PG_ARGISNULL(2))
+	if (PG_ARGISNULL(2) || !read_row(fcinfo, 3, k, u))
 		PG_RETURN_POINTER(a);
 	y = PG_GETARG_FLOAT8(2);
-	x[0] = 1.0;
-	for (i = 1; i < k; i++)
-	{
-		if (PG_ARGISNULL(i + 2))
-			PG_RETURN_POINTER(a);
-		x[i] = PG_GETARG_FLOAT8(i + 2);
-	}
-	memcpy(beta, a->s + a->len, sizeof(double) * k);
-	eta = 0;
-	for (i = 0; i < k; i++)
-		eta += beta[i] * x[i];
+	beta = a->s + a->len;
+	for (int i = 0; i < k; i++)
+		eta += beta[i] * u[i];
 	/* one exp a row: e = e^−|η|, μ from it, and ln(1 + e^−|η|) for the deviance */
 	e = exp(-fabs(eta));
 	mu = eta >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-	w = mu * (1.0 - mu);
-	r = y - mu;
-	a->n++;
-	s = a->s;
-	for (i = 0; i < k; i++)
-		for (j = i; j < k; j++)
-			*s++ += w * x[i] * x[j];
-	for (i = 0; i < k; i++)
-		*s++ += r * x[i];
-	/* binomial deviance of a 0/1 y: −2 ln μ = 2 ln(1 + e^−η), −2 ln(1 − μ) = 2 ln(1 + e^η), as
+	/* deviance of a 0/1 y: −2 ln μ = 2 ln(1 + e^−η), −2 ln(1 − μ) = 2 ln(1 + e^η), as
 	 * 2 (ln(1 + e^−|η|) + max(0, ∓η)) without cancellation */
-	*s += 2.0 * (log1p(e) + (y > 0.5 ? fmax(0.0, -eta) : fmax(0.0, eta)));
+	add_row(a, u, mu * (1.0 - mu), y - mu, 2.0 * (log1p(e) + (y > 0.5 ? fmax(0.0, -eta) : fmax(0.0, eta))));
 	PG_RETURN_POINTER(a);
 }
 
@@ -172,7 +169,7 @@ aoma_acc_combine(PG_FUNCTION_ARGS)
 	if (a == NULL)
 	{
 		/* a combined state never runs a transition again: its sums only (no beta) */
-		a = acc_new(ctx, b->k, b->len);
+		a = acc_new(ctx, b->k, 0);
 		a->n = b->n;
 		memcpy(a->s, b->s, sizeof(double) * b->len);
 		PG_RETURN_POINTER(a);
@@ -216,7 +213,9 @@ aoma_acc_deserial(PG_FUNCTION_ARGS)
 	appendBinaryStringInfo(&buf, VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in));
 	k = pq_getmsgint(&buf, 4);
 	len = pq_getmsgint(&buf, 4);
-	a = acc_new(ctx, k, len);
+	a = acc_new(ctx, k, 0);
+	if (a->len != len)
+		elog(ERROR, "aoma_xtx: serialized state of %d sums for %d columns", len, k);
 	a->n = pq_getmsgint64(&buf);
 	for (i = 0; i < len; i++)
 		a->s[i] = pq_getmsgfloat8(&buf);
